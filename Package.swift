@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way: image → tensor → predictor → embedding → library → blend → transfer → image.
+// Each library target owns one step; the `pastiche` executable only parses arguments and prints.
+let package = Package(
+    name: "Pastiche",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pastiche", targets: ["pastiche"]),
+        .library(name: "PasticheModels", targets: ["PasticheModels"]),
+        .library(name: "PasticheLibrary", targets: ["PasticheLibrary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages named in `providers`; scripts/setup.sh installs them).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+
+        // libpng and libjpeg report errors by longjmp; Swift cannot unwind through that, so the
+        // setjmp sites and error hooks live in this small C target and return status codes.
+        .target(name: "CPasticheCodecs", dependencies: ["CPNG", "CJPEG"]),
+
+        // Tensor storage and the numeric ops (forward and backward), over cblas_sgemm.
+        .target(name: "PasticheCore", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Decode/encode PNG and JPEG, EXIF orientation, resampling.
+        .target(name: "PasticheImage", dependencies: ["CPasticheCodecs"]),
+        // The two networks, ONNX import, safetensors weights, the Stylizer API.
+        .target(name: "PasticheModels",
+                dependencies: ["PasticheCore", "PasticheImage",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The LMDB style library: embeddings, blends, thumbnails.
+        .target(name: "PasticheLibrary", dependencies: ["CLMDB", "PasticheModels"]),
+        // Losses, optimiser, data pipeline, checkpoints.
+        .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary"]),
+        // Command implementations shared by the executable (logic lives in the libraries above).
+        .executableTarget(name: "pastiche",
+                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "PasticheCoreTests", dependencies: ["PasticheCore"]),
+        .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels"]),
+    ]
+)
