@@ -1,0 +1,225 @@
+import Foundation
+
+/// Resampling filter for `RGBImage.resized(width:height:filter:)`.
+public enum ResampleFilter: Sendable {
+    /// Default: anti-aliased Lanczos-3 (support scaled by the factor, like PIL's LANCZOS)
+    /// when downscaling an axis, bilinear (half-pixel centres, edge clamp) when upscaling.
+    case automatic
+    /// Area averaging (PIL's BOX) when downscaling, nearest-ish box when upscaling.
+    case box
+    /// Triangle filter (PIL's BILINEAR; anti-aliased when downscaling).
+    case bilinear
+    /// Lanczos-3 both ways (PIL's LANCZOS).
+    case lanczos3
+}
+
+extension RGBImage {
+    /// Resized to exactly `width` × `height`. Separable (horizontal pass, then vertical), the
+    /// same kernel arithmetic as PIL's `Image.resize`: pixel centres at (i + 0.5) * scale, the
+    /// filter support scaled by the factor when downscaling (anti-aliasing), kernel weights
+    /// renormalised at the borders. With `.automatic`: Lanczos-3 for a shrinking axis, bilinear
+    /// for a growing axis. Results are clamped to [0, 1].
+    public func resized(width newWidth: Int, height newHeight: Int, filter: ResampleFilter = .automatic) -> RGBImage {
+        precondition(newWidth > 0 && newHeight > 0, "resize target must be positive, got \(newWidth)x\(newHeight)")
+        if newWidth == width && newHeight == height { return self }
+        var current = self
+        if newWidth != width {
+            let kernel = Resampler.kernel(filter, downscale: newWidth < width)
+            let coeffs = Resampler.coefficients(inSize: width, outSize: newWidth, kernel: kernel)
+            current = Resampler.horizontal(current, newWidth: newWidth, coeffs: coeffs, clamp: kernel.overshoots)
+        }
+        if newHeight != height {
+            let kernel = Resampler.kernel(filter, downscale: newHeight < height)
+            let coeffs = Resampler.coefficients(inSize: height, outSize: newHeight, kernel: kernel)
+            current = Resampler.vertical(current, newHeight: newHeight, coeffs: coeffs, clamp: kernel.overshoots)
+        }
+        return current
+    }
+
+    /// Scaled (aspect kept) so that the shorter side is `side`; the longer side is rounded.
+    public func resizedShortestSide(to side: Int, filter: ResampleFilter = .automatic) -> RGBImage {
+        precondition(side > 0, "side must be positive")
+        let (w, h) = width <= height
+            ? (side, max(1, Int((Double(height) * Double(side) / Double(width)).rounded())))
+            : (max(1, Int((Double(width) * Double(side) / Double(height)).rounded())), side)
+        return resized(width: w, height: h, filter: filter)
+    }
+
+    /// Scaled down (aspect kept) so that the longer side is at most `maxSide`; unchanged if it
+    /// already fits (never upscales).
+    public func resizedToFit(maxSide: Int, filter: ResampleFilter = .automatic) -> RGBImage {
+        precondition(maxSide > 0, "maxSide must be positive")
+        guard max(width, height) > maxSide else { return self }
+        let (w, h) = width >= height
+            ? (maxSide, max(1, Int((Double(height) * Double(maxSide) / Double(width)).rounded())))
+            : (max(1, Int((Double(width) * Double(maxSide) / Double(height)).rounded())), maxSide)
+        return resized(width: w, height: h, filter: filter)
+    }
+
+    /// The centred `width` × `height` region (offsets rounded down). Sizes larger than the
+    /// image are clamped to the image size.
+    public func centerCropped(width cw: Int, height ch: Int) -> RGBImage {
+        let w = min(cw, width), h = min(ch, height)
+        return cropped(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h)
+    }
+
+    /// The region at (x, y) of size `width` × `height`; it must lie inside the image.
+    public func cropped(x: Int, y: Int, width cw: Int, height ch: Int) -> RGBImage {
+        precondition(cw > 0 && ch > 0 && x >= 0 && y >= 0 && x + cw <= width && y + ch <= height,
+                     "crop \(cw)x\(ch)+\(x)+\(y) is outside the \(width)x\(height) image")
+        if x == 0 && y == 0 && cw == width && ch == height { return self }
+        let n = width * height, m = cw * ch
+        var out = [Float](repeating: 0, count: 3 * m)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for row in 0..<ch {
+                        let s = c * n + (y + row) * width + x
+                        let d = c * m + row * cw
+                        for i in 0..<cw { dst[d + i] = src[s + i] }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: cw, height: ch, pixels: out)
+    }
+}
+
+enum Resampler {
+    struct Kernel {
+        let support: Double
+        let overshoots: Bool
+        let f: (Double) -> Double
+    }
+
+    struct Coefficients {
+        var start: [Int]     // first input index per output index
+        var count: [Int]     // number of taps per output index
+        var weights: [Float] // stride `taps` per output index
+        var taps: Int
+    }
+
+    static let boxKernel = Kernel(support: 0.5, overshoots: false) { x in
+        (x > -0.5 && x <= 0.5) ? 1 : 0
+    }
+    static let triangleKernel = Kernel(support: 1, overshoots: false) { x in
+        let a = abs(x)
+        return a < 1 ? 1 - a : 0
+    }
+    static let lanczosKernel = Kernel(support: 3, overshoots: true) { x in
+        if x == 0 { return 1 }
+        if x <= -3 || x >= 3 { return 0 }
+        let px = Double.pi * x
+        return 3 * sin(px) * sin(px / 3) / (px * px)
+    }
+
+    static func kernel(_ filter: ResampleFilter, downscale: Bool) -> Kernel {
+        switch filter {
+        case .automatic: return downscale ? lanczosKernel : triangleKernel
+        case .box: return boxKernel
+        case .bilinear: return triangleKernel
+        case .lanczos3: return lanczosKernel
+        }
+    }
+
+    /// PIL's precompute_coeffs.
+    static func coefficients(inSize: Int, outSize: Int, kernel: Kernel) -> Coefficients {
+        let scale = Double(inSize) / Double(outSize)
+        let filterScale = max(scale, 1)
+        let support = kernel.support * filterScale
+        let taps = Int(support.rounded(.up)) * 2 + 1
+        var start = [Int](repeating: 0, count: outSize)
+        var count = [Int](repeating: 0, count: outSize)
+        var weights = [Float](repeating: 0, count: outSize * taps)
+        var w = [Double](repeating: 0, count: taps)
+        for i in 0..<outSize {
+            let center = (Double(i) + 0.5) * scale
+            let ss = 1 / filterScale
+            var lo = Int((center - support + 0.5).rounded(.down))
+            if lo < 0 { lo = 0 }
+            var hi = Int((center + support + 0.5).rounded(.down))
+            if hi > inSize { hi = inSize }
+            hi -= lo
+            if hi > taps { hi = taps }
+            var total = 0.0
+            for j in 0..<hi {
+                let v = kernel.f((Double(j + lo) - center + 0.5) * ss)
+                w[j] = v
+                total += v
+            }
+            if total == 0 {
+                // Degenerate (can only happen with the box kernel on exact boundaries): nearest.
+                let nearest = min(inSize - 1, max(0, Int(center)))
+                lo = nearest
+                hi = 1
+                w[0] = 1
+                total = 1
+            }
+            for j in 0..<hi { weights[i * taps + j] = Float(w[j] / total) }
+            start[i] = lo
+            count[i] = hi
+        }
+        return Coefficients(start: start, count: count, weights: weights, taps: taps)
+    }
+
+    static func horizontal(_ image: RGBImage, newWidth: Int, coeffs: Coefficients, clamp: Bool) -> RGBImage {
+        let w = image.width, h = image.height
+        var out = [Float](repeating: 0, count: 3 * newWidth * h)
+        image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                coeffs.start.withUnsafeBufferPointer { start in
+                    coeffs.count.withUnsafeBufferPointer { count in
+                        coeffs.weights.withUnsafeBufferPointer { weights in
+                            let taps = coeffs.taps
+                            for row in 0..<(3 * h) {
+                                let s = row * w, d = row * newWidth
+                                for x in 0..<newWidth {
+                                    let lo = start[x], k = count[x], wb = x * taps
+                                    var acc: Float = 0
+                                    for j in 0..<k { acc += src[s + lo + j] * weights[wb + j] }
+                                    if clamp { acc = min(max(acc, 0), 1) }
+                                    dst[d + x] = acc
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: newWidth, height: h, pixels: out)
+    }
+
+    static func vertical(_ image: RGBImage, newHeight: Int, coeffs: Coefficients, clamp: Bool) -> RGBImage {
+        let w = image.width, h = image.height
+        var out = [Float](repeating: 0, count: 3 * w * newHeight)
+        image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                coeffs.start.withUnsafeBufferPointer { start in
+                    coeffs.count.withUnsafeBufferPointer { count in
+                        coeffs.weights.withUnsafeBufferPointer { weights in
+                            let taps = coeffs.taps
+                            for c in 0..<3 {
+                                let sp = c * w * h, dp = c * w * newHeight
+                                for y in 0..<newHeight {
+                                    let lo = start[y], k = count[y], wb = y * taps
+                                    let drow = dp + y * w
+                                    for x in 0..<w { dst[drow + x] = 0 }
+                                    // Row-wise accumulation: contiguous inner loop over x.
+                                    for j in 0..<k {
+                                        let wt = weights[wb + j]
+                                        let srow = sp + (lo + j) * w
+                                        for x in 0..<w { dst[drow + x] += src[srow + x] * wt }
+                                    }
+                                    if clamp {
+                                        for x in 0..<w { dst[drow + x] = min(max(dst[drow + x], 0), 1) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: w, height: newHeight, pixels: out)
+    }
+}
