@@ -1,0 +1,314 @@
+import CLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A failed LMDB (or errno) call, rendered as one line: what failed, where, and why.
+public struct LMDBError: Error, CustomStringConvertible, Equatable {
+    public let code: Int32
+    public let operation: String
+    public let path: String
+
+    public init(_ code: Int32, _ operation: String, path: String) {
+        self.code = code
+        self.operation = operation
+        self.path = path
+    }
+
+    /// mdb_strerror also covers plain errno values (EACCES, ENOSPC, ...).
+    public var message: String { String(cString: mdb_strerror(code)) }
+
+    public var description: String { "\(path): \(operation) failed: \(message) (code \(code))" }
+
+    public var isMapFull: Bool { code == MDB_MAP_FULL }
+}
+
+/// One LMDB environment (a directory holding data.mdb and lock.mdb).
+///
+/// Open a given directory at most once per process: LMDB's POSIX locks are per process, and a
+/// second handle closing would drop the first one's locks.
+///
+/// Transactions are only handed out through `read` / `write`, which own their lifetime. That is
+/// what makes map growth safe: `mdb_env_set_mapsize` remaps the file, so no transaction of this
+/// process may be live while it runs. Every transaction holds `resizeLock` shared; growing takes
+/// it exclusively. Do not nest `read`/`write` calls on the same environment.
+public final class LMDBEnvironment: @unchecked Sendable {
+    // @unchecked: the env handle is thread-safe under MDB_NOTLS, and the only mutable state
+    // (the map size) is guarded by `resizeLock`.
+    let env: OpaquePointer
+    public let path: String
+    public let isReadOnly: Bool
+    private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    /// Opens (and for writers creates) the environment directory.
+    /// - Parameters:
+    ///   - mapSize: initial map size in bytes; it grows on demand, so small is fine. An existing
+    ///     environment's larger recorded size wins.
+    ///   - maxDatabases: how many named databases may be opened.
+    ///   - flags: extra `mdb_env_open` flags; MDB_NOTLS (and MDB_RDONLY when `readOnly`) are added.
+    public init(path: String, mapSize: Int, maxDatabases: Int, readOnly: Bool = false,
+                flags: UInt32 = 0) throws {
+        self.path = path
+        self.isReadOnly = readOnly
+        if !readOnly {
+            let rc = makeDirectories(path)
+            if rc != 0 { throw LMDBError(rc, "create directory", path: path) }
+        }
+        var handle: OpaquePointer?
+        var rc = mdb_env_create(&handle)
+        guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: path) }
+        func fail(_ rc: Int32, _ op: String) -> LMDBError {
+            mdb_env_close(handle)
+            return LMDBError(rc, op, path: path)
+        }
+        rc = mdb_env_set_mapsize(handle, max(mapSize, 16 << 10))
+        if rc != 0 { throw fail(rc, "mdb_env_set_mapsize") }
+        rc = mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases))
+        if rc != 0 { throw fail(rc, "mdb_env_set_maxdbs") }
+        // MDB_NOTLS: read transactions are not tied to the thread that began them, so they
+        // work with Swift concurrency / dispatch, where a closure may hop threads.
+        let openFlags = flags | UInt32(MDB_NOTLS) | (readOnly ? UInt32(MDB_RDONLY) : 0)
+        rc = mdb_env_open(handle, path, openFlags, 0o644)
+        if rc != 0 { throw fail(rc, "mdb_env_open") }
+        if !readOnly {
+            // A process killed mid-read (SIGKILL) leaves its reader slot behind, which would pin
+            // old pages forever; clear such slots whenever a writer opens.
+            var dead: Int32 = 0
+            _ = mdb_reader_check(handle, &dead)
+        }
+        env = handle
+        resizeLock = .allocate(capacity: 1)
+        pthread_rwlock_init(resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(resizeLock)
+        resizeLock.deallocate()
+    }
+
+    /// The current map size of this process's mapping, in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return Int(info.me_mapsize)
+    }
+
+    /// Opens (creating when writable) a named database. Handles stay valid for the
+    /// environment's lifetime.
+    public func openDatabase(_ name: String) throws -> MDB_dbi {
+        try (isReadOnly ? read : write) { txn in try txn.openDatabase(name, create: !isReadOnly) }
+    }
+
+    /// Runs `body` in a read transaction: a consistent snapshot that never blocks writers.
+    public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        while true {
+            pthread_rwlock_rdlock(resizeLock)
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            if rc == MDB_MAP_RESIZED {
+                // Another process grew the map past ours: adopt its size and try again.
+                pthread_rwlock_unlock(resizeLock)
+                try adoptMapSize(grow: false, from: mapSize)
+                continue
+            }
+            defer { pthread_rwlock_unlock(resizeLock) }
+            guard rc == 0, let txn else { throw LMDBError(rc, "mdb_txn_begin (read)", path: path) }
+            let t = LMDBTransaction(txn, environment: self, writable: false)
+            defer { t.abort() }  // read transactions have nothing to commit
+            return try body(t)
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it; any thrown error aborts it.
+    ///
+    /// When the map fills up (MDB_MAP_FULL) the transaction is aborted, the map doubled and
+    /// `body` run again from scratch, so `body` must not have side effects outside `txn`.
+    /// Write transactions are serialised across threads and processes by LMDB itself.
+    @discardableResult
+    public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        guard !isReadOnly else { throw LMDBError(EACCES, "write (environment opened read-only)", path: path) }
+        while true {
+            let sizeBefore = mapSize
+            pthread_rwlock_rdlock(resizeLock)
+            var handle: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, 0, &handle)
+            if rc == MDB_MAP_RESIZED {
+                pthread_rwlock_unlock(resizeLock)
+                try adoptMapSize(grow: false, from: sizeBefore)
+                continue
+            }
+            guard rc == 0, let handle else {
+                pthread_rwlock_unlock(resizeLock)
+                throw LMDBError(rc, "mdb_txn_begin (write)", path: path)
+            }
+            let txn = LMDBTransaction(handle, environment: self, writable: true)
+            let result: Result<T, Error>
+            do {
+                let value = try body(txn)
+                try txn.commit()
+                result = .success(value)
+            } catch {
+                result = .failure(error)
+            }
+            txn.abort()  // no-op after a successful commit
+            pthread_rwlock_unlock(resizeLock)
+            // `sawMapFull` also catches a MAP_FULL that `body` caught and swallowed: the
+            // transaction is unusable after it anyway.
+            if txn.sawMapFull {
+                try adoptMapSize(grow: true, from: sizeBefore)
+                continue
+            }
+            return try result.get()
+        }
+    }
+
+    /// Remaps with no transaction of this process live. First adopts the size another process
+    /// may have recorded (size 0 means "whatever the environment says"); when `grow` and that
+    /// did not already enlarge the map beyond `from`, doubles it.
+    private func adoptMapSize(grow: Bool, from previous: Int) throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        var rc = mdb_env_set_mapsize(env, 0)
+        if rc == 0, grow, mapSize <= previous {
+            rc = mdb_env_set_mapsize(env, previous * 2)
+        }
+        if rc != 0 { throw LMDBError(rc, "mdb_env_set_mapsize", path: path) }
+    }
+}
+
+/// A live transaction. Only valid inside the `read` / `write` closure that received it.
+public final class LMDBTransaction {
+    private var txn: OpaquePointer?
+    public let environment: LMDBEnvironment
+    public let isWritable: Bool
+    fileprivate(set) var sawMapFull = false
+
+    fileprivate init(_ txn: OpaquePointer, environment: LMDBEnvironment, writable: Bool) {
+        self.txn = txn
+        self.environment = environment
+        self.isWritable = writable
+    }
+
+    private func live(_ op: String) throws -> OpaquePointer {
+        guard let txn else { throw LMDBError(EINVAL, "\(op) on a finished transaction", path: environment.path) }
+        return txn
+    }
+
+    private func check(_ rc: Int32, _ op: String) throws {
+        guard rc != 0 else { return }
+        if rc == MDB_MAP_FULL { sawMapFull = true }
+        throw LMDBError(rc, op, path: environment.path)
+    }
+
+    /// Commits. Called by `LMDBEnvironment.write`; exposed for completeness.
+    public func commit() throws {
+        let t = try live("commit")
+        txn = nil  // mdb_txn_commit frees the handle even when it fails
+        try check(mdb_txn_commit(t), "mdb_txn_commit")
+    }
+
+    /// Discards the transaction; harmless when already finished.
+    public func abort() {
+        if let t = txn { mdb_txn_abort(t) }
+        txn = nil
+    }
+
+    public func openDatabase(_ name: String, create: Bool) throws -> MDB_dbi {
+        var dbi: MDB_dbi = 0
+        try check(mdb_dbi_open(try live("mdb_dbi_open"), name, create ? UInt32(MDB_CREATE) : 0, &dbi),
+                  "mdb_dbi_open(\(name))")
+        return dbi
+    }
+
+    /// The value stored under `key`, or nil when absent.
+    public func get(_ db: MDB_dbi, _ key: [UInt8]) throws -> [UInt8]? {
+        let t = try live("get")
+        return try key.withUnsafeBytes { k in
+            var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+            var value = MDB_val()
+            let rc = mdb_get(t, db, &kv, &value)
+            if rc == MDB_NOTFOUND { return nil }
+            try check(rc, "mdb_get")
+            return Self.bytes(value)
+        }
+    }
+
+    /// Stores `value` under `key`. With `noOverwrite`, an existing key is left alone and the
+    /// call returns false; otherwise it returns true.
+    @discardableResult
+    public func put(_ db: MDB_dbi, _ key: [UInt8], _ value: [UInt8], noOverwrite: Bool = false) throws -> Bool {
+        let t = try live("put")
+        return try key.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in
+                var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+                var vv = MDB_val(mv_size: v.count, mv_data: UnsafeMutableRawPointer(mutating: v.baseAddress))
+                let rc = mdb_put(t, db, &kv, &vv, noOverwrite ? UInt32(MDB_NOOVERWRITE) : 0)
+                if rc == MDB_KEYEXIST && noOverwrite { return false }
+                try check(rc, "mdb_put")
+                return true
+            }
+        }
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    @discardableResult
+    public func delete(_ db: MDB_dbi, _ key: [UInt8]) throws -> Bool {
+        let t = try live("delete")
+        return try key.withUnsafeBytes { k in
+            var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
+            let rc = mdb_del(t, db, &kv, nil)
+            if rc == MDB_NOTFOUND { return false }
+            try check(rc, "mdb_del")
+            return true
+        }
+    }
+
+    /// Visits entries in key order (bytewise), starting at the first key ≥ `from` (or the
+    /// first key). `body` returns false to stop early.
+    public func forEach(_ db: MDB_dbi, from start: [UInt8]? = nil,
+                        _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        let t = try live("cursor")
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(t, db, &cursor), "mdb_cursor_open")
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val(), value = MDB_val()
+        var rc: Int32
+        if let start {
+            rc = start.withUnsafeBytes { s in
+                key = MDB_val(mv_size: s.count, mv_data: UnsafeMutableRawPointer(mutating: s.baseAddress))
+                return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        }
+        while rc == 0 {
+            guard try body(Self.bytes(key), Self.bytes(value)) else { return }
+            rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+    }
+
+    /// Copies out of the map: LMDB memory is only valid until the transaction ends.
+    private static func bytes(_ v: MDB_val) -> [UInt8] {
+        guard v.mv_size > 0, let p = v.mv_data else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: v.mv_size))
+    }
+}
+
+/// `mkdir -p`, returning the errno of the first failure (0 on success), so callers can report
+/// EACCES / EROFS precisely.
+func makeDirectories(_ path: String) -> Int32 {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) { return isDir.boolValue ? 0 : ENOTDIR }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty, parent != path {
+        let rc = makeDirectories(parent)
+        if rc != 0 { return rc }
+    }
+    if mkdir(path, 0o755) != 0 && errno != EEXIST { return errno }
+    return 0
+}
