@@ -118,8 +118,12 @@ public final class LMDBEnvironment: @unchecked Sendable {
             defer { pthread_rwlock_unlock(resizeLock) }
             guard rc == 0, let txn else { throw LMDBError(rc, "mdb_txn_begin (read)", path: path) }
             let t = LMDBTransaction(txn, environment: self, writable: false)
-            defer { t.abort() }  // read transactions have nothing to commit
-            return try body(t)
+            defer { t.abort() }
+            let value = try body(t)
+            // Committing a read transaction costs nothing and keeps any database handles it
+            // opened; aborting would close them.
+            try t.commit()
+            return value
         }
     }
 

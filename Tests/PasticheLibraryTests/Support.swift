@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+@testable import PasticheLibrary
+
+/// Deterministic generator (SplitMix64) so failures reproduce.
+struct SeededRNG: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random finite floats drawn from raw bit patterns: covers subnormals, -0 and extremes,
+/// which is what a bit-exactness test needs.
+func randomBitsEmbedding(_ rng: inout SeededRNG, count: Int = 100) -> [Float] {
+    (0..<count).map { _ in
+        var f: Float
+        repeat { f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) } while !f.isFinite
+        return f
+    }
+}
+
+func randomBytes(_ rng: inout SeededRNG, count: Int) -> [UInt8] {
+    (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+}
+
+func hexHash(_ seed: UInt64) -> String {
+    var rng = SeededRNG(seed: seed)
+    return (0..<4).map { _ in String(format: "%016llx", rng.next()) }.joined()
+}
+
+func makeRecord(_ name: String, seed: UInt64, modelID: String = "model-a", pixelHash: String? = nil,
+                thumbnailBytes: Int = 64, tags: [String] = ["test"], recipe: [RecipeComponent]? = nil) -> StyleRecord {
+    var rng = SeededRNG(seed: seed)
+    return StyleRecord(name: name, embedding: randomBitsEmbedding(&rng), modelID: modelID,
+                       pixelHash: pixelHash ?? hexHash(seed), sourceFile: "/images/\(name).jpg",
+                       sourceWidth: 640 + Int(seed % 100), sourceHeight: 480,
+                       addedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(seed)),
+                       tags: tags, thumbnail: randomBytes(&rng, count: thumbnailBytes), recipe: recipe)
+}
+
+extension XCTestCase {
+    /// A fresh directory removed after the test; the library lives at `<dir>/lib`.
+    func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("pastiche-lib-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock {
+            chmod(dir, 0o755)
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        return dir
+    }
+
+    func assertThrows<E: Error & Equatable>(_ expected: E, file: StaticString = #filePath, line: UInt = #line,
+                                             _ body: () throws -> Void) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            XCTAssertEqual(error as? E, expected, "got \(error)", file: file, line: line)
+        }
+    }
+}
