@@ -48,5 +48,8 @@ let package = Package(
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels"]),
-    ]
+    ],
+    // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
+    // concurrency checker from demanding Sendable wrappers around every pointer.
+    swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,212 @@
+import CBLAS
+
+/// Zero padding of a convolution, in pixels: TF "SAME" on stride-2 layers pads only the
+/// bottom/right edge (ONNX pads [0, 0, 1, 1]), so the four sides are independent.
+public struct Padding: Equatable, Sendable, CustomStringConvertible {
+    public var top: Int, left: Int, bottom: Int, right: Int
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+    }
+    public static func same(_ p: Int) -> Padding { Padding(top: p, left: p, bottom: p, right: p) }
+    public static let zero = Padding.same(0)
+    public var description: String { "[\(top), \(left), \(bottom), \(right)]" }
+}
+
+/// Geometry of one 2-D convolution (cross-correlation, as ONNX Conv and TF conv2d).
+public struct ConvGeometry: Equatable, Sendable {
+    public var inChannels: Int, outChannels: Int
+    public var kernelH: Int, kernelW: Int
+    public var stride: Int
+    public var padding: Padding
+    public var groups: Int
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
+                padding: Padding = .zero, groups: Int = 1) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0, "channels not divisible by groups")
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernelH = kernel; self.kernelW = kernel
+        self.stride = stride; self.padding = padding; self.groups = groups
+    }
+
+    public func outputSize(h: Int, w: Int) -> (h: Int, w: Int) {
+        ((h + padding.top + padding.bottom - kernelH) / stride + 1,
+         (w + padding.left + padding.right - kernelW) / stride + 1)
+    }
+    /// Weight shape [Cout, Cin/groups, kh, kw] (ONNX/PyTorch order).
+    public var weightShape: [Int] { [outChannels, inChannels / groups, kernelH, kernelW] }
+    public var isDepthwise: Bool { groups == inChannels && groups == outChannels && groups > 1 }
+    public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && stride == 1 && padding == .zero && groups == 1 }
+    /// Multiply-adds ×2 for one image of the given input size.
+    public func flops(h: Int, w: Int) -> Double {
+        let o = outputSize(h: h, w: w)
+        return 2 * Double(outChannels * o.h * o.w) * Double(inChannels / groups * kernelH * kernelW)
+    }
+}
+
+/// Scratch memory reused across calls, so steady-state inference allocates nothing large.
+public final class Workspace: @unchecked Sendable {
+    private var buffer: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+    public init() {}
+    deinit { buffer?.deallocate() }
+    public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            buffer?.deallocate()
+            buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            capacity = count
+        }
+        return buffer!
+    }
+    public static let shared = Workspace()
+}
+
+public enum Conv2D {
+    /// y[n, co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x[n, g·cin/g + ci, oy·s − pt + ky, ox·s − pl + kx]
+    /// x: [N, Cin, H, W], weight: [Cout, Cin/groups, kh, kw], bias: [Cout] or nil → y: [N, Cout, OH, OW].
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
+                               workspace: Workspace = .shared) -> Tensor {
+        precondition(x.c == g.inChannels, "conv input has \(x.c) channels, expected \(g.inChannels)")
+        let o = g.outputSize(h: x.h, w: x.w)
+        let y = Tensor(x.n, g.outChannels, o.h, o.w, zeroed: false)
+        forward(x, weight: weight, bias: bias, geometry: g, into: y, workspace: workspace)
+        return y
+    }
+
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
+                               into y: Tensor, workspace: Workspace = .shared) {
+        let o = g.outputSize(h: x.h, w: x.w)
+        precondition(y.c == g.outChannels && y.h == o.h && y.w == o.w && y.n == x.n, "conv output shape")
+        precondition(weight.count == g.weightShape.reduce(1, *), "conv weight shape")
+        if g.isDepthwise {
+            Depthwise.forward(x, weight: weight, bias: bias, geometry: g, into: y)
+            return
+        }
+        let outPlane = o.h * o.w
+        let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
+        let kdim = cinG * g.kernelH * g.kernelW
+        for i in 0..<x.n {
+            let yi = y.image(i)
+            // Start from the bias so the GEMM accumulates onto it (beta = 1).
+            if let bias {
+                for co in 0..<g.outChannels {
+                    (yi + co * outPlane).initialize(repeating: bias.data[co], count: outPlane)
+                }
+            } else {
+                yi.initialize(repeating: 0, count: g.outChannels * outPlane)
+            }
+            for grp in 0..<g.groups {
+                let xg = x.image(i) + grp * cinG * x.plane
+                let cols: UnsafePointer<Float>
+                if g.isPointwise {
+                    cols = UnsafePointer(xg)
+                } else {
+                    let buf = workspace.floats(kdim * outPlane)
+                    Im2Col.forward(xg, channels: cinG, h: x.h, w: x.w, geometry: g, into: buf)
+                    cols = UnsafePointer(buf)
+                }
+                // y_g [coutG × P] += W_g [coutG × kdim] · cols [kdim × P]
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(coutG), Int32(outPlane), Int32(kdim),
+                            1, weight.pointer + grp * coutG * kdim, Int32(kdim),
+                            cols, Int32(outPlane),
+                            1, yi + grp * coutG * outPlane, Int32(outPlane))
+            }
+        }
+    }
+}
+
+/// Unfolds input patches into columns so a convolution becomes one GEMM.
+public enum Im2Col {
+    /// x: [C, H, W] → cols: [C·kh·kw, OH·OW], zero outside the image.
+    public static func forward(_ x: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
+                               geometry g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
+        let o = g.outputSize(h: h, w: w)
+        let s = g.stride, pt = g.padding.top, pl = g.padding.left
+        let kh = g.kernelH, kw = g.kernelW
+        let rows = channels * kh * kw
+        Parallel.forEach(rows, cost: o.h * o.w) { r in
+            let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
+            let src = x + ci * h * w
+            var dst = cols + r * o.h * o.w
+            // Output columns whose input x = ox·s − pl + kx falls inside [0, w).
+            let oxLo = max(0, (pl - kx + s - 1) / s)
+            let lastInside = w - 1 + pl - kx
+            let oxHi = lastInside < 0 ? 0 : min(o.w, lastInside / s + 1)
+            for oy in 0..<o.h {
+                let iy = oy * s - pt + ky
+                if iy < 0 || iy >= h || oxLo >= oxHi {
+                    dst.initialize(repeating: 0, count: o.w)
+                } else {
+                    if oxLo > 0 { dst.initialize(repeating: 0, count: oxLo) }
+                    let row = src + iy * w - pl + kx
+                    if s == 1 {
+                        (dst + oxLo).update(from: row + oxLo, count: oxHi - oxLo)
+                    } else {
+                        for ox in oxLo..<oxHi { dst[ox] = row[ox * s] }
+                    }
+                    if oxHi < o.w { (dst + oxHi).initialize(repeating: 0, count: o.w - oxHi) }
+                }
+                dst += o.w
+            }
+        }
+    }
+}
+
+/// Depthwise convolution (groups == Cin == Cout): one small filter per channel. As a GEMM it
+/// would be Cin tiny products, so it runs as a direct loop, one channel per task.
+public enum Depthwise {
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor) {
+        let s = g.stride, pt = g.padding.top, pl = g.padding.left
+        let kh = g.kernelH, kw = g.kernelW
+        let oh = y.h, ow = y.w, h = x.h, w = x.w
+        Parallel.forEach(x.n * x.c, cost: oh * ow * kh * kw) { job in
+            let i = job / x.c, ch = job % x.c
+            let src = UnsafePointer(x.plane(i, ch))
+            let dst = y.plane(i, ch)
+            let k = UnsafePointer(weight.pointer + ch * kh * kw)
+            let b = bias?.data[ch] ?? 0
+            // Interior columns need no bounds checks; compute their range once.
+            let oxLo = min(ow, max(0, (pl + s - 1) / s))
+            let lastFull = w - kw + pl
+            let oxHi = lastFull < 0 ? oxLo : max(oxLo, min(ow, lastFull / s + 1))
+            for oy in 0..<oh {
+                let iy0 = oy * s - pt
+                let out = dst + oy * ow
+                let rowInside = iy0 >= 0 && iy0 + kh <= h
+                @inline(__always) func checked(_ ox: Int) -> Float {
+                    var acc = b
+                    let ix0 = ox * s - pl
+                    for ky in 0..<kh {
+                        let iy = iy0 + ky
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<kw {
+                            let ix = ix0 + kx
+                            if ix < 0 || ix >= w { continue }
+                            acc += src[iy * w + ix] * k[ky * kw + kx]
+                        }
+                    }
+                    return acc
+                }
+                if !rowInside {
+                    for ox in 0..<ow { out[ox] = checked(ox) }
+                    continue
+                }
+                for ox in 0..<oxLo { out[ox] = checked(ox) }
+                if kh == 3 && kw == 3 {
+                    let r0 = src + iy0 * w - pl, r1 = r0 + w, r2 = r1 + w
+                    let k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8]
+                    for ox in oxLo..<oxHi {
+                        let j = ox * s
+                        var acc = b + r0[j] * k0 + r0[j + 1] * k1 + r0[j + 2] * k2
+                        acc += r1[j] * k3 + r1[j + 1] * k4 + r1[j + 2] * k5
+                        acc += r2[j] * k6 + r2[j + 1] * k7 + r2[j + 2] * k8
+                        out[ox] = acc
+                    }
+                } else {
+                    for ox in oxLo..<oxHi { out[ox] = checked(ox) }
+                }
+                for ox in oxHi..<ow { out[ox] = checked(ox) }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Conditional instance normalisation (Dumoulin et al. 2017; Ghiasi et al. 2017 §3):
+/// y[n, c] = gamma[n, c] · (x[n, c] − mean[n, c]) / sqrt(var[n, c] + eps) + beta[n, c],
+/// with mean and (biased) variance over H×W of each image and channel. gamma and beta are
+/// per image: they come from that image's style embedding.
+public enum InstanceNorm {
+    public static let epsilon: Float = 1e-5
+
+    /// Per-(image, channel) mean and biased variance, accumulated in Double.
+    public static func moments(_ x: Tensor) -> (mean: [Float], variance: [Float]) {
+        var mean = [Float](repeating: 0, count: x.n * x.c)
+        var variance = mean
+        let hw = x.plane
+        mean.withUnsafeMutableBufferPointer { m in
+            variance.withUnsafeMutableBufferPointer { v in
+                let mp = m.baseAddress!, vp = v.baseAddress!
+                Parallel.forEach(x.n * x.c, cost: hw) { j in
+                    let p = x.pointer + j * hw
+                    var s: Double = 0, s2: Double = 0
+                    for k in 0..<hw { let d = Double(p[k]); s += d; s2 += d * d }
+                    let mu = s / Double(hw)
+                    mp[j] = Float(mu)
+                    vp[j] = Float(max(0, s2 / Double(hw) - mu * mu))
+                }
+            }
+        }
+        return (mean, variance)
+    }
+
+    /// Normalises `x` in place with gamma/beta of shape [N, C] (flattened), then applies
+    /// `activation`, then adds `residual` if given (the transfer network's block output).
+    public static func forward(_ x: Tensor, gamma: Tensor, beta: Tensor, activation: Activation = .none,
+                               residual: Tensor? = nil, epsilon: Float = InstanceNorm.epsilon) {
+        precondition(gamma.count == x.n * x.c && beta.count == x.n * x.c, "instance norm: gamma/beta must be [N, C]")
+        if let residual { precondition(residual.sameShape(x), "instance norm: residual shape") }
+        let (mean, variance) = moments(x)
+        let hw = x.plane
+        Parallel.forEach(x.n * x.c, cost: hw) { j in
+            let scale = gamma.data[j] / (variance[j] + epsilon).squareRoot()
+            let shift = beta.data[j] - mean[j] * scale
+            let p = x.pointer + j * hw
+            switch activation {
+            case .relu: for k in 0..<hw { p[k] = max(p[k] * scale + shift, 0) }
+            case .none: for k in 0..<hw { p[k] = p[k] * scale + shift }
+            default: for k in 0..<hw { p[k] = activation.apply(p[k] * scale + shift) }
+            }
+            if let residual {
+                let r = residual.pointer + j * hw
+                for k in 0..<hw { p[k] += r[k] }
+            }
+        }
+    }
+}
+
+/// A fully connected layer as ONNX stores it (a 1×1 conv on a 1×1 map): y[n] = W x[n] + b,
+/// W: [out, in]. Used for the embedding → gamma/beta maps and the predictor's bottleneck.
+public enum Linear {
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let inF = x.c * x.h * x.w
+        let outF = weight.n
+        precondition(weight.count == outF * inF, "linear: weight has \(weight.count) values, expected \(outF)×\(inF)")
+        let y = Tensor(x.n, outF, 1, 1)
+        for i in 0..<x.n {
+            let xi = x.pointer + i * inF, yi = y.pointer + i * outF
+            for o in 0..<outF {
+                let wr = weight.pointer + o * inF
+                var acc: Float = bias?.data[o] ?? 0
+                for k in 0..<inF { acc += wr[k] * xi[k] }
+                yi[o] = acc
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,35 @@
+import Dispatch
+import Foundation
+
+/// Splits `0..<count` into contiguous chunks run on all cores. Element-wise and per-channel
+/// loops use it; GEMMs get their threads from OpenBLAS.
+public enum Parallel {
+    public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs `body(range)` over chunks of `0..<count`. Small work stays on the calling thread,
+    /// where thread hand-off would cost more than it saves.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, minChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
+        let chunks = min(cores, max(1, count / max(1, minChunk)))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        let step = (count + chunks - 1) / chunks
+        DispatchQueue.concurrentPerform(iterations: chunks) { k in
+            let lo = k * step
+            let hi = min(count, lo + step)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+
+    /// Runs `body(i)` for each `i` in `0..<count` (e.g. one per channel) on all cores.
+    @inline(__always)
+    public static func forEach(_ count: Int, cost: Int = 1 << 20, _ body: (Int) -> Void) {
+        if count <= 1 || cost * count < 1 << 15 || cores == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+}

@@ -1,0 +1,80 @@
+/// A dense Float32 tensor in NCHW layout (batch, channels, height, width), row-major and
+/// contiguous. NCHW keeps every channel plane contiguous, so a convolution is one GEMM per
+/// image: weights [Cout × Cin·kh·kw] × columns [Cin·kh·kw × H·W] (see Conv.swift).
+///
+/// A `Tensor` is a reference type that owns its storage (64-byte aligned); hot loops take its
+/// `data` buffer pointer directly. Copy explicitly with `copy()`.
+public final class Tensor: @unchecked Sendable {
+    public let n: Int
+    public let c: Int
+    public let h: Int
+    public let w: Int
+    public let data: UnsafeMutableBufferPointer<Float>
+
+    public var count: Int { n * c * h * w }
+    /// The shape as created (rank 1...4); the data is the same as [n, c, h, w].
+    public let shape: [Int]
+    /// Elements in one channel plane.
+    public var plane: Int { h * w }
+    public var pointer: UnsafeMutablePointer<Float> { data.baseAddress! }
+
+    /// Zero-filled tensor of shape (n, c, h, w).
+    public convenience init(_ n: Int, _ c: Int, _ h: Int, _ w: Int, zeroed: Bool = true) {
+        precondition(n >= 0 && c >= 0 && h >= 0 && w >= 0, "negative tensor dimension")
+        self.init(n, c, h, w, shape: [n, c, h, w], zeroed: zeroed)
+    }
+
+    private init(_ n: Int, _ c: Int, _ h: Int, _ w: Int, shape: [Int], zeroed: Bool) {
+        self.n = n; self.c = c; self.h = h; self.w = w
+        self.shape = shape
+        let count = max(1, n * c * h * w)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        let typed = raw.bindMemory(to: Float.self, capacity: count)
+        data = UnsafeMutableBufferPointer(start: typed, count: n * c * h * w)
+        if zeroed { typed.initialize(repeating: 0, count: count) }
+    }
+
+    public convenience init(shape: [Int], zeroed: Bool = true) {
+        precondition(shape.count >= 1 && shape.count <= 4, "tensor rank must be 1...4")
+        let s = Array(repeating: 1, count: 4 - shape.count) + shape
+        self.init(s[0], s[1], s[2], s[3], shape: shape, zeroed: zeroed)
+    }
+
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(shape: shape, zeroed: false)
+        precondition(values.count == count, "value count \(values.count) does not match shape \(shape)")
+        values.withUnsafeBufferPointer { src in
+            _ = data.initialize(from: src)
+        }
+    }
+
+    deinit { UnsafeMutableRawPointer(data.baseAddress!).deallocate() }
+
+    public func copy() -> Tensor {
+        let t = Tensor(shape: shape, zeroed: false)
+        t.pointer.update(from: pointer, count: count)
+        return t
+    }
+
+    public var array: [Float] { Array(data) }
+
+    public func fill(_ value: Float) { data.update(repeating: value) }
+
+    /// Pointer to image `i`, channel `ch`.
+    @inline(__always)
+    public func plane(_ i: Int, _ ch: Int) -> UnsafeMutablePointer<Float> {
+        pointer + (i * c + ch) * h * w
+    }
+
+    /// Pointer to image `i` (all its channels).
+    @inline(__always)
+    public func image(_ i: Int) -> UnsafeMutablePointer<Float> {
+        pointer + i * c * h * w
+    }
+
+    public func sameShape(_ other: Tensor) -> Bool {
+        n == other.n && c == other.c && h == other.h && w == other.w
+    }
+
+    public var shapeDescription: String { "\(shape)" }
+}

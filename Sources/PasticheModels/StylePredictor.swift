@@ -1,0 +1,76 @@
+import PasticheCore
+
+/// TF "SAME" padding for one spatial axis: out = ceil(in / stride); an odd total pad puts the
+/// extra pixel at the end (ONNX pads [0, 0, 1, 1] on the stride-2 layers at 256²).
+func samePadding(size: Int, kernel: Int, stride: Int) -> (Int, Int) {
+    let out = (size + stride - 1) / stride
+    let total = max(0, (out - 1) * stride + kernel - size)
+    return (total / 2, total - total / 2)
+}
+
+func samePadding(h: Int, w: Int, kernel: Int, stride: Int) -> Padding {
+    let (t, b) = samePadding(size: h, kernel: kernel, stride: stride)
+    let (l, r) = samePadding(size: w, kernel: kernel, stride: stride)
+    return Padding(top: t, left: l, bottom: b, right: r)
+}
+
+/// Style image [N, 3, H, W] in [0, 1] → embedding [N, 100, 1, 1].
+/// MobileNetV2 with ReLU6 everywhere but the linear projections (batch norm is folded into the
+/// conv biases), global average pool, then the 1×1 bottleneck conv.
+public struct StylePredictor {
+    public let weights: ModelWeights
+
+    public init(weights: ModelWeights) { self.weights = weights }
+
+    public func callAsFunction(_ image: Tensor) -> Tensor {
+        precondition(image.c == 3, "style image must have 3 channels")
+        var x = conv(image, "predictor.conv0", cin: 3, cout: PredictorArchitecture.firstChannels,
+                     kernel: 3, stride: 2, activation: .relu6)
+        for b in PredictorArchitecture.blocks {
+            let p = "predictor.block.\(b.index)"
+            var h = x
+            if b.hasExpand {
+                h = conv(h, "\(p).expand", cin: b.inChannels, cout: b.hidden, kernel: 1, stride: 1, activation: .relu6)
+            }
+            h = conv(h, "\(p).depthwise", cin: b.hidden, cout: b.hidden, kernel: 3, stride: b.stride,
+                     groups: b.hidden, activation: .relu6)
+            h = conv(h, "\(p).project", cin: b.hidden, cout: b.outChannels, kernel: 1, stride: 1, activation: .none)
+            if b.hasResidual { Elementwise.addInPlace(h, x) }
+            x = h
+        }
+        x = conv(x, "predictor.conv_last", cin: PredictorArchitecture.blocks.last!.outChannels,
+                 cout: PredictorArchitecture.lastChannels, kernel: 1, stride: 1, activation: .relu6)
+        let pooled = GlobalAveragePool.forward(x)
+        return Linear.forward(pooled, weight: weights["predictor.bottleneck.weight"],
+                              bias: weights["predictor.bottleneck.bias"])
+    }
+
+    private func conv(_ x: Tensor, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int,
+                      groups: Int = 1, activation: Activation) -> Tensor {
+        let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+                             padding: samePadding(h: x.h, w: x.w, kernel: kernel, stride: stride), groups: groups)
+        let y = Conv2D.forward(x, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: g)
+        activation.forward(y)
+        return y
+    }
+
+    /// Multiply-adds ×2 for one image of size h×w.
+    public static func flops(h: Int, w: Int) -> Double {
+        var total = 0.0
+        var (hh, ww) = (h, w)
+        func add(_ cin: Int, _ cout: Int, _ k: Int, _ s: Int, _ groups: Int = 1) {
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s,
+                                 padding: samePadding(h: hh, w: ww, kernel: k, stride: s), groups: groups)
+            total += g.flops(h: hh, w: ww)
+            (hh, ww) = g.outputSize(h: hh, w: ww)
+        }
+        add(3, 32, 3, 2)
+        for b in PredictorArchitecture.blocks {
+            if b.hasExpand { add(b.inChannels, b.hidden, 1, 1) }
+            add(b.hidden, b.hidden, 3, b.stride, b.hidden)
+            add(b.hidden, b.outChannels, 1, 1)
+        }
+        add(320, 1280, 1, 1)
+        return total + 2 * 1280 * 100
+    }
+}

