@@ -189,7 +189,7 @@ int pc_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
     if (!c->row) pc_jpeg_fail(common, PC_ERR_NOMEM, "out of memory");
 
     size_t plane = (size_t)width * height;
-    const float k = 1.0f / 255.0f, k2 = 1.0f / (255.0f * 255.0f);
+    const float k2 = 1.0f / (255.0f * 255.0f);
     while (c->d.output_scanline < height) {
         size_t y = c->d.output_scanline;
         JSAMPROW rowp = c->row;
@@ -198,12 +198,12 @@ int pc_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
         float *r = out + y * width, *g = r + plane, *b = g + plane;
         const uint8_t *p = c->row;
         if (components == 1) {
-            for (uint32_t x = 0; x < width; x++) r[x] = g[x] = b[x] = p[x] * k;
+            for (uint32_t x = 0; x < width; x++) r[x] = g[x] = b[x] = p[x] / 255.0f;
         } else if (components == 3) {
             for (uint32_t x = 0; x < width; x++, p += 3) {
-                r[x] = p[0] * k;
-                g[x] = p[1] * k;
-                b[x] = p[2] * k;
+                r[x] = p[0] / 255.0f;
+                g[x] = p[1] / 255.0f;
+                b[x] = p[2] / 255.0f;
             }
         } else if (cmyk && components == 4) {
             /* Adobe (inverted) CMYK, as Photoshop and PIL write it; PIL assumes this polarity

@@ -145,18 +145,19 @@ static void store_row(float *out, size_t plane, size_t offset, uint32_t width,
                 g[x] = composite(p[1] * k, a);
                 b[x] = composite(p[2] * k, a);
             } else {
-                r[x] = p[0] * k;
-                g[x] = p[1] * k;
-                b[x] = p[2] * k;
+                /* Division (not * 1/255) so values equal Swift's Float(v) / 255 exactly. */
+                r[x] = p[0] / 255.0f;
+                g[x] = p[1] / 255.0f;
+                b[x] = p[2] / 255.0f;
             }
         }
     } else {
         const float k = 1.0f / 65535.0f;
         for (uint32_t x = 0; x < width; x++) {
             const uint8_t *p = row + (size_t)x * channels * 2;
-            float rv = ((p[0] << 8) | p[1]) * k;
-            float gv = ((p[2] << 8) | p[3]) * k;
-            float bv = ((p[4] << 8) | p[5]) * k;
+            float rv = ((p[0] << 8) | p[1]) / 65535.0f;
+            float gv = ((p[2] << 8) | p[3]) / 65535.0f;
+            float bv = ((p[4] << 8) | p[5]) / 65535.0f;
             if (channels == 4) {
                 float a = ((p[6] << 8) | p[7]) * k;
                 rv = composite(rv, a);
