@@ -122,7 +122,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             let value = try body(t)
             // Committing a read transaction costs nothing and keeps any database handles it
             // opened; aborting would close them.
-            try t.commit()
+            if !t.isFinished { try t.commit() }
             return value
         }
     }
@@ -153,7 +153,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             let result: Result<T, Error>
             do {
                 let value = try body(txn)
-                try txn.commit()
+                if !txn.isFinished { try txn.commit() }
                 result = .success(value)
             } catch {
                 result = .failure(error)
@@ -208,7 +208,11 @@ public final class LMDBTransaction {
         throw LMDBError(rc, op, path: environment.path)
     }
 
-    /// Commits. Called by `LMDBEnvironment.write`; exposed for completeness.
+    /// True once committed or aborted; later operations throw.
+    public var isFinished: Bool { txn == nil }
+
+    /// Commits now. `read` / `write` commit when their closure returns, so this is only needed
+    /// to end a transaction early.
     public func commit() throws {
         let t = try live("commit")
         txn = nil  // mdb_txn_commit frees the handle even when it fails
@@ -226,6 +230,13 @@ public final class LMDBTransaction {
         try check(mdb_dbi_open(try live("mdb_dbi_open"), name, create ? UInt32(MDB_CREATE) : 0, &dbi),
                   "mdb_dbi_open(\(name))")
         return dbi
+    }
+
+    /// Number of entries in `db` (from the B-tree header, no scan).
+    public func count(_ db: MDB_dbi) throws -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(try live("mdb_stat"), db, &stat), "mdb_stat")
+        return Int(stat.ms_entries)
     }
 
     /// The value stored under `key`, or nil when absent.

@@ -190,11 +190,7 @@ public final class StyleStore: @unchecked Sendable {
 
     public var count: Int {
         get throws {
-            try env.read { txn in
-                var n = 0
-                try txn.forEach(styles) { _, _ in n += 1; return true }
-                return n
-            }
+            try env.read { txn in try txn.count(styles) }
         }
     }
 

@@ -30,6 +30,14 @@ final class LMDBTests: XCTestCase {
         struct Boom: Error {}
         XCTAssertThrowsError(try env.write { txn in try txn.put(db, bytes("ghost"), bytes("x")); throw Boom() })
         XCTAssertNil(try env.read { try $0.get(db, bytes("ghost")) })
+        // Committing early inside the closure is allowed; the helper does not commit twice.
+        try env.write { txn in
+            try txn.put(db, bytes("early"), bytes("x"))
+            try txn.commit()
+            XCTAssertTrue(txn.isFinished)
+            XCTAssertThrowsError(try txn.get(db, bytes("early")), "a finished transaction refuses work")
+        }
+        XCTAssertEqual(try env.read { try $0.count(db) }, 5)
     }
 
     /// A body that swallows MDB_MAP_FULL still gets a grown map and a clean retry.
