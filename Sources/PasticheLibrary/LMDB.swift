@@ -54,8 +54,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
         self.path = path
         self.isReadOnly = readOnly
         if !readOnly {
-            let rc = makeDirectories(path)
-            if rc != 0 { throw LMDBError(rc, "create directory", path: path) }
+            if let failure = makeDirectories(path) {
+                throw LMDBError(failure.code, "create directory", path: failure.path)
+            }
         }
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
@@ -314,16 +315,15 @@ public final class LMDBTransaction {
     }
 }
 
-/// `mkdir -p`, returning the errno of the first failure (0 on success), so callers can report
-/// EACCES / EROFS precisely.
-func makeDirectories(_ path: String) -> Int32 {
+/// `mkdir -p`. On failure returns the errno and the component that failed, so callers can
+/// report EACCES / EROFS / "is a file" precisely; nil on success.
+func makeDirectories(_ path: String) -> (code: Int32, path: String)? {
     var isDir: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) { return isDir.boolValue ? 0 : ENOTDIR }
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty, parent != path {
-        let rc = makeDirectories(parent)
-        if rc != 0 { return rc }
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+        return isDir.boolValue ? nil : (ENOTDIR, path)
     }
-    if mkdir(path, 0o755) != 0 && errno != EEXIST { return errno }
-    return 0
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty, parent != path, let failure = makeDirectories(parent) { return failure }
+    if mkdir(path, 0o755) != 0 && errno != EEXIST { return (errno, path) }
+    return nil
 }

@@ -96,9 +96,10 @@ public final class StyleStore: @unchecked Sendable {
                 throw StyleStoreError.noLibrary(path: path)
             }
         } else {
-            let rc = makeDirectories(path)
-            if rc == ENOTDIR { throw StyleStoreError.notADirectory(path: path) }
-            if rc != 0 { throw StyleStoreError.notWritable(path: path, reason: String(cString: strerror(rc))) }
+            if let failure = makeDirectories(path) {
+                if failure.code == ENOTDIR { throw StyleStoreError.notADirectory(path: failure.path) }
+                throw StyleStoreError.notWritable(path: path, reason: String(cString: strerror(failure.code)))
+            }
             // Say so up front rather than with an obscure LMDB error halfway through a command.
             // (As root, access() ignores mode bits; only a read-only mount is caught then.)
             if access(path, W_OK) != 0 {
@@ -389,11 +390,11 @@ public final class StyleStore: @unchecked Sendable {
 /// Levenshtein distance over Unicode scalars.
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-    var row = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
+    var row = Array(0...b.count)  // distances from a[..<i] to each prefix of b
+    for i in a.indices.map({ $0 + 1 }) {
         var prev = row[0]
         row[0] = i
-        for j in stride(from: 1, through: b.count, by: 1) {
+        for j in b.indices.map({ $0 + 1 }) {
             let current = row[j]
             row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
             prev = current

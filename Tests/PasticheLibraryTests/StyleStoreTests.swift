@@ -235,8 +235,8 @@ final class StyleStoreTests: XCTestCase {
                 XCTAssertEqual("\(error)", "\(file) is a file, not a library directory")
             }
         }
-        XCTAssertThrowsError(try StyleStore(path: file + "/sub")) { error in
-            XCTAssertEqual("\(error)", "\(file)/sub is a file, not a library directory")
+        XCTAssertThrowsError(try StyleStore(path: file + "/sub/lib")) { error in
+            XCTAssertEqual("\(error)", "\(file) is a file, not a library directory", "names the component that is a file")
         }
     }
 
