@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import PasticheImage
+
+/// `pastiche image …`: inspect and convert PNG/JPEG files with the same I/O the models use.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Inspect and convert PNG/JPEG images.",
+        subcommands: [Info.self, Convert.self]
+    )
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print format, size, bit depth, colour type and EXIF orientation (no pixel decoding).",
+            discussion: "A file that cannot be read is reported on stderr and makes the exit status non-zero."
+        )
+
+        @Argument(help: "Image files (PNG or JPEG); - reads stdin.") var files: [String]
+        @Flag(help: "Print a JSON array of objects instead of text.") var json = false
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("give at least one image file") }
+            if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
+        }
+
+        func run() throws {
+            var entries: [Entry] = []
+            var failures: [Error] = []
+            for file in files {
+                do {
+                    let info = try ImageIO.info(path: file)
+                    entries.append(Entry(file: file, info: info))
+                    if !json { print(Self.describe(file: file, info)) }
+                } catch {
+                    failures.append(error)
+                }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            }
+            // Every bad file gets its one line; the last is thrown so the root prints it and exits 1.
+            for failure in failures.dropLast() {
+                FileHandle.standardError.write(Data("pastiche: error: \(failure)\n".utf8))
+            }
+            if let last = failures.last { throw last }
+        }
+
+        static func describe(file: String, _ info: ImageInfo) -> String {
+            var parts = ["\(info.format.displayName) \(info.width)×\(info.height)",
+                         "\(info.bitDepth)-bit \(info.colorDescription)",
+                         "\(info.channels) channel\(info.channels == 1 ? "" : "s")"]
+            if info.interlaced { parts.append("interlaced") }
+            if info.progressive { parts.append("progressive") }
+            var orientation = "EXIF orientation \(info.exifOrientation)"
+            if info.exifOrientation >= 5 {
+                orientation += " (displayed \(info.orientedSize.width)×\(info.orientedSize.height))"
+            }
+            parts.append(orientation)
+            return "\(file == "-" ? "<stdin>" : file): " + parts.joined(separator: ", ")
+        }
+
+        struct Entry: Encodable {
+            let file: String
+            let info: ImageInfo
+
+            enum CodingKeys: String, CodingKey {
+                case file, format, width, height, bitDepth, channels, colorDescription, interlaced, progressive,
+                     exifOrientation
+            }
+
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(file, forKey: .file)
+                try c.encode(info.format, forKey: .format)
+                try c.encode(info.width, forKey: .width)
+                try c.encode(info.height, forKey: .height)
+                try c.encode(info.bitDepth, forKey: .bitDepth)
+                try c.encode(info.channels, forKey: .channels)
+                try c.encode(info.colorDescription, forKey: .colorDescription)
+                try c.encode(info.interlaced, forKey: .interlaced)
+                try c.encode(info.progressive, forKey: .progressive)
+                try c.encode(info.exifOrientation, forKey: .exifOrientation)
+            }
+        }
+    }
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode (EXIF orientation applied, alpha over white), optionally shrink, re-encode.",
+            discussion: """
+                The output format follows OUT's extension (.png, .jpg, .jpeg); OUT = - writes PNG to \
+                stdout unless --format is given. IN = - reads stdin. Files are written atomically.
+                """
+        )
+
+        @Argument(help: "Input image (PNG or JPEG), or - for stdin.") var input: String
+        @Argument(help: "Output image (.png/.jpg/.jpeg), or - for stdout.") var output: String
+        @Option(name: .customLong("max-size"), help: "Shrink (anti-aliased) so the longer side is at most N pixels.")
+        var maxSize: Int?
+        @Option(help: "JPEG quality 1...100 (4:4:4 chroma at 90 and above, 4:2:0 below).")
+        var quality: Int = ImageIO.defaultQuality
+        @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (decompression-bomb guard).")
+        var maxPixels: Int = ImageIO.defaultMaxPixels
+        @Option(help: "Output format (png or jpeg); overrides OUT's extension.") var format: String?
+
+        func validate() throws {
+            guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, got \(quality)") }
+            if let maxSize, maxSize <= 0 { throw ValidationError("--max-size must be positive, got \(maxSize)") }
+            guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive, got \(maxPixels)") }
+            _ = try outputFormat()
+        }
+
+        func outputFormat() throws -> ImageFormat? {
+            if let format {
+                switch format.lowercased() {
+                case "png": return .png
+                case "jpg", "jpeg": return .jpeg
+                default: throw ValidationError("--format must be png or jpeg, got '\(format)'")
+                }
+            }
+            if output == "-" { return .png }
+            guard let byExtension = ImageFormat(pathExtension: output) else {
+                throw ValidationError("cannot tell the output format from '\(output)'; use .png, .jpg or .jpeg, or --format")
+            }
+            return byExtension
+        }
+
+        func run() throws {
+            var image = try ImageIO.read(path: input, maxPixels: maxPixels)
+            if let maxSize { image = image.resizedToFit(maxSide: maxSize) }
+            try ImageIO.write(image, to: output, quality: quality, format: try outputFormat())
+        }
+    }
+}
