@@ -2,5 +2,8 @@ import ArgumentParser
 
 /// Every top-level subcommand, in the order `--help` lists them.
 let registeredSubcommands: [ParsableCommand.Type] = [
+    StylizeCommand.self,
+    ModelCommand.self,
+    BenchCommand.self,
     // ImageCommand.self,
 ]

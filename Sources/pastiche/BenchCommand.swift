@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import PasticheModels
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the predictor (256²) and transfer network (384², 1024²) beside onnxruntime.",
+        discussion: "Median of --runs timed runs after one warm-up. onnxruntime (2 threads, float graph) runs in the same invocation when python3 can import it, so both sides see the same machine load."
+    )
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Timed runs per case.") var runs: Int = 9
+    @Flag(name: .customLong("no-ort"), help: "Skip onnxruntime.") var noOrt = false
+    @Flag(help: "One JSON object: predict_256_ms, transfer_384_ms, transfer_1024_ms and ort_… counterparts.") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(runs) else { throw ValidationError("--runs must be in 1...1000") }
+    }
+
+    func run() throws {
+        let stylizer = try model.loadStylizer()
+        let onnx = noOrt ? nil : PasticheHome().modelsDirectory
+        let cases = Benchmark.run(stylizer: stylizer, runs: runs, onnxDirectory: onnx) { Terminal.progress("timing \($0)") }
+        Terminal.endProgress()
+        if json {
+            var object: [String: Double] = [:]
+            for c in cases {
+                object["\(c.name)_ms"] = c.pasticheMs
+                object["\(c.name)_gflops"] = c.gflops
+                if let o = c.ortMs { object["ort_\(c.name)_ms"] = o }
+                if let r = c.ratio { object["\(c.name)_ratio"] = r }
+            }
+            try Terminal.printJSON(object)
+            return
+        }
+        print("case           pastiche ms   onnxruntime ms   ratio   GFLOP   GFLOP/s")
+        for c in cases {
+            let ort = c.ortMs.map { String(format: "%14.2f", $0) } ?? "             –"
+            let ratio = c.ratio.map { String(format: "%7.2f", $0) } ?? "      –"
+            print(String(format: "%-14@ %11.2f", c.name as NSString, c.pasticheMs) + "   \(ort)  \(ratio)"
+                  + String(format: "   %5.2f   %7.1f", c.gflop, c.gflops))
+        }
+        if !noOrt && cases.first?.ortMs == nil {
+            Terminal.note("onnxruntime not measured (needs python3 with onnxruntime and onnx, and the ONNX files from `pastiche model fetch`)")
+        }
+    }
+}

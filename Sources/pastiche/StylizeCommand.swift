@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import PasticheImage
+import PasticheModels
+
+struct StylizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stylize",
+        abstract: "Paint photos in the style of an image.",
+        discussion: """
+            The style image is reduced to 256×256 (shortest side, centre crop) and turned into a \
+            100-number embedding; each photo is then stylized at its own resolution (cap it with \
+            --max-size). --strength s mixes the style with the photo's own embedding: \
+            s·style + (1−s)·photo (Magenta's identity interpolation).
+            """
+    )
+
+    @Option(name: .customLong("style-image"), help: "The painting or texture whose style to apply.")
+    var styleImage: String
+
+    @Argument(help: "Photos to stylize (- reads stdin).") var photos: [String]
+    @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.pastiche.png here.")
+    var output: String?
+    @Option(help: "Style strength in [0, 1].") var strength: Float = 1
+    @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.")
+    var maxSize: Int?
+    @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var model: ModelOptions
+
+    var plan: OutputPlan { OutputPlan(destination: output, inputs: photos, suffix: ".pastiche") }
+
+    func validate() throws {
+        if photos.isEmpty { throw ValidationError("give at least one photo") }
+        try validateStrength(strength)
+        try validateMaxSize(maxSize)
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100") }
+        try plan.validate()
+    }
+
+    func run() throws {
+        let style = try ImageIO.read(path: styleImage)
+        let stylizer = try model.loadStylizer()
+        let styleEmbedding = stylizer.embedding(style: style)
+        try plan.prepare()
+        for (i, photo) in photos.enumerated() {
+            Terminal.progress("[\(i + 1)/\(photos.count)] \(photo)")
+            let content = try readContent(photo, maxSize: maxSize)
+            let e = stylizer.embedding(style: styleEmbedding, strength: strength, content: content)
+            let result = stylizer.stylize(content, embedding: e)
+            let out = plan.path(for: i)
+            try ImageIO.write(result, to: out, quality: quality)
+            Terminal.endProgress()
+            if out != "-" { Terminal.note("wrote \(out)") }
+        }
+    }
+}

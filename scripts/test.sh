@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine with Swift 6.3: everything the main job
+# installs, plus onnxruntime (the reference implementation) and its reference outputs, then
+# `swift test` in release mode (numeric tests are far too slow in a debug build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '==> %s\n' "$*" >&2; }
+
+export SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing"
+bash scripts/setup.sh --no-demo
+home=${PASTICHE_HOME:-$HOME/.pastiche}
+
+# The reference side: onnxruntime, onnx, numpy and Pillow from PyPI, installed once.
+if ! python3 -c "import onnxruntime, onnx, numpy, PIL" 2>/dev/null; then
+    say "installing onnxruntime, onnx, numpy, pillow (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "onnxruntime>=1.20" onnx numpy pillow
+fi
+
+say "computing onnxruntime reference outputs"
+python3 training/reference/ort_reference.py --models "$home/models" --out "$home/reference" \
+    --styles styles/s01_vangogh_starry_night.jpg styles/s03_hokusai_great_wave.png styles/s04_kandinsky_composition_viii.png \
+    --photos docs/images/chelsea_cat.png docs/images/summer_palace.jpg >&2
+
+say "running the tests"
+PASTICHE_HOME="$home" PASTICHE_REFERENCE_DIR="$home/reference" PASTICHE_REQUIRE_REFERENCE=1 \
+    swift test -c release -Xswiftc -enable-testing 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking)'
