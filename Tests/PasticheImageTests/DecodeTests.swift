@@ -169,7 +169,7 @@ final class DecodeTests: XCTestCase {
     }
 }
 
-/// Measured with libjpeg-turbo 2.1.5 (Debian) against Pillow 11's bundled libjpeg-turbo: 0/255
+/// Measured with libjpeg-turbo 2.1.5 (Debian) against Pillow 13.0's bundled libjpeg-turbo: 0/255
 /// difference on every fixture (same ISLOW IDCT and fancy upsampling). The tolerance leaves room
 /// for other libjpeg builds (e.g. different SIMD paths or libjpeg 9's upsampler).
 enum JPEGTolerance {
