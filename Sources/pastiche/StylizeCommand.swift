@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheImage
+import PasticheLibrary
 import PasticheModels
 
 struct StylizeCommand: ParsableCommand {
@@ -16,7 +17,8 @@ struct StylizeCommand: ParsableCommand {
     )
 
     @Option(name: .customLong("style-image"), help: "The painting or texture whose style to apply.")
-    var styleImage: String
+    var styleImage: String?
+    @Option(help: "A style from the library, by name.") var style: String?
 
     @Argument(help: "Photos to stylize (- reads stdin).") var photos: [String]
     @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.pastiche.png here.")
@@ -26,11 +28,13 @@ struct StylizeCommand: ParsableCommand {
     var maxSize: Int?
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
     @OptionGroup var model: ModelOptions
+    @OptionGroup var library: LibraryOptions
 
     var plan: OutputPlan { OutputPlan(destination: output, inputs: photos, suffix: ".pastiche") }
 
     func validate() throws {
         if photos.isEmpty { throw ValidationError("give at least one photo") }
+        if (styleImage == nil) == (style == nil) { throw ValidationError("give exactly one of --style-image FILE or --style NAME") }
         try validateStrength(strength)
         try validateMaxSize(maxSize)
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100") }
@@ -38,9 +42,13 @@ struct StylizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let style = try ImageIO.read(path: styleImage)
         let stylizer = try model.loadStylizer()
-        let styleEmbedding = stylizer.embedding(style: style)
+        let styleEmbedding: Embedding
+        if let styleImage {
+            styleEmbedding = stylizer.embedding(style: try ImageIO.read(path: styleImage))
+        } else {
+            styleEmbedding = try StyleLibrary(path: library.path, readOnly: true).embedding(named: style!, stylizer: stylizer).embedding
+        }
         try plan.prepare()
         for (i, photo) in photos.enumerated() {
             Terminal.progress("[\(i + 1)/\(photos.count)] \(photo)")

@@ -1,0 +1,151 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheModels
+
+/// The style library as users see it: images become named embeddings (computed once and
+/// cached by their pixels and the predictor that made them), names resolve back to embeddings,
+/// and embeddings blend and interpolate. Storage is `StyleStore` (LMDB); the networks are a
+/// `Stylizer`.
+public final class StyleLibrary: @unchecked Sendable {
+    public let store: StyleStore
+    public static let thumbnailSize = 128
+
+    public init(path: String, readOnly: Bool = false) throws {
+        store = try StyleStore(path: path, readOnly: readOnly)
+    }
+
+    public struct AddResult: Sendable {
+        public let record: StyleRecord
+        /// True when the embedding came from the cache (same pixels, same predictor).
+        public let reused: Bool
+    }
+
+    /// SHA-256 of the decoded pixels, quantised to 8 bits so the same picture re-encoded
+    /// losslessly (PNG ↔ PNG, EXIF-rotated copies) maps to the same key.
+    public static func pixelHash(_ image: RGBImage) -> String {
+        var h = SHA256()
+        var header = [UInt8]("\(image.width)x\(image.height):".utf8)
+        h.update(header)
+        header = image.pixels.map(RGBImage.toByte)
+        h.update(header)
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func thumbnail(_ image: RGBImage) throws -> [UInt8] {
+        try ImageIO.encode(image.resizedToFit(maxSide: thumbnailSize), format: .jpeg, quality: 85)
+    }
+
+    /// A library name from a file name: letters, digits, '-', '_' and '.' kept, the rest '-'.
+    public static func defaultName(for path: String) -> String {
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var name = String(stem.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "-" })
+        while name.hasPrefix(".") || name.hasPrefix("-") { name.removeFirst() }
+        if name.isEmpty { name = "style" }
+        return String(name.prefix(100))
+    }
+
+    /// Embeds `image` (or finds it already embedded by this predictor) and stores it.
+    public func add(image: RGBImage, sourceFile: String, name: String?, tags: [String],
+                    stylizer: Stylizer) throws -> AddResult {
+        let hash = Self.pixelHash(image)
+        if let existing = try store.lookup(pixelHash: hash, modelID: stylizer.predictorID) {
+            var record = existing
+            if !tags.isEmpty { record = try store.addTags(existing.name, tags) }
+            return AddResult(record: record, reused: true)
+        }
+        let record = StyleRecord(
+            name: name ?? Self.defaultName(for: sourceFile), embedding: stylizer.embedding(style: image),
+            modelID: stylizer.predictorID, pixelHash: hash,
+            sourceFile: URL(fileURLWithPath: sourceFile).lastPathComponent,
+            sourceWidth: image.width, sourceHeight: image.height, tags: tags,
+            thumbnail: try Self.thumbnail(image))
+        // An explicit --name must not be silently changed; a derived one is made unique.
+        let result = try store.insert(record, uniquifyName: name == nil)
+        if result.reused, !tags.isEmpty {
+            return AddResult(record: try store.addTags(result.record.name, tags), reused: true)
+        }
+        return AddResult(record: result.record, reused: result.reused)
+    }
+
+    /// The embedding of a library name, valid for `stylizer`'s predictor. An embedding made by
+    /// other predictor weights is never used: the same image embedded by this predictor is
+    /// looked up instead.
+    public func embedding(named name: String, stylizer: Stylizer) throws -> (record: StyleRecord, embedding: Embedding) {
+        let record = try store.get(name)
+        if record.modelID == stylizer.predictorID { return (record, record.embedding) }
+        if !record.pixelHash.isEmpty,
+           let same = try store.lookup(pixelHash: record.pixelHash, modelID: stylizer.predictorID) {
+            return (same, same.embedding)
+        }
+        throw StyleLibraryError("style '\(name)' was embedded by predictor \(record.modelID), not by this model (\(stylizer.predictorID)); embed its image again with this --model")
+    }
+
+    /// A style given as a library name, or as an image path (embedded and cached on the fly).
+    public func resolve(_ spec: String, stylizer: Stylizer) throws -> (name: String, embedding: Embedding) {
+        if try store.contains(spec) {
+            let found = try embedding(named: spec, stylizer: stylizer)
+            return (found.record.name, found.embedding)
+        }
+        if FileManager.default.fileExists(atPath: spec) {
+            let image = try ImageIO.read(path: spec)
+            if store.isReadOnly {
+                return (Self.defaultName(for: spec), stylizer.embedding(style: image))
+            }
+            let added = try add(image: image, sourceFile: spec, name: nil, tags: [], stylizer: stylizer)
+            return (added.record.name, added.record.embedding)
+        }
+        _ = try store.get(spec)  // throws "no style named … (did you mean …?)"
+        throw StyleLibraryError("no style named '\(spec)'")
+    }
+
+    /// Stores a blend as a named style with its recipe.
+    public func saveBlend(name: String, components: [RecipeComponent], embedding: Embedding,
+                          modelID: String, thumbnail: RGBImage?) throws -> StyleRecord {
+        let record = StyleRecord(name: name, embedding: embedding, modelID: modelID,
+                                 sourceFile: "blend", thumbnail: try thumbnail.map(Self.thumbnail) ?? [],
+                                 recipe: components)
+        return try store.insert(record, uniquifyName: false).record
+    }
+}
+
+/// Convex combinations of embeddings (Ghiasi et al. 2017 §4.3: the embedding space is smooth,
+/// so weighted sums of style embeddings give plausible mixed styles).
+public enum EmbeddingMath {
+    /// Weights must be finite, non-negative and not all zero; they are normalised to sum 1.
+    public static func normalizedWeights(_ weights: [Float]) throws -> [Float] {
+        guard !weights.isEmpty else { throw StyleLibraryError("no weights given") }
+        for w in weights where !w.isFinite || w < 0 {
+            throw StyleLibraryError("weights must be finite and non-negative, got \(w)")
+        }
+        let sum = weights.reduce(0, +)
+        guard sum > 0 else { throw StyleLibraryError("weights must not all be zero") }
+        return weights.map { $0 / sum }
+    }
+
+    /// Σ wᵢ·eᵢ with the normalised weights. A weight of exactly 1 returns that embedding bit for bit.
+    public static func blend(_ embeddings: [Embedding], weights: [Float]) throws -> Embedding {
+        guard embeddings.count == weights.count else {
+            throw StyleLibraryError("\(embeddings.count) styles but \(weights.count) weights")
+        }
+        let w = try normalizedWeights(weights)
+        let n = embeddings[0].count
+        guard embeddings.allSatisfy({ $0.count == n }) else { throw StyleLibraryError("embeddings differ in length") }
+        var out = [Float](repeating: 0, count: n)
+        for (e, wi) in zip(embeddings, w) where wi != 0 {
+            for k in 0..<n { out[k] += wi * e[k] }
+        }
+        return out
+    }
+
+    /// (1 − t)·a + t·b.
+    public static func interpolate(_ a: Embedding, _ b: Embedding, t: Float) -> Embedding {
+        zip(a, b).map { (1 - t) * $0 + t * $1 }
+    }
+}
+
+public struct StyleLibraryError: Error, CustomStringConvertible, LocalizedError {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public var errorDescription: String? { description }
+}
