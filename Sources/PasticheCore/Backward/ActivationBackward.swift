@@ -1,0 +1,26 @@
+import Foundation
+
+extension Activation {
+    /// dx += dy · f′, with f′ taken from the forward OUTPUT y = f(x) for every activation, so
+    /// the forward pass may run in place and keep only y:
+    ///   none:    f′ = 1
+    ///   relu:    f′ = 1 where y > 0, else 0            (same as x > 0)
+    ///   relu6:   f′ = 1 where 0 < y < 6, else 0        (x exactly 0 or 6 counts as flat)
+    ///   sigmoid: f′ = y (1 − y)
+    ///
+    ///   output: [any shape]  y = f(x) saved from forward
+    ///   dy, dx: same count as output
+    public func backward(output y: Tensor, dy: Tensor, dx: Tensor) {
+        precondition(y.count == dy.count && y.count == dx.count, "activation backward: shapes")
+        let yp = UnsafePointer(y.pointer), gp = UnsafePointer(dy.pointer), dp = dx.pointer
+        let act = self
+        Parallel.forEachChunk(y.count) { r in
+            switch act {
+            case .none: for i in r { dp[i] += gp[i] }
+            case .relu: for i in r where yp[i] > 0 { dp[i] += gp[i] }
+            case .relu6: for i in r where yp[i] > 0 && yp[i] < 6 { dp[i] += gp[i] }
+            case .sigmoid: for i in r { dp[i] += gp[i] * yp[i] * (1 - yp[i]) }
+            }
+        }
+    }
+}
