@@ -60,30 +60,52 @@ public final class Workspace: @unchecked Sendable {
     public static let shared = Workspace()
 }
 
+/// How a convolution reads its input: optionally nearest-upsampled ×`upsample`, then padded by
+/// the geometry's `padding` with zeros or by reflection. Folding both into the column unfolding
+/// saves a full-size copy of the activation per layer (the transfer network's MirrorPad and
+/// Resize), which is what keeps big images within bounded memory.
+public struct ConvInput: Equatable, Sendable {
+    public var upsample: Int
+    public var reflect: Bool
+    public init(upsample: Int = 1, reflect: Bool = false) {
+        self.upsample = upsample; self.reflect = reflect
+    }
+    public static let plain = ConvInput()
+}
+
 public enum Conv2D {
-    /// y[n, co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x[n, g·cin/g + ci, oy·s − pt + ky, ox·s − pl + kx]
+    /// Column buffers are filled a band of output rows at a time, about this many floats, so
+    /// the unfolded patches stay in cache and memory does not grow with the image.
+    public static var bandFloats = 1 << 19
+
+    /// y[n, co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x̃[n, g·cin/g + ci, oy·s − pt + ky, ox·s − pl + kx]
+    /// where x̃ is x upsampled and padded as `input` says.
     /// x: [N, Cin, H, W], weight: [Cout, Cin/groups, kh, kw], bias: [Cout] or nil → y: [N, Cout, OH, OW].
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                               workspace: Workspace = .shared) -> Tensor {
+                               input: ConvInput = .plain, workspace: Workspace = .shared) -> Tensor {
         precondition(x.c == g.inChannels, "conv input has \(x.c) channels, expected \(g.inChannels)")
-        let o = g.outputSize(h: x.h, w: x.w)
+        let o = g.outputSize(h: x.h * input.upsample, w: x.w * input.upsample)
         let y = Tensor(x.n, g.outChannels, o.h, o.w, zeroed: false)
-        forward(x, weight: weight, bias: bias, geometry: g, into: y, workspace: workspace)
+        forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
         return y
     }
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                               into y: Tensor, workspace: Workspace = .shared) {
-        let o = g.outputSize(h: x.h, w: x.w)
+                               input: ConvInput = .plain, into y: Tensor, workspace: Workspace = .shared) {
+        let vh = x.h * input.upsample, vw = x.w * input.upsample
+        let o = g.outputSize(h: vh, w: vw)
         precondition(y.c == g.outChannels && y.h == o.h && y.w == o.w && y.n == x.n, "conv output shape")
         precondition(weight.count == g.weightShape.reduce(1, *), "conv weight shape")
-        if g.isDepthwise {
+        if g.isDepthwise && input == .plain {
             Depthwise.forward(x, weight: weight, bias: bias, geometry: g, into: y)
             return
         }
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
+        let pointwise = g.isPointwise && input.upsample == 1
+        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
         for i in 0..<x.n {
             let yi = y.image(i)
             // Start from the bias so the GEMM accumulates onto it (beta = 1).
@@ -95,21 +117,106 @@ public enum Conv2D {
                 yi.initialize(repeating: 0, count: g.outChannels * outPlane)
             }
             for grp in 0..<g.groups {
-                let xg = x.image(i) + grp * cinG * x.plane
-                let cols: UnsafePointer<Float>
-                if g.isPointwise {
-                    cols = UnsafePointer(xg)
-                } else {
-                    let buf = workspace.floats(kdim * outPlane)
-                    Im2Col.forward(xg, channels: cinG, h: x.h, w: x.w, geometry: g, into: buf)
-                    cols = UnsafePointer(buf)
+                let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
+                let wg = weight.pointer + grp * coutG * kdim
+                let yg = yi + grp * coutG * outPlane
+                if pointwise {
+                    // y_g [coutG × P] += W_g [coutG × Cin] · x_g [Cin × P]
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(outPlane), Int32(kdim),
+                                1, wg, Int32(kdim), xg, Int32(outPlane), 1, yg, Int32(outPlane))
+                    continue
                 }
-                // y_g [coutG × P] += W_g [coutG × kdim] · cols [kdim × P]
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            Int32(coutG), Int32(outPlane), Int32(kdim),
-                            1, weight.pointer + grp * coutG * kdim, Int32(kdim),
-                            cols, Int32(outPlane),
-                            1, yi + grp * coutG * outPlane, Int32(outPlane))
+                let buf = workspace.floats(kdim * bandRows * o.w)
+                var oy0 = 0
+                while oy0 < o.h {
+                    let rows = oy0..<min(o.h, oy0 + bandRows)
+                    let cols = rows.count * o.w
+                    Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
+                                rows: rows, into: buf)
+                    // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
+                                1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
+                    oy0 = rows.upperBound
+                }
+            }
+        }
+    }
+}
+
+extension Im2Col {
+    /// For each kernel column kx and output column ox, the input column to read (−1: zero
+    /// padding), with upsampling and reflection already applied.
+    public struct ColumnMap {
+        let table: [Int32]
+        let outputWidth: Int
+        /// Output columns [lo, hi) read input columns lo·s − pl + kx … contiguously (stride 1,
+        /// no upsampling, inside the image) for every kx: those are plain copies.
+        let contiguous: [Range<Int>]
+
+        init(geometry g: ConvGeometry, inputWidth w: Int, input: ConvInput, outputWidth ow: Int) {
+            let up = input.upsample, vw = w * up
+            var t = [Int32](repeating: -1, count: g.kernelW * ow)
+            var runs: [Range<Int>] = []
+            for kx in 0..<g.kernelW {
+                var lo = ow, hi = 0
+                for ox in 0..<ow {
+                    var vx = ox * g.stride - g.padding.left + kx
+                    if vx < 0 || vx >= vw {
+                        guard input.reflect else { continue }
+                        vx = ReflectPad.reflect(vx, vw)
+                    } else if up == 1 && g.stride == 1 {
+                        lo = min(lo, ox); hi = max(hi, ox + 1)
+                    }
+                    t[kx * ow + ox] = Int32(vx / up)
+                }
+                runs.append(lo < hi ? lo..<hi : 0..<0)
+            }
+            table = t
+            outputWidth = ow
+            contiguous = runs
+        }
+    }
+
+    /// Unfolds output rows `rows` of x (upsampled/padded per `input`) into
+    /// cols [C·kh·kw × rows.count·OW].
+    public static func band(_ x: UnsafePointer<Float>, channels: Int, h: Int, w: Int, map: ColumnMap,
+                            geometry g: ConvGeometry, input: ConvInput, rows: Range<Int>,
+                            into cols: UnsafeMutablePointer<Float>) {
+        let kh = g.kernelH, kw = g.kernelW, s = g.stride, pt = g.padding.top
+        let up = input.upsample, vh = h * up, ow = map.outputWidth
+        let bandCols = rows.count * ow
+        map.table.withUnsafeBufferPointer { tableBuffer in
+            let table = tableBuffer.baseAddress!
+            Parallel.forEach(channels * kh * kw, cost: bandCols) { r in
+                let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
+                let src = x + ci * h * w
+                let idx = table + kx * ow
+                let run = map.contiguous[kx]
+                var dst = cols + r * bandCols
+                for oy in rows {
+                    var vy = oy * s - pt + ky
+                    if vy < 0 || vy >= vh {
+                        if !input.reflect {
+                            dst.initialize(repeating: 0, count: ow)
+                            dst += ow
+                            continue
+                        }
+                        vy = ReflectPad.reflect(vy, vh)
+                    }
+                    let row = src + (vy / up) * w
+                    var ox = 0
+                    while ox < run.lowerBound {
+                        let j = Int(idx[ox]); dst[ox] = j >= 0 ? row[j] : 0; ox += 1
+                    }
+                    if !run.isEmpty {
+                        (dst + run.lowerBound).update(from: row + Int(idx[run.lowerBound]), count: run.count)
+                        ox = run.upperBound
+                    }
+                    while ox < ow {
+                        let j = Int(idx[ox]); dst[ox] = j >= 0 ? row[j] : 0; ox += 1
+                    }
+                    dst += ow
+                }
             }
         }
     }

@@ -53,8 +53,8 @@ public struct TransferNetwork {
             x = y
         }
         for (i, l) in TransferArchitecture.expand.enumerated() {
-            if l.stride == 1 && i < 2 { x = UpsampleNearest.forward(x, scale: 2) }
-            x = conv(x, l)
+            // conv1 and conv2 read a nearest ×2 upsampling of their input (Magenta's upsampling).
+            x = conv(x, l, upsample: i < 2 ? 2 : 1)
             InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!,
                                  activation: i < 2 ? .relu : .sigmoid)
         }
@@ -63,10 +63,13 @@ public struct TransferNetwork {
     }
 
     /// Reflect pad by k/2 then a valid convolution (Magenta's `conv2d` with MirrorPad).
-    private func conv(_ x: Tensor, _ l: TransferArchitecture.Layer) -> Tensor {
-        let padded = ReflectPad.forward(x, .same(l.kernel / 2))
-        let g = ConvGeometry(inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride)
-        return Conv2D.forward(padded, weight: weights["\(l.name).weight"], bias: weights["\(l.name).bias"], geometry: g)
+    /// Reflect pad by k/2 then a valid convolution (Magenta's `conv2d` with MirrorPad); the
+    /// padding and any upsampling are folded into the conv's column unfolding, not copied.
+    private func conv(_ x: Tensor, _ l: TransferArchitecture.Layer, upsample: Int = 1) -> Tensor {
+        let g = ConvGeometry(inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel,
+                             stride: l.stride, padding: .same(l.kernel / 2))
+        return Conv2D.forward(x, weight: weights["\(l.name).weight"], bias: weights["\(l.name).bias"], geometry: g,
+                              input: ConvInput(upsample: upsample, reflect: true))
     }
 
     private func crop(_ x: Tensor, h: Int, w: Int) -> Tensor {
