@@ -32,7 +32,7 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "The style library: add, browse, rename, tag, compare, export and import styles.",
         subcommands: [Add.self, List.self, Show.self, Remove.self, Rename.self, Tag.self, Nearest.self,
-                      Export.self, Import.self]
+                      Export.self, Import.self, Sheet.self]
     )
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
