@@ -306,3 +306,14 @@ private let sysWrite = Glibc.write
 private let sysRead = Darwin.read
 private let sysWrite = Darwin.write
 #endif
+
+extension ImageIO {
+    /// Versions of the codec libraries actually linked, for `pastiche doctor`.
+    public static var libraryVersions: [String: String] {
+        let turbo = Int(pc_libjpeg_turbo_version())
+        let jpeg = turbo > 0
+            ? "libjpeg-turbo \(turbo / 1_000_000).\(turbo / 1000 % 1000).\(turbo % 1000) (API \(pc_libjpeg_api_version()))"
+            : "libjpeg API \(pc_libjpeg_api_version())"
+        return ["libpng": String(cString: pc_libpng_version()), "libjpeg": jpeg]
+    }
+}

@@ -327,3 +327,8 @@ func makeDirectories(_ path: String) -> (code: Int32, path: String)? {
     if mkdir(path, 0o755) != 0 && errno != EEXIST { return (errno, path) }
     return nil
 }
+
+extension LMDBEnvironment {
+    /// liblmdb's version string, e.g. "LMDB 0.9.24: (July 24, 2019)".
+    public static var version: String { String(cString: mdb_version(nil, nil, nil)) }
+}

@@ -8,5 +8,6 @@ let registeredSubcommands: [ParsableCommand.Type] = [
     EmbedCommand.self,
     ModelCommand.self,
     BenchCommand.self,
+    DoctorCommand.self,
     ImageCommand.self,
 ]

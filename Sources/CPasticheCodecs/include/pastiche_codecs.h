@@ -105,6 +105,13 @@ int pc_jpeg_encode(const uint8_t *rgb, uint32_t width, uint32_t height, int qual
 
 void pc_free(void *pointer);
 
+/* Versions of the linked libraries, for `pastiche doctor`: libpng's run-time version string and
+ * libjpeg-turbo's compile-time version number (e.g. 2001005 for 2.1.5; 0 if not libjpeg-turbo)
+ * and the libjpeg API version (62, 80, ...). */
+const char *pc_libpng_version(void);
+int pc_libjpeg_turbo_version(void);
+int pc_libjpeg_api_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheLibrary
+import PasticheModels
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Report library versions, where models and the library live, and whether the weights are present and verified.")
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var library: LibraryOptions
+    @Flag(help: "Print as JSON.") var json = false
+
+    struct Report: Codable {
+        var version: String
+        var openblas: String
+        var lmdb: String
+        var libpng: String
+        var libjpeg: String
+        var home: String
+        var modelsDirectory: String
+        var onnxVerified: Bool
+        var model: String
+        var modelPresent: Bool
+        var modelVerified: Bool
+        var predictorID: String?
+        var library: String
+        var libraryStyles: Int?
+        var problems: [String]
+    }
+
+    func run() throws {
+        let home = PasticheHome()
+        let codecs = ImageIO.libraryVersions
+        var report = Report(
+            version: PasticheVersion.string, openblas: BLASInfo.description, lmdb: LMDBEnvironment.version,
+            libpng: codecs["libpng"] ?? "?", libjpeg: codecs["libjpeg"] ?? "?", home: home.path,
+            modelsDirectory: home.modelsDirectory, onnxVerified: ModelFetcher.onnxVerified(in: home),
+            model: model.path, modelPresent: FileManager.default.fileExists(atPath: model.path),
+            modelVerified: false, predictorID: nil, library: library.path, libraryStyles: nil, problems: [])
+        if report.modelPresent {
+            do {
+                let w = try ModelWeights.load(path: model.path)
+                report.predictorID = w.predictorID
+                report.modelVerified = model.model != nil || ModelFetcher.modelVerified(model.path)
+                if !report.modelVerified { report.problems.append("weights do not come from the pinned ONNX files; run `pastiche model fetch`") }
+            } catch {
+                report.problems.append("\(error)")
+            }
+        } else {
+            report.problems.append("no weights at \(model.path); run `pastiche model fetch`")
+        }
+        if FileManager.default.fileExists(atPath: library.path) {
+            do { report.libraryStyles = try StyleStore(path: library.path, readOnly: true).count }
+            catch { report.problems.append("\(error)") }
+        }
+        if json { try Terminal.printJSON(report); return }
+        print("pastiche \(report.version)")
+        print("OpenBLAS:  \(report.openblas)")
+        print("LMDB:      \(report.lmdb)")
+        print("libpng:    \(report.libpng)")
+        print("libjpeg:   \(report.libjpeg)")
+        print("home:      \(report.home)")
+        print("ONNX:      \(report.onnxVerified ? "present, SHA-256 verified" : "missing or unverified") (\(report.modelsDirectory))")
+        print("weights:   \(report.model): " + (report.modelPresent ? (report.modelVerified ? "present, verified" : "present, NOT verified") : "missing")
+              + (report.predictorID.map { ", predictor id \($0)" } ?? ""))
+        print("library:   \(report.library): " + (report.libraryStyles.map { "\($0) styles" } ?? "not created yet"))
+        for p in report.problems { print("problem:   \(p)") }
+    }
+}
