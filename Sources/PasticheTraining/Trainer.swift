@@ -1,0 +1,335 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheModels
+
+/// How the predictor starts: the pretrained weights, the pretrained MobileNetV2 trunk with a
+/// re-initialised 1280→100 bottleneck, or everything initialised from scratch.
+public enum PredictorInit: String, Codable, CaseIterable, Sendable {
+    case pretrained, trunk, scratch
+}
+
+/// Everything that defines a run; stored in every checkpoint, so `--resume` needs nothing else.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var content: String
+    public var styles: String
+    public var initMode: PredictorInit = .trunk
+    public var trainTransfer = false
+    public var steps = 1000
+    public var batch = 8
+    public var size = 256
+    public var learningRate: Float = 1e-3
+    public var clipNorm: Float? = nil
+    public var seed: UInt64 = 0
+    /// Pretrained model: the transfer network, the loss network and (for pretrained/trunk) the
+    /// predictor's starting point.
+    public var model: String
+    public var output: String
+    public var checkpointDir: String? = nil
+    public var checkpointEvery = 0
+    public var augmentStyles = true
+    public var loss = LossConfig()
+    /// Background batch preparation (off: batches are made inline; results are identical).
+    public var prefetch = true
+
+    public init(content: String, styles: String, model: String, output: String) {
+        self.content = content; self.styles = styles; self.model = model; self.output = output
+    }
+
+    public func validate() throws {
+        if steps < 0 { throw TrainingError("--steps must be ≥ 0") }
+        if batch < 1 { throw TrainingError("--batch must be ≥ 1") }
+        if size < 16 || size % 4 != 0 { throw TrainingError("--size must be a multiple of 4 and at least 16, got \(size)") }
+        if !(learningRate > 0 && learningRate.isFinite) { throw TrainingError("--lr must be a positive number") }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { throw TrainingError("--clip must be positive") }
+        if checkpointEvery < 0 { throw TrainingError("--checkpoint-every must be ≥ 0") }
+        if checkpointEvery > 0 && checkpointDir == nil { throw TrainingError("--checkpoint-every needs --checkpoint-dir") }
+    }
+
+    /// The JSONL log: in the checkpoint directory, else next to the output model.
+    public var logPath: String {
+        if let d = checkpointDir { return d + "/train.jsonl" }
+        return (output as NSString).deletingPathExtension + ".train.jsonl"
+    }
+}
+
+/// One step's record: what the JSONL log and the progress line show.
+public struct StepReport: Codable, Sendable {
+    public var step: Int
+    public var steps: Int
+    public var content: Double
+    public var style: Double
+    public var tv: Double
+    public var total: Double
+    public var gradNorm: Double
+    public var samplesPerSecond: Double
+    public var elapsed: Double
+    public var eta: Double
+}
+
+/// Trains the predictor (and optionally the transfer network) on perceptual losses.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let params: ParameterSet
+    public let adam: Adam
+    let source: ParameterSource
+    let loss: PerceptualLoss
+    let baseWeights: ModelWeights
+    public private(set) var step = 0
+    public private(set) var lastCheckpoint: String?
+
+    public init(config: TrainingConfig) throws {
+        try config.validate()
+        self.config = config
+        baseWeights = try ModelWeights.load(path: config.model)
+        loss = PerceptualLoss(weights: baseWeights, config: config.loss)
+        var trainable: [(String, Tensor)] = []
+        var rng = SplitMix64.derived(config.seed, 7, 0)
+        for (name, shape) in PredictorArchitecture.parameters {
+            let base = baseWeights[name]
+            let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
+            trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : base.copy()))
+        }
+        var frozen: [String: Tensor] = [:]
+        for (name, _) in TransferArchitecture.parameters {
+            if config.trainTransfer { trainable.append((name, baseWeights[name].copy())) } else { frozen[name] = baseWeights[name] }
+        }
+        params = ParameterSet(trainable)
+        adam = Adam(count: params.count, config: .init(learningRate: config.learningRate, clipNorm: config.clipNorm))
+        source = ParameterSource(trainable: params, frozen: frozen)
+    }
+
+    /// He-normal conv weights (fan-in), zero biases; the bottleneck gets Glorot-uniform.
+    static func initialTensor(name: String, shape: [Int], rng: inout SplitMix64) -> Tensor {
+        let t = Tensor(shape: shape)
+        if name.hasSuffix(".bias") { return t }
+        let fanIn = shape.dropFirst().reduce(1, *)
+        if name.hasPrefix("predictor.bottleneck.") {
+            let limit = (6 / Float(fanIn + shape[0])).squareRoot()
+            for i in 0..<t.count { t.data[i] = rng.uniform(-limit, limit) }
+        } else {
+            let sd = (2 / Float(fanIn)).squareRoot()
+            for i in 0..<t.count { t.data[i] = rng.normal() * sd }
+        }
+        return t
+    }
+
+    /// Forward and backward of one batch; leaves gradients in `params.gradients`.
+    public func lossAndGradient(content: Tensor, style: Tensor) -> LossValues {
+        params.zeroGradients()
+        let (embedding, ptape) = PredictorNet.forward(style, source)
+        let ttape = TransferNet.forward(content, embedding: embedding, source)
+        let targets = loss.targets(content: content, style: style)
+        let (values, dy) = loss.evaluate(ttape.output, targets: targets, gradient: true)
+        let dE = TransferNet.backward(ttape, dOutput: dy!, source)
+        PredictorNet.backward(ptape, dEmbedding: dE, source)
+        params.gather()
+        return values
+    }
+
+    /// Loss only (no gradient), for tests and finite differences.
+    public func lossValue(content: Tensor, style: Tensor) -> LossValues {
+        let (embedding, _) = PredictorNet.forward(style, source)
+        let ttape = TransferNet.forward(content, embedding: embedding, source)
+        return loss.evaluate(ttape.output, targets: loss.targets(content: content, style: style), gradient: false).0
+    }
+
+    /// The current weights as a model (`ModelWeights.load` / `stylize --model` accept it).
+    public func model() throws -> ModelWeights {
+        var tensors = baseWeights.tensors
+        for (k, v) in params.exportTensors() { tensors[k] = v }
+        var meta = baseWeights.metadata
+        meta["trained_steps"] = "\(step)"
+        meta["training_init"] = config.initMode.rawValue
+        meta["training_seed"] = "\(config.seed)"
+        return try ModelWeights(tensors: tensors, metadata: meta)
+    }
+
+    // MARK: checkpoints
+
+    /// Parameters, Adam moments, step and the full config (the data order and every random
+    /// draw are functions of (seed, step), so those two are the RNG state), written atomically.
+    public func saveCheckpoint(to path: String) throws {
+        let tensors: [String: Tensor] = [
+            "values": ParameterSet.flatTensor(params.values, count: params.count),
+            "adam.m": ParameterSet.flatTensor(adam.m, count: params.count),
+            "adam.v": ParameterSet.flatTensor(adam.v, count: params.count),
+        ]
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let meta: [String: String] = [
+            "format": "pastiche-training-checkpoint-1",
+            "config": String(decoding: try enc.encode(config), as: UTF8.self),
+            "layout": String(decoding: try enc.encode(params.entries), as: UTF8.self),
+            "step": "\(step)",
+            "adam_step": "\(adam.step)",
+            "rng": "splitmix64 derived(seed=\(config.seed), step=\(step))",
+        ]
+        try Safetensors.write(tensors, metadata: meta, to: path)
+        lastCheckpoint = path
+    }
+
+    public static func readCheckpointConfig(_ path: String) throws -> TrainingConfig {
+        let file = try Safetensors.read(path: path)
+        guard file.metadata["format"] == "pastiche-training-checkpoint-1", let c = file.metadata["config"] else {
+            throw TrainingError("\(path): not a Pastiche training checkpoint")
+        }
+        return try JSONDecoder().decode(TrainingConfig.self, from: Data(c.utf8))
+    }
+
+    /// Restores parameters, moments and step from a checkpoint of the same configuration.
+    public func loadCheckpoint(_ path: String) throws {
+        let file = try Safetensors.read(path: path)
+        guard let layout = file.metadata["layout"], let s = file.metadata["step"].flatMap(Int.init),
+              let a = file.metadata["adam_step"].flatMap(Int.init),
+              let values = file.tensors["values"], let m = file.tensors["adam.m"], let v = file.tensors["adam.v"] else {
+            throw TrainingError("\(path): not a Pastiche training checkpoint")
+        }
+        let entries = try JSONDecoder().decode([ParameterSet.Entry].self, from: Data(layout.utf8))
+        guard entries == params.entries, values.count == params.count, m.count == params.count, v.count == params.count else {
+            throw TrainingError("\(path): parameter layout differs from this run (different --train-transfer?)")
+        }
+        params.values.baseAddress!.update(from: values.pointer, count: params.count)
+        adam.m.baseAddress!.update(from: m.pointer, count: params.count)
+        adam.v.baseAddress!.update(from: v.pointer, count: params.count)
+        params.scatter()
+        adam.step = a
+        step = s
+        lastCheckpoint = path
+    }
+
+    public func checkpointPath(step: Int) -> String? {
+        config.checkpointDir.map { $0 + String(format: "/checkpoint-%08d.safetensors", step) }
+    }
+
+    // MARK: the loop
+
+    /// Runs from the current step to `config.steps`, then writes the model to `config.output`.
+    /// `report` is called after every step. A NaN/Inf loss stops with a TrainingError; the last
+    /// checkpoint written stays intact.
+    public func run(report: (StepReport) -> Void = { _ in }) throws {
+        let maxSide = BatchSampler.cacheSide(size: config.size)
+        let sampler = BatchSampler(content: try ImageSet(path: config.content, maxSide: maxSide),
+                                   styles: try ImageSet(path: config.styles, maxSide: maxSide),
+                                   batch: config.batch, size: config.size, seed: config.seed,
+                                   augmentStyles: config.augmentStyles)
+        let log = try JSONLLog(path: config.logPath, truncate: step == 0)
+        let range = step..<config.steps
+        let prefetcher = config.prefetch && !range.isEmpty ? Prefetcher(steps: range, make: sampler.make) : nil
+        defer { prefetcher?.cancel() }
+        let start = Date()
+        var done = 0
+        while step < config.steps {
+            let batch = try prefetcher?.next() ?? sampler.make(step: step)
+            precondition(batch.step == step)
+            let values = lossAndGradient(content: batch.content, style: batch.style)
+            let gradOK = (0..<params.count).allSatisfy { params.gradients[$0].isFinite }
+            guard values.isFinite, gradOK else {
+                let what = values.total.isNaN ? "NaN" : (values.isFinite ? "a non-finite gradient" : "infinite")
+                throw TrainingError("step \(step + 1): loss is \(what); training stopped. "
+                    + (lastCheckpoint.map { "Last good checkpoint: \($0)" } ?? "No checkpoint was written (use --checkpoint-every)."))
+            }
+            let norm = adam.update(params)
+            step += 1; done += 1
+            let elapsed = Date().timeIntervalSince(start)
+            let sps = Double(done * config.batch) / max(elapsed, 1e-9)
+            let r = StepReport(step: step, steps: config.steps, content: values.content, style: values.style, tv: values.tv,
+                               total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
+                               eta: Double(config.steps - step) * elapsed / Double(done))
+            try log.append(r)
+            report(r)
+            if config.checkpointEvery > 0 && (step % config.checkpointEvery == 0 || step == config.steps),
+               let path = checkpointPath(step: step) {
+                try saveCheckpoint(to: path)
+            }
+        }
+        try model().save(to: config.output)
+    }
+}
+
+/// Append-only JSON lines, flushed per line.
+final class JSONLLog {
+    let handle: FileHandle
+    init(path: String, truncate: Bool) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw TrainingError("\(path): cannot write") }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot write") }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+    func append<T: Encodable>(_ value: T) throws {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        var d = try enc.encode(value); d.append(0x0A)
+        handle.write(d)
+    }
+    deinit { try? handle.close() }
+}
+
+/// Reads a training log back (for `train report`).
+public enum TrainingLog {
+    public static func read(_ path: String) throws -> [StepReport] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(path): no such file") }
+        var out: [StepReport] = []
+        for (i, line) in data.split(separator: 0x0A).enumerated() where !line.isEmpty {
+            do { out.append(try JSONDecoder().decode(StepReport.self, from: Data(line))) } catch {
+                throw TrainingError("\(path): line \(i + 1) is not a training log record")
+            }
+        }
+        return out
+    }
+
+    /// Loss curves (total, content, style, tv; log y), smoothed by a running mean of `window`.
+    public static func plot(_ records: [StepReport], window: Int = 10) -> RGBImage {
+        func series(_ name: String, _ f: (StepReport) -> Double) -> (name: String, points: [(x: Double, y: Double)]) {
+            var pts: [(x: Double, y: Double)] = []
+            var acc: [Double] = []
+            for r in records {
+                acc.append(f(r)); if acc.count > window { acc.removeFirst() }
+                pts.append((Double(r.step), acc.reduce(0, +) / Double(acc.count)))
+            }
+            return (name, pts)
+        }
+        return LossPlot.render(series: [series("total", \.total), series("content", \.content),
+                                        series("style", \.style), series("tv", \.tv)],
+                               title: "training loss (mean of \(window) steps)", logY: true)
+    }
+}
+
+/// Magenta's benchmark: mean losses over every (content, style) pair at fixed centre crops.
+public enum Evaluation {
+    public struct Result: Codable, Sendable {
+        public var pairs: Int
+        public var content: Double
+        public var style: Double
+        public var tv: Double
+        public var total: Double
+    }
+
+    /// `lossModel` supplies the loss network (keep it fixed to compare models). Style images
+    /// go to the predictor as inference does (`Stylizer.styleInput`, 256²); content and style
+    /// targets are centre crops at `size`.
+    public static func run(model: ModelWeights, lossModel: ModelWeights, contents: [String], styles: [String],
+                           size: Int, config: LossConfig, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        let stylizer = Stylizer(weights: model)
+        let loss = PerceptualLoss(weights: lossModel, config: config)
+        var sum = LossValues()
+        var k = 0
+        let contentImages = try contents.map { Augment.centre(try ImageIO.read(path: $0), size: size) }
+        for s in styles {
+            let img = try ImageIO.read(path: s)
+            let e = stylizer.embedding(style: img)
+            let target = Augment.centre(img, size: size).tensor
+            for c in contentImages {
+                let y = stylizer.stylize(c, embedding: e).tensor
+                let t = loss.targets(content: c.tensor, style: target)
+                sum = sum + loss.evaluate(y, targets: t, gradient: false).0
+                k += 1
+                progress(k, contents.count * styles.count)
+            }
+        }
+        let m = sum.scaled(1 / Double(max(k, 1)))
+        return Result(pairs: k, content: m.content, style: m.style, tv: m.tv, total: m.total)
+    }
+}
