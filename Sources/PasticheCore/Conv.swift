@@ -43,19 +43,21 @@ public struct ConvGeometry: Equatable, Sendable {
     }
 }
 
-/// Scratch memory reused across calls, so steady-state inference allocates nothing large.
+/// Scratch memory reused across calls, one buffer per worker slot, so steady-state inference
+/// allocates nothing large.
 public final class Workspace: @unchecked Sendable {
-    private var buffer: UnsafeMutablePointer<Float>?
-    private var capacity = 0
+    private var buffers: [UnsafeMutablePointer<Float>?] = Array(repeating: nil, count: 64)
+    private var capacities = [Int](repeating: 0, count: 64)
     public init() {}
-    deinit { buffer?.deallocate() }
-    public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > capacity {
-            buffer?.deallocate()
-            buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            capacity = count
+    deinit { for b in buffers { b?.deallocate() } }
+    /// A buffer of at least `count` floats for worker `slot` (each slot is used by one thread at a time).
+    public func floats(_ count: Int, slot: Int = 0) -> UnsafeMutablePointer<Float> {
+        if count > capacities[slot] {
+            buffers[slot]?.deallocate()
+            buffers[slot] = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            capacities[slot] = count
         }
-        return buffer!
+        return buffers[slot]!
     }
     public static let shared = Workspace()
 }
@@ -105,7 +107,10 @@ public enum Conv2D {
         let kdim = cinG * g.kernelH * g.kernelW
         let pointwise = g.isPointwise && input.upsample == 1
         let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let bands = (o.h + bandRows - 1) / bandRows
+        let workers = min(Parallel.cores, bands)
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
+        _ = Gemm.singleThreadedBLAS
         for i in 0..<x.n {
             let yi = y.image(i)
             // Start from the bias so the GEMM accumulates onto it (beta = 1).
@@ -118,25 +123,31 @@ public enum Conv2D {
             }
             for grp in 0..<g.groups {
                 let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
-                let wg = weight.pointer + grp * coutG * kdim
+                let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
                 let yg = yi + grp * coutG * outPlane
                 if pointwise {
                     // y_g [coutG × P] += W_g [coutG × Cin] · x_g [Cin × P]
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(outPlane), Int32(kdim),
-                                1, wg, Int32(kdim), xg, Int32(outPlane), 1, yg, Int32(outPlane))
+                    Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(outPlane), Int32(kdim),
+                               1, wg, Int32(kdim), xg, Int32(outPlane), 1, yg, Int32(outPlane))
                     continue
                 }
-                let buf = workspace.floats(kdim * bandRows * o.w)
-                var oy0 = 0
-                while oy0 < o.h {
-                    let rows = oy0..<min(o.h, oy0 + bandRows)
-                    let cols = rows.count * o.w
-                    Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
-                                rows: rows, into: buf)
-                    // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
-                                1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
-                    oy0 = rows.upperBound
+                // Each worker unfolds and multiplies its own bands with a single-threaded GEMM:
+                // no thread hand-offs inside a band, and the band's columns stay in its cache.
+                let buffers = (0..<workers).map { workspace.floats(kdim * bandRows * o.w, slot: $0) }
+                Parallel.forEach(workers, cost: Int.max / 4) { t in
+                    let buf = buffers[t]
+                    var band = t
+                    while band < bands {
+                        let oy0 = band * bandRows
+                        let rows = oy0..<min(o.h, oy0 + bandRows)
+                        let cols = rows.count * o.w
+                        Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
+                                    rows: rows, into: buf)
+                        // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
+                                    1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
+                        band += workers
+                    }
                 }
             }
         }
@@ -187,7 +198,7 @@ extension Im2Col {
         let bandCols = rows.count * ow
         map.table.withUnsafeBufferPointer { tableBuffer in
             let table = tableBuffer.baseAddress!
-            Parallel.forEach(channels * kh * kw, cost: bandCols) { r in
+            for r in 0..<(channels * kh * kw) {
                 let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
                 let src = x + ci * h * w
                 let idx = table + kx * ow

@@ -93,7 +93,7 @@ extension Conv2D {
                     cols = UnsafePointer(xg)   // pointwise: the image is its own column matrix
                 }
                 // dW_g [coutG × kdim] += dY_g [coutG × P] · cols_gᵀ [P × kdim]
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                             Int32(coutG), Int32(kdim), Int32(outPlane),
                             1, dyg, Int32(outPlane), cols, Int32(outPlane),
                             1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
@@ -102,14 +102,14 @@ extension Conv2D {
                 if let buf {
                     // dcols [kdim × P] = W_gᵀ [kdim × coutG] · dY_g [coutG × P], then fold.
                     let dcols = buf + kdim * outPlane
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                                 Int32(kdim), Int32(outPlane), Int32(coutG),
                                 1, wg, Int32(kdim), dyg, Int32(outPlane),
                                 0, dcols, Int32(outPlane))
                     Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, into: dxg)
                 } else {
                     // dX_g [cinG × HW] += W_gᵀ · dY_g directly.
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                                 Int32(kdim), Int32(outPlane), Int32(coutG),
                                 1, wg, Int32(kdim), dyg, Int32(outPlane),
                                 1, dxg, Int32(outPlane))

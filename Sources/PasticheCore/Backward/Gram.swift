@@ -15,7 +15,7 @@ public enum Gram {
         precondition(g.count == x.n * c * c, "gram: output must be [N, C, C]")
         for i in 0..<x.n {
             // G [C × C] = F [C × HW] · Fᵀ [HW × C] / HW
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+            Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                         Int32(c), Int32(c), Int32(hw),
                         1 / Float(hw), x.image(i), Int32(hw), x.image(i), Int32(hw),
                         0, g.pointer + i * c * c, Int32(c))
@@ -35,12 +35,12 @@ public enum Gram {
         for i in 0..<x.n {
             let dg = dG.pointer + i * c * c
             // dF += dG · F / HW
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+            Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                         Int32(c), Int32(hw), Int32(c),
                         alpha, dg, Int32(c), x.image(i), Int32(hw),
                         1, dx.image(i), Int32(hw))
             // dF += dGᵀ · F / HW
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+            Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                         Int32(c), Int32(hw), Int32(c),
                         alpha, dg, Int32(c), x.image(i), Int32(hw),
                         1, dx.image(i), Int32(hw))

@@ -20,13 +20,13 @@ extension Linear {
         if let dBias { precondition(dBias.count == outF, "linear backward: dBias shape") }
         guard n > 0 else { return }
         // dW [out × in] += dyᵀ [out × N] · x [N × in]
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+        Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                     Int32(outF), Int32(inF), Int32(n),
                     1, dy.pointer, Int32(outF), x.pointer, Int32(inF),
                     1, dWeight.pointer, Int32(inF))
         if let dx {
             // dx [N × in] += dy [N × out] · W [out × in]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+            Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                         Int32(n), Int32(inF), Int32(outF),
                         1, dy.pointer, Int32(outF), weight.pointer, Int32(inF),
                         1, dx.pointer, Int32(inF))
