@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "PasticheCoreTests", dependencies: ["PasticheCore"]),
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels"]),
+        .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the

@@ -79,6 +79,8 @@ public enum Conv2D {
     /// Column buffers are filled a band of output rows at a time, about this many floats, so
     /// the unfolded patches stay in cache and memory does not grow with the image.
     public static var bandFloats = 1 << 19
+    /// Fixed band height in output rows (`--tile N`), overriding the `bandFloats` budget.
+    public static var bandRowsOverride: Int?
 
     /// y[n, co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x̃[n, g·cin/g + ci, oy·s − pt + ky, ox·s − pl + kx]
     /// where x̃ is x upsampled and padded as `input` says.
@@ -106,7 +108,7 @@ public enum Conv2D {
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
         let pointwise = g.isPointwise && input.upsample == 1
-        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let bandRows = max(1, min(o.h, bandRowsOverride ?? bandFloats / max(1, kdim * o.w)))
         let bands = (o.h + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)

@@ -27,6 +27,7 @@ struct BlendCommand: ParsableCommand {
     var preserveColor = false
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.") var maxSize: Int?
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
@@ -61,6 +62,7 @@ struct BlendCommand: ParsableCommand {
     }
 
     func run() throws {
+        tiling.apply()
         let stylizer = try model.loadStylizer()
         let lib = try StyleLibrary(path: library.path, readOnly: !library.writable(saveAs != nil || hasImageStyles))
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }

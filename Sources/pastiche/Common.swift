@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PasticheCore
 import PasticheImage
 import PasticheModels
 
@@ -99,4 +100,17 @@ func readContent(_ path: String, maxSize: Int?) throws -> RGBImage {
     let image = try ImageIO.read(path: path)
     guard let maxSize else { return image }
     return image.resizedToFit(maxSide: maxSize)
+}
+
+/// `--tile N`: process every layer in bands of N output rows. Instance-norm statistics are
+/// always taken over the whole image, so the result does not depend on N (up to float rounding).
+struct TileOptions: ParsableArguments {
+    @Option(help: "Band height in rows for each layer's work buffers (default: automatic, about 2 MB per band).")
+    var tile: Int?
+
+    func validate() throws {
+        if let tile, tile < 1 { throw ValidationError("--tile must be at least 1") }
+    }
+
+    func apply() { Conv2D.bandRowsOverride = tile }
 }

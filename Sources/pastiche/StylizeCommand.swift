@@ -27,6 +27,7 @@ struct StylizeCommand: ParsableCommand {
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.")
     var maxSize: Int?
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
@@ -42,6 +43,7 @@ struct StylizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        tiling.apply()
         let stylizer = try model.loadStylizer()
         let styleEmbedding: Embedding
         if let styleImage {

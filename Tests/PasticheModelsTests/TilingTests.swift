@@ -1,0 +1,67 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+@testable import PasticheModels
+import XCTest
+
+/// Big images run every layer in bands of output rows while instance-norm statistics stay
+/// image-wide; the output must not depend on the band height (no seams, no style drift).
+final class TilingTests: XCTestCase {
+    override func tearDown() { Conv2D.bandRowsOverride = nil }
+
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    func testBandedOutputMatchesUntiledAt2048x1536() throws {
+        let weights = try Reference.weights()
+        let stylizer = Stylizer(weights: weights)
+        let photo = try ImageIO.read(path: Self.repoRoot.path + "/docs/images/summer_palace.jpg")
+            .resized(width: 2048, height: 1536)
+        let style = stylizer.embedding(style: try ImageIO.read(path: Self.repoRoot.path + "/styles/s03_hokusai_great_wave.png"))
+
+        Conv2D.bandRowsOverride = 1 << 20  // one band per layer: the untiled network
+        let untiled = stylizer.stylize(photo, embedding: style)
+        Conv2D.bandRowsOverride = 7  // small, odd bands: seams would show at band edges
+        let tiled = stylizer.stylize(photo, embedding: style)
+
+        var maxDiff: Float = 0
+        for i in 0..<untiled.pixels.count { maxDiff = max(maxDiff, abs(untiled.pixels[i] - tiled.pixels[i])) }
+        print("2048x1536: banded (7 rows) vs untiled max|Δ| \(maxDiff)")
+        XCTAssertEqual(untiled.width, 2048)
+        XCTAssertLessThanOrEqual(maxDiff, 0.01)
+        // Bands change only summation order inside GEMMs, so the match is far tighter than 0.01.
+        XCTAssertLessThanOrEqual(maxDiff, 1e-4)
+    }
+
+    /// The fused path (reflect padding and upsampling inside the unfolding) against explicit
+    /// ReflectPad / UpsampleNearest copies followed by a plain convolution.
+    func testFusedPaddingAndUpsamplingMatchExplicitOps() {
+        var state: UInt64 = 7
+        func random(_ shape: [Int]) -> Tensor {
+            let t = Tensor(shape: shape, zeroed: false)
+            for i in 0..<t.count {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                t.data[i] = Float(state >> 40) / Float(1 << 24) - 0.5
+            }
+            return t
+        }
+        for (k, up, h, w) in [(3, 2, 9, 13), (9, 1, 20, 17), (3, 1, 5, 6), (9, 2, 6, 7)] {
+            let x = random([2, 4, h, w]), weight = random([5, 4, k, k]), bias = random([5])
+            let g = ConvGeometry(inChannels: 4, outChannels: 5, kernel: k, padding: .same(k / 2))
+            for rows in [1, 3, 1000] {
+                Conv2D.bandRowsOverride = rows
+                let fused = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: ConvInput(upsample: up, reflect: true))
+                Conv2D.bandRowsOverride = nil
+                let upsampled = up > 1 ? UpsampleNearest.forward(x, scale: up) : x
+                let padded = ReflectPad.forward(upsampled, .same(k / 2))
+                let plain = Conv2D.forward(padded, weight: weight, bias: bias,
+                                           geometry: ConvGeometry(inChannels: 4, outChannels: 5, kernel: k))
+                XCTAssertEqual(fused.shape, plain.shape)
+                var d: Float = 0
+                for i in 0..<fused.count { d = max(d, abs(fused.data[i] - plain.data[i])) }
+                XCTAssertLessThanOrEqual(d, 1e-5, "k \(k) up \(up) \(h)x\(w) rows \(rows)")
+            }
+        }
+    }
+}
