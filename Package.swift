@@ -49,6 +49,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary"]),
+        .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.

@@ -310,44 +310,43 @@ public enum Augment {
 }
 
 /// Prepares batches on a background thread, `depth` ahead of the consumer, so decoding and
-/// augmentation overlap with compute. Batches arrive in step order.
+/// augmentation overlap with compute. Batches arrive in step order. (An NSCondition rather than
+/// DispatchSemaphores: libdispatch traps when a semaphore is freed below its initial value,
+/// which is exactly the state an early stop leaves.)
 public final class Prefetcher: @unchecked Sendable {
-    private let slots: DispatchSemaphore
-    private let ready = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
+    private let depth: Int
+    private let cond = NSCondition()
     private var queue: [Result<Batch, Error>] = []
     private var cancelled = false
-    private var thread: Thread?
 
     public init(steps: Range<Int>, depth: Int = 2, make: @escaping (Int) throws -> Batch) {
-        slots = DispatchSemaphore(value: depth)
-        let t = Thread { [weak self] in
+        self.depth = depth
+        let t = Thread { [self] in
             for s in steps {
-                guard let self else { return }
-                self.slots.wait()
-                self.lock.lock(); let stop = self.cancelled; self.lock.unlock()
+                cond.lock()
+                while queue.count >= depth && !cancelled { cond.wait() }
+                let stop = cancelled
+                cond.unlock()
                 if stop { return }
                 let r = Result { try make(s) }
-                self.lock.lock(); self.queue.append(r); self.lock.unlock()
-                self.ready.signal()
+                cond.lock(); queue.append(r); cond.broadcast(); cond.unlock()
             }
         }
         t.stackSize = 8 << 20
-        thread = t
         t.start()
     }
 
     public func next() throws -> Batch {
-        ready.wait()
-        lock.lock(); let r = queue.removeFirst(); lock.unlock()
-        slots.signal()
+        cond.lock()
+        while queue.isEmpty { cond.wait() }
+        let r = queue.removeFirst()
+        cond.broadcast()
+        cond.unlock()
         return try r.get()
     }
 
+    /// Stops the producer after the batch it is making (it keeps this object alive until then).
     public func cancel() {
-        lock.lock(); cancelled = true; lock.unlock()
-        slots.signal()
+        cond.lock(); cancelled = true; cond.broadcast(); cond.unlock()
     }
-
-    deinit { cancel() }
 }

@@ -10,4 +10,7 @@ let registeredSubcommands: [ParsableCommand.Type] = [
     BenchCommand.self,
     DoctorCommand.self,
     ImageCommand.self,
+    TrainCommand.self,
+    EvalCommand.self,
+    DataCommand.self,
 ]

@@ -1,0 +1,180 @@
+import XCTest
+import PasticheCore
+import PasticheModels
+@testable import PasticheTraining
+
+/// Random but well-scaled weights for both networks (He-normal convs, gamma ≈ 1), so the
+/// tests need no downloaded model.
+func writeRandomModel(seed: UInt64) throws -> String {
+    var rng = SplitMix64(seed: seed)
+    var tensors: [String: Tensor] = [:]
+    for (name, shape) in ModelWeights.expectedParameters {
+        let t = Tensor(shape: shape)
+        let fanIn = max(1, shape.dropFirst().reduce(1, *))
+        if name.hasSuffix(".norm.gamma.bias") {
+            t.fill(1)
+        } else if name.contains(".norm.") {
+            for i in 0..<t.count { t.data[i] = rng.normal() * (name.hasSuffix(".weight") ? 0.1 : 0.05) }
+        } else if name.hasSuffix(".weight") {
+            let sd = (2 / Float(fanIn)).squareRoot()
+            for i in 0..<t.count { t.data[i] = rng.normal() * sd }
+        } else {
+            for i in 0..<t.count { t.data[i] = rng.normal() * 0.05 }
+        }
+        tensors[name] = t
+    }
+    let path = NSTemporaryDirectory() + "pastiche-train-test-\(seed)-\(getpid()).safetensors"
+    try ModelWeights(tensors: tensors).save(to: path)
+    return path
+}
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+func tempDir(_ name: String) -> String {
+    let d = NSTemporaryDirectory() + "pastiche-train-\(name)-\(getpid())"
+    try? FileManager.default.removeItem(atPath: d)
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+final class TrainingTests: XCTestCase {
+    /// Central finite differences through the WHOLE chain: style → predictor → embedding →
+    /// transfer network (gamma/beta maps and convs) → loss network (content, Gram style, TV).
+    /// 32×32 style, 16×16 content, batch 2, predictor and transfer both trainable.
+    /// Float32 throughout, so h = 1e-2 and the tolerance is |fd − analytic| ≤ 0.05·max(|fd|, |an|)
+    /// + 2e-3·(largest sampled |grad|); a ReLU/ReLU6 kink inside ±h can break one sample, so
+    /// at least 90% of the samples must pass and none may be off by more than 2×.
+    func testWholeChainFiniteDifferences() throws {
+        let model = try writeRandomModel(seed: 11)
+        var config = TrainingConfig(content: fixtures, styles: fixtures, model: model, output: "/dev/null")
+        config.trainTransfer = true
+        config.initMode = .pretrained
+        config.loss.styleWeight = 1e3
+        config.loss.tvWeight = 1
+        let trainer = try Trainer(config: config)
+        var rng = SplitMix64(seed: 5)
+        let content = Tensor(2, 3, 16, 16), style = Tensor(2, 3, 32, 32)
+        for i in 0..<content.count { content.data[i] = rng.uniform() }
+        for i in 0..<style.count { style.data[i] = rng.uniform() }
+        let base = trainer.lossAndGradient(content: content, style: style)
+        XCTAssert(base.total.isFinite && base.total > 0)
+        let grads = Array(trainer.params.gradients)
+        let names = ["predictor.conv0.weight", "predictor.block.1.depthwise.weight", "predictor.block.3.expand.weight",
+                     "predictor.block.16.project.bias", "predictor.conv_last.weight", "predictor.bottleneck.weight",
+                     "predictor.bottleneck.bias", "transfer.contract.conv1.weight", "transfer.residual.2.conv1.norm.gamma.weight",
+                     "transfer.residual.3.conv2.weight", "transfer.expand.conv1.norm.beta.bias", "transfer.expand.conv3.bias"]
+        var samples: [(String, Int)] = []
+        for name in names {
+            let e = trainer.params.entry(name)!
+            // the two largest-magnitude gradient entries of each tensor (well above rounding noise)
+            let idx = (0..<e.count).sorted { abs(grads[e.offset + $0]) > abs(grads[e.offset + $1]) }.prefix(2)
+            for i in idx { samples.append((name, e.offset + i)) }
+        }
+        let scale = samples.map { abs(Double(grads[$0.1])) }.max()!
+        var passed = 0, worst = 0.0
+        for (name, k) in samples {
+            let h: Float = 1e-2
+            let v = trainer.params.values[k]
+            trainer.params.values[k] = v + h; trainer.params.scatter()
+            let lp = trainer.lossValue(content: content, style: style).total
+            trainer.params.values[k] = v - h; trainer.params.scatter()
+            let lm = trainer.lossValue(content: content, style: style).total
+            trainer.params.values[k] = v; trainer.params.scatter()
+            let fd = (lp - lm) / Double(2 * h), an = Double(grads[k])
+            let err = abs(fd - an), tol = 0.05 * max(abs(fd), abs(an)) + 2e-3 * scale
+            worst = max(worst, err / tol)
+            if err <= tol { passed += 1 } else { print("FD miss \(name)[\(k)]: fd \(fd) analytic \(an)") }
+        }
+        print("whole-chain FD: \(passed)/\(samples.count) within tolerance, worst err/tol \(worst)")
+        XCTAssertGreaterThanOrEqual(Double(passed), 0.9 * Double(samples.count))
+        XCTAssertLessThan(worst, 2)
+    }
+
+    /// Adam with bias correction: the first step moves every parameter by lr·sign(g).
+    func testAdamFirstStepAndClipping() {
+        let p = ParameterSet([("a", Tensor(shape: [3], values: [1, 2, 3]))])
+        let g: [Float] = [0.5, -2, 0]
+        for i in 0..<3 { p.gradients[i] = g[i] }
+        let adam = Adam(count: 3, config: .init(learningRate: 0.1, clipNorm: 1))
+        let norm = adam.update(p)
+        XCTAssertEqual(norm, (0.25 + 4.0).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(p.values[0], 0.9, accuracy: 1e-5)
+        XCTAssertEqual(p.values[1], 2.1, accuracy: 1e-5)
+        XCTAssertEqual(p.values[2], 3, accuracy: 1e-6)
+        XCTAssertEqual(p.tensor("a").data[0], 0.9, accuracy: 1e-5)
+    }
+
+    func smallConfig(_ model: String, dir: String, steps: Int) -> TrainingConfig {
+        var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: model,
+                               output: dir + "/model.safetensors")
+        c.size = 32; c.batch = 2; c.steps = steps; c.seed = 42; c.learningRate = 1e-3
+        c.checkpointDir = dir; c.checkpointEvery = 5; c.initMode = .trunk
+        return c
+    }
+
+    /// 10 steps straight and 5 steps + resume + 5 steps give bit-identical parameters and
+    /// Adam moments; the final model loads with ModelWeights.load.
+    func testResumeIsExact() throws {
+        let model = try writeRandomModel(seed: 3)
+        let dirA = tempDir("a"), dirB = tempDir("b")
+        let a = try Trainer(config: smallConfig(model, dir: dirA, steps: 10))
+        try a.run()
+        let b1 = try Trainer(config: smallConfig(model, dir: dirB, steps: 5))
+        try b1.run()
+        let ckpt = dirB + "/checkpoint-00000005.safetensors"
+        var cfg = try Trainer.readCheckpointConfig(ckpt)
+        XCTAssertEqual(cfg.steps, 5)
+        cfg.steps = 10
+        let b2 = try Trainer(config: cfg)
+        try b2.loadCheckpoint(ckpt)
+        XCTAssertEqual(b2.step, 5)
+        try b2.run()
+        XCTAssertEqual(Array(a.params.values), Array(b2.params.values))
+        XCTAssertEqual(Array(a.adam.m), Array(b2.adam.m))
+        XCTAssertEqual(Array(a.adam.v), Array(b2.adam.v))
+        let loaded = try ModelWeights.load(path: dirA + "/model.safetensors")
+        XCTAssertEqual(loaded["predictor.bottleneck.weight"].array,
+                       Array(a.params.values[a.params.entry("predictor.bottleneck.weight")!.offset...].prefix(128_000)))
+        // The log has one line per step, and resuming appended to it.
+        XCTAssertEqual(try TrainingLog.read(dirB + "/train.jsonl").map(\.step), Array(1...10))
+    }
+
+    /// A short run on real images lowers the loss on a fixed batch.
+    func testShortRunLowersLoss() throws {
+        let model = try writeRandomModel(seed: 9)
+        let dir = tempDir("loss")
+        var c = smallConfig(model, dir: dir, steps: 25)
+        c.checkpointEvery = 0; c.checkpointDir = nil; c.size = 48; c.batch = 4; c.learningRate = 3e-3
+        let t = try Trainer(config: c)
+        let sampler = BatchSampler(content: try ImageSet(path: c.content, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
+                                   batch: 4, size: 48, seed: 1)
+        let fixed = try sampler.make(step: 0)
+        let before = t.lossValue(content: fixed.content, style: fixed.style).total
+        try t.run()
+        let after = t.lossValue(content: fixed.content, style: fixed.style).total
+        print("fixed-batch loss: \(before) → \(after)")
+        XCTAssertLessThan(after, 0.9 * before)
+    }
+
+    func testNaNStopsWithMessage() throws {
+        let model = try writeRandomModel(seed: 4)
+        let dir = tempDir("nan")
+        var c = smallConfig(model, dir: dir, steps: 6)
+        c.learningRate = 1e30   // blows up after the first update
+        let t = try Trainer(config: c)
+        XCTAssertThrowsError(try t.run()) { error in
+            XCTAssert("\(error)".contains("training stopped"), "\(error)")
+        }
+    }
+
+    func testPackRoundTrip() throws {
+        let dir = tempDir("pack")
+        let n = try DataPack.pack(fixtures + "/styles", to: dir + "/s.lmdb", maxSide: 64)
+        XCTAssertEqual(n, 4)
+        let set = try ImageSet(path: dir + "/s.lmdb", maxSide: 64)
+        XCTAssertEqual(set.count, 4)
+        XCTAssertEqual(min(try set.image(0).width, try set.image(0).height), 64)
+        let folder = try ImageSet(path: fixtures + "/styles", maxSide: 64)
+        XCTAssertEqual(set.names, folder.names.map { String($0.dropFirst(fixtures.count + 8)) })
+    }
+}
