@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"]),
+        .testTarget(name: "PasticheCLITests", dependencies: ["PasticheImage", "PasticheModels"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.
