@@ -26,8 +26,10 @@ let package = Package(
         // setjmp sites and error hooks live in this small C target and return status codes.
         .target(name: "CPasticheCodecs", dependencies: ["CPNG", "CJPEG"]),
 
+        // Hand-vectorised kernels (AVX2+FMA chosen at run time, portable C otherwise).
+        .target(name: "CPasticheKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensor storage and the numeric ops (forward and backward), over cblas_sgemm.
-        .target(name: "PasticheCore", dependencies: ["CBLAS"],
+        .target(name: "PasticheCore", dependencies: ["CBLAS", "CPasticheKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // Decode/encode PNG and JPEG, EXIF orientation, resampling.
         .target(name: "PasticheImage", dependencies: ["CPasticheCodecs"]),

@@ -1,4 +1,6 @@
+import Foundation
 import CBLAS
+import CPasticheKernels
 
 /// Zero padding of a convolution, in pixels: TF "SAME" on stride-2 layers pads only the
 /// bottom/right edge (ONNX pads [0, 0, 1, 1]), so the four sides are independent.
@@ -107,6 +109,10 @@ public enum Conv2D {
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
+        if DirectConv.applies(g) {
+            DirectConv.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+            return
+        }
         let pointwise = g.isPointwise && input.upsample == 1
         let bandRows = max(1, min(o.h, bandRowsOverride ?? bandFloats / max(1, kdim * o.w)))
         let bands = (o.h + bandRows - 1) / bandRows
@@ -326,6 +332,81 @@ public enum Depthwise {
                     for ox in oxLo..<oxHi { out[ox] = checked(ox) }
                 }
                 for ox in oxHi..<ow { out[ox] = checked(ox) }
+            }
+        }
+    }
+}
+
+/// Stride-1 convolutions with at most 16 output channels (the transfer network's 9×9 3→8 and
+/// 8→3 and its upsampling 3×3 32→16 and 16→8): a GEMM with so few rows runs far below peak and its unfolded columns
+/// are Cin·k² times the image, so these run as a direct convolution instead
+/// (`pk_conv_direct`, register-blocked over output channels and pixels).
+public enum DirectConv {
+    public static var enabled = true
+
+    static func applies(_ g: ConvGeometry) -> Bool {
+        enabled && g.groups == 1 && g.stride == 1 && g.outChannels <= 16 && g.kernelH == g.kernelW && g.kernelH >= 3
+    }
+
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
+                        into y: Tensor, workspace: Workspace) {
+        let k = g.kernelH, cin = g.inChannels
+        let vh = x.h * input.upsample
+        let ow = y.w, oh = y.h, win = ow + k - 1
+        // Padded input band: Cin × (rows + k − 1) × win floats, about 1 MB.
+        let rowsTarget = (1 << 18) / max(1, cin * win) - (k - 1)
+        let bandRows = max(1, min(oh, Conv2D.bandRowsOverride ?? max(4, rowsTarget)))
+        let bands = (oh + bandRows - 1) / bandRows
+        let workers = min(Parallel.cores, bands)
+        // Input column for each padded column (−1: zero), upsampling and reflection applied.
+        let columns: [Int32] = (0..<win).map { px in
+            var vx = px - g.padding.left
+            let vw = x.w * input.upsample
+            if vx < 0 || vx >= vw {
+                guard input.reflect else { return -1 }
+                vx = ReflectPad.reflect(vx, vw)
+            }
+            return Int32(vx / input.upsample)
+        }
+        for i in 0..<x.n {
+            let yi = y.image(i)
+            for co in 0..<g.outChannels {
+                (yi + co * y.plane).initialize(repeating: bias?.data[co] ?? 0, count: y.plane)
+            }
+            let xi = UnsafePointer(x.image(i))
+            let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
+            columns.withUnsafeBufferPointer { colTable in
+                Parallel.forEach(workers, cost: Int.max / 4) { t in
+                    let buf = buffers[t]
+                    var band = t
+                    while band < bands {
+                        let oy0 = band * bandRows, rows = min(bandRows, oh - oy0)
+                        let inRows = rows + k - 1
+                        for ci in 0..<cin {
+                            let src = xi + ci * x.plane
+                            for pr in 0..<inRows {
+                                let dst = buf + (ci * inRows + pr) * win
+                                var vy = oy0 + pr - g.padding.top
+                                if vy < 0 || vy >= vh {
+                                    if !input.reflect { dst.initialize(repeating: 0, count: win); continue }
+                                    vy = ReflectPad.reflect(vy, vh)
+                                }
+                                let row = src + (vy / input.upsample) * x.w
+                                for px in 0..<win {
+                                    let j = Int(colTable[px])
+                                    dst[px] = j >= 0 ? row[j] : 0
+                                }
+                            }
+                        }
+                        // The kernel holds at most 8 output channels in registers: 16 run as two passes.
+                        for c0 in stride(from: 0, to: g.outChannels, by: 8) {
+                            pk_conv_direct(buf, Int32(cin), win, weight.pointer + c0 * cin * k * k,
+                                           Int32(min(8, g.outChannels - c0)), Int32(k),
+                                           yi + c0 * y.plane + oy0 * ow, y.plane, ow, Int32(rows), Int32(ow))
+                        }
+                        band += workers
+                    }
+                }
             }
         }
     }

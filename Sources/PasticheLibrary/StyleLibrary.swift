@@ -45,27 +45,53 @@ public final class StyleLibrary: @unchecked Sendable {
         return String(name.prefix(100))
     }
 
-    /// Embeds `image` (or finds it already embedded by this predictor) and stores it.
-    public func add(image: RGBImage, sourceFile: String, name: String?, tags: [String],
-                    stylizer: Stylizer) throws -> AddResult {
+    /// Everything needed to store a style, computed without touching the library: callers
+    /// prepare every image first, so a bad file among many fails before anything is stored.
+    public struct PreparedStyle: Sendable {
+        public let sourceFile: String
+        public let pixelHash: String
+        public let width: Int, height: Int
+        /// nil when this predictor already embedded the same pixels (no network run needed).
+        public let embedding: Embedding?
+        public let thumbnail: [UInt8]
+    }
+
+    public func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {
         let hash = Self.pixelHash(image)
-        if let existing = try store.lookup(pixelHash: hash, modelID: stylizer.predictorID) {
-            var record = existing
-            if !tags.isEmpty { record = try store.addTags(existing.name, tags) }
+        let cached = try store.lookup(pixelHash: hash, modelID: stylizer.predictorID) != nil
+        return PreparedStyle(sourceFile: sourceFile, pixelHash: hash, width: image.width, height: image.height,
+                             embedding: cached ? nil : stylizer.embedding(style: image),
+                             thumbnail: cached ? [] : try Self.thumbnail(image))
+    }
+
+    /// Stores a prepared style, or returns the record that already holds the same pixels for
+    /// this predictor (then `reused` is true).
+    public func add(_ p: PreparedStyle, name: String?, tags: [String], stylizer: Stylizer) throws -> AddResult {
+        if let existing = try store.lookup(pixelHash: p.pixelHash, modelID: stylizer.predictorID) {
+            let record = tags.isEmpty ? existing : try store.addTags(existing.name, tags)
             return AddResult(record: record, reused: true)
         }
+        guard let embedding = p.embedding else {
+            // Prepared as cached, but the record went away since (removed by another process).
+            throw StyleLibraryError("\(p.sourceFile): its cached style was removed meanwhile; add it again")
+        }
         let record = StyleRecord(
-            name: name ?? Self.defaultName(for: sourceFile), embedding: stylizer.embedding(style: image),
-            modelID: stylizer.predictorID, pixelHash: hash,
-            sourceFile: URL(fileURLWithPath: sourceFile).lastPathComponent,
-            sourceWidth: image.width, sourceHeight: image.height, tags: tags,
-            thumbnail: try Self.thumbnail(image))
+            name: name ?? Self.defaultName(for: p.sourceFile), embedding: embedding,
+            modelID: stylizer.predictorID, pixelHash: p.pixelHash,
+            sourceFile: URL(fileURLWithPath: p.sourceFile).lastPathComponent,
+            sourceWidth: p.width, sourceHeight: p.height, tags: tags, thumbnail: p.thumbnail)
         // An explicit --name must not be silently changed; a derived one is made unique.
         let result = try store.insert(record, uniquifyName: name == nil)
         if result.reused, !tags.isEmpty {
             return AddResult(record: try store.addTags(result.record.name, tags), reused: true)
         }
         return AddResult(record: result.record, reused: result.reused)
+    }
+
+    /// Embeds `image` (or finds it already embedded by this predictor) and stores it.
+    public func add(image: RGBImage, sourceFile: String, name: String?, tags: [String],
+                    stylizer: Stylizer) throws -> AddResult {
+        try add(prepare(image: image, sourceFile: sourceFile, stylizer: stylizer), name: name, tags: tags, stylizer: stylizer)
     }
 
     /// The embedding of a library name, valid for `stylizer`'s predictor. An embedding made by

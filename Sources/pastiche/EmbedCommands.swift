@@ -75,17 +75,20 @@ struct EmbedCommand: ParsableCommand {
         func run() throws {
             let files = try EmbedCommand.expand(images)
             if name != nil && files.count > 1 { throw ValidationError("--name needs exactly one image, the folder has \(files.count)") }
-            // Decode everything first: a bad file fails before anything is stored.
             let lib = try StyleLibrary(path: library.path)
             let stylizer = try model.loadStylizer()
-            var rows: [Row] = []
+            // Decode and embed everything first: a bad file fails before anything is stored.
+            var prepared: [StyleLibrary.PreparedStyle] = []
             for (i, file) in files.enumerated() {
-                Terminal.progress("[\(i + 1)/\(files.count)] \(file)")
-                let image = try ImageIO.read(path: file)
-                let r = try lib.add(image: image, sourceFile: file, name: name, tags: tags, stylizer: stylizer)
-                rows.append(Row(name: r.record.name, file: file, reused: r.reused))
-                Terminal.endProgress()
-                if !json { print("\(r.record.name)\t\(r.reused ? "reused" : "new")\t\(file)") }
+                Terminal.progress("[\(i + 1)/\(files.count)] embedding \(file)")
+                prepared.append(try lib.prepare(image: try ImageIO.read(path: file), sourceFile: file, stylizer: stylizer))
+            }
+            Terminal.endProgress()
+            var rows: [Row] = []
+            for p in prepared {
+                let r = try lib.add(p, name: name, tags: tags, stylizer: stylizer)
+                rows.append(Row(name: r.record.name, file: p.sourceFile, reused: r.reused))
+                if !json { print("\(r.record.name)\t\(r.reused ? "reused" : "new")\t\(p.sourceFile)") }
             }
             if json { try Terminal.printJSON(rows) }
         }
