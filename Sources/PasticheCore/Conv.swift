@@ -343,9 +343,10 @@ public enum Depthwise {
 /// (`pk_conv_direct`, register-blocked over output channels and pixels).
 public enum DirectConv {
     public static var enabled = true
+    public static let maxOutChannels = 16
 
     static func applies(_ g: ConvGeometry) -> Bool {
-        enabled && g.groups == 1 && g.stride == 1 && g.outChannels <= 16 && g.kernelH == g.kernelW && g.kernelH >= 3
+        enabled && g.groups == 1 && g.stride == 1 && g.outChannels <= maxOutChannels && g.kernelH == g.kernelW && g.kernelH >= 3
     }
 
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
