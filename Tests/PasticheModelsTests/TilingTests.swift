@@ -65,3 +65,39 @@ final class TilingTests: XCTestCase {
         }
     }
 }
+
+/// The direct AVX2 kernel (≤16 output channels) against the im2col + GEMM path on the same
+/// inputs: every output-channel count, widths with vector tails, all the ways the transfer
+/// network reads its input.
+final class DirectConvTests: XCTestCase {
+    override func tearDown() { DirectConv.enabled = true }
+
+    func testDirectKernelMatchesGemmPath() {
+        var state: UInt64 = 11
+        func random(_ shape: [Int]) -> Tensor {
+            let t = Tensor(shape: shape, zeroed: false)
+            for i in 0..<t.count {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                t.data[i] = Float(state >> 40) / Float(1 << 24) - 0.5
+            }
+            return t
+        }
+        var checked = 0
+        for cout in 1...16 {
+            for (k, cin, h, w, up, reflect) in [(3, 2, 7, 37, 1, true), (9, 3, 12, 45, 1, true), (5, 4, 6, 19, 2, false), (3, 5, 5, 70, 2, true)] {
+                let x = random([1, cin, h, w]), weight = random([cout, cin, k, k]), bias = random([cout])
+                let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, padding: .same(k / 2))
+                let input = ConvInput(upsample: up, reflect: reflect)
+                DirectConv.enabled = true
+                let direct = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+                DirectConv.enabled = false
+                let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+                var d: Float = 0
+                for i in 0..<direct.count { d = max(d, abs(direct.data[i] - gemm.data[i])) }
+                XCTAssertLessThanOrEqual(d, 1e-4, "cout \(cout) k \(k) cin \(cin) \(h)x\(w) up \(up)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 64)
+    }
+}
