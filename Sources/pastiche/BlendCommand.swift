@@ -139,18 +139,8 @@ struct InterpolateCommand: ParsableCommand {
         }
         Terminal.endProgress()
         if let output {
-            let gap = 4
-            var strip = RGBImage(width: images.count * content.width + (images.count - 1) * gap, height: content.height, fill: (1, 1, 1))
-            for (i, img) in images.enumerated() {
-                for ch in 0..<3 {
-                    for y in 0..<img.height {
-                        for x in 0..<img.width {
-                            strip.pixels[(ch * strip.height + y) * strip.width + i * (content.width + gap) + x] =
-                                img.pixels[(ch * img.height + y) * img.width + x]
-                        }
-                    }
-                }
-            }
+            let labels = (0..<steps).map { String(format: "%.2f", Float($0) / Float(steps - 1)) }
+            let strip = ContactSheet.strip(images, labels: labels, spacing: 4)
             try ImageIO.write(strip, to: output)
             if output != "-" { Terminal.note("wrote \(output)") }
         }

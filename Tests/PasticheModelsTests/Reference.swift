@@ -78,3 +78,17 @@ struct Difference {
         cosine = dot / max(1e-30, (na * nb).squareRoot())
     }
 }
+
+/// Reproducible tensors with values in [-0.5, 0.5) (a 64-bit LCG; the tests need repeatability, not quality).
+struct SeededTensors {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func tensor(_ shape: [Int]) -> Tensor {
+        let t = Tensor(shape: shape, zeroed: false)
+        for i in 0..<t.count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            t.data[i] = Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        return t
+    }
+}

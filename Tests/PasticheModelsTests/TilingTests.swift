@@ -37,15 +37,8 @@ final class TilingTests: XCTestCase {
     /// The fused path (reflect padding and upsampling inside the unfolding) against explicit
     /// ReflectPad / UpsampleNearest copies followed by a plain convolution.
     func testFusedPaddingAndUpsamplingMatchExplicitOps() {
-        var state: UInt64 = 7
-        func random(_ shape: [Int]) -> Tensor {
-            let t = Tensor(shape: shape, zeroed: false)
-            for i in 0..<t.count {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                t.data[i] = Float(state >> 40) / Float(1 << 24) - 0.5
-            }
-            return t
-        }
+        var rng = SeededTensors(seed: 7)
+        func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
         for (k, up, h, w) in [(3, 2, 9, 13), (9, 1, 20, 17), (3, 1, 5, 6), (9, 2, 6, 7)] {
             let x = random([2, 4, h, w]), weight = random([5, 4, k, k]), bias = random([5])
             let g = ConvGeometry(inChannels: 4, outChannels: 5, kernel: k, padding: .same(k / 2))
@@ -73,15 +66,8 @@ final class DirectConvTests: XCTestCase {
     override func tearDown() { DirectConv.enabled = true }
 
     func testDirectKernelMatchesGemmPath() {
-        var state: UInt64 = 11
-        func random(_ shape: [Int]) -> Tensor {
-            let t = Tensor(shape: shape, zeroed: false)
-            for i in 0..<t.count {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                t.data[i] = Float(state >> 40) / Float(1 << 24) - 0.5
-            }
-            return t
-        }
+        var rng = SeededTensors(seed: 11)
+        func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
         var checked = 0
         for cout in 1...16 {
             for (k, cin, h, w, up, reflect) in [(3, 2, 7, 37, 1, true), (9, 3, 12, 45, 1, true), (5, 4, 6, 19, 2, false), (3, 5, 5, 70, 2, true)] {
