@@ -16,7 +16,7 @@ public struct LossConfig: Codable, Equatable, Sendable {
     public var styleBlocks: [Int] = [0, 2, 5, 9]
     public var contentWeight: Float = 1
     /// Weight of each style layer's Gram MSE (the same for all layers, as in Magenta).
-    public var styleWeight: Float = 50
+    public var styleWeight: Float = 0.5
     /// Weight of Magenta's normalised total variation.
     public var tvWeight: Float = 100
     public init() {}
