@@ -41,7 +41,7 @@ final class TrainingTests: XCTestCase {
     /// Central finite differences through the WHOLE chain: style → predictor → embedding →
     /// transfer network (gamma/beta maps and convs) → loss network (content, Gram style, TV).
     /// 32×32 style, 16×16 content, batch 2, predictor and transfer both trainable.
-    /// Float32 throughout, so h = 1e-3 and the tolerance is |fd − analytic| ≤ 0.05·max(|fd|, |an|)
+    /// Float32 throughout; h = 1e-4 (at 1e-3 the secant is still visibly curved: misses of 6–25 % that shrink with h) and the tolerance is |fd − analytic| ≤ 0.05·max(|fd|, |an|)
     /// + 2e-3·(largest sampled |grad|); a ReLU/ReLU6 kink inside ±h can break one sample, so
     /// at least 90% of the samples must pass and none may be off by more than 2×.
     func testWholeChainFiniteDifferences() throws {
@@ -73,7 +73,7 @@ final class TrainingTests: XCTestCase {
         let scale = samples.map { abs(Double(grads[$0.1])) }.max()!
         var passed = 0, worst = 0.0
         for (name, k) in samples {
-            let h: Float = 1e-3
+            let h: Float = 1e-4
             let v = trainer.params.values[k]
             trainer.params.values[k] = v + h; trainer.params.scatter()
             let lp = trainer.lossValue(content: content, style: style).total
@@ -83,7 +83,19 @@ final class TrainingTests: XCTestCase {
             let fd = (lp - lm) / Double(2 * h), an = Double(grads[k])
             let err = abs(fd - an), tol = 0.05 * max(abs(fd), abs(an)) + 2e-3 * scale
             worst = max(worst, err / tol)
-            if err <= tol { passed += 1 } else { print("FD miss \(name)[\(k)]: fd \(fd) analytic \(an)") }
+            if err <= tol { passed += 1 } else {
+                // Diagnose: how the secant moves with h (curvature ⇒ error shrinks with h).
+                var more: [String] = []
+                for h2: Float in [3e-3, 3e-4, 1e-4] {
+                    trainer.params.values[k] = v + h2; trainer.params.scatter()
+                    let a = trainer.lossValue(content: content, style: style).total
+                    trainer.params.values[k] = v - h2; trainer.params.scatter()
+                    let b = trainer.lossValue(content: content, style: style).total
+                    trainer.params.values[k] = v; trainer.params.scatter()
+                    more.append("h=\(h2): \((a - b) / Double(2 * h2))")
+                }
+                print("FD miss \(name)[\(k)]: fd \(fd) analytic \(an); \(more.joined(separator: ", "))")
+            }
         }
         print("whole-chain FD: \(passed)/\(samples.count) within tolerance, worst err/tol \(worst)")
         XCTAssertGreaterThanOrEqual(Double(passed), 0.9 * Double(samples.count))
