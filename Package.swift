@@ -51,7 +51,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary"]),
-        .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"]),
+        .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"], exclude: ["Fixtures"]),
         .testTarget(name: "PasticheCLITests", dependencies: ["PasticheImage", "PasticheModels"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
