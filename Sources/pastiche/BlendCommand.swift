@@ -111,7 +111,7 @@ struct InterpolateCommand: ParsableCommand {
     @Argument(help: "The photo.") var photo: String
     @Option(name: .shortAndLong, help: "The strip image (frames side by side).") var output: String?
     @Option(help: "Also write frame-000.png, frame-001.png, … into this directory.") var frames: String?
-    @Option(name: .customLong("max-size"), help: "Downscale the photo so the long side is at most N pixels.") var maxSize: Int? = 384
+    @Option(name: .customLong("max-size"), help: "Downscale the photo so the long side is at most N pixels.") var maxSize: Int = 384
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
