@@ -64,7 +64,7 @@ struct BlendCommand: ParsableCommand {
     func run() throws {
         tiling.apply()
         let stylizer = try model.loadStylizer()
-        let lib = try StyleLibrary(path: library.path, readOnly: !library.writable(saveAs != nil || hasImageStyles))
+        let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
         let w = try weightList
         let blended = try EmbeddingMath.blend(resolved.map(\.embedding), weights: w)
@@ -93,11 +93,6 @@ struct BlendCommand: ParsableCommand {
 
     /// Image-file styles are cached in the library, which needs write access.
     private var hasImageStyles: Bool { styleList.contains { FileManager.default.fileExists(atPath: $0) } }
-}
-
-extension LibraryOptions {
-    /// Open for writing only when the command will write; reading never needs write access.
-    func writable(_ needed: Bool) -> Bool { needed }
 }
 
 struct InterpolateCommand: ParsableCommand {
