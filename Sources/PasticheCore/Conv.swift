@@ -200,13 +200,14 @@ extension Im2Col {
     /// cols [C·kh·kw × rows.count·OW].
     public static func band(_ x: UnsafePointer<Float>, channels: Int, h: Int, w: Int, map: ColumnMap,
                             geometry g: ConvGeometry, input: ConvInput, rows: Range<Int>,
-                            into cols: UnsafeMutablePointer<Float>) {
+                            into cols: UnsafeMutablePointer<Float>, parallel: Bool = false) {
         let kh = g.kernelH, kw = g.kernelW, s = g.stride, pt = g.padding.top
         let up = input.upsample, vh = h * up, ow = map.outputWidth
         let bandCols = rows.count * ow
         map.table.withUnsafeBufferPointer { tableBuffer in
             let table = tableBuffer.baseAddress!
-            for r in 0..<(channels * kh * kw) {
+            // Row r of cols is input channel ci at kernel offset (ky, kx).
+            func unfold(_ r: Int) {
                 let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
                 let src = x + ci * h * w
                 let idx = table + kx * ow
@@ -237,44 +238,25 @@ extension Im2Col {
                     dst += ow
                 }
             }
+            if parallel {
+                Parallel.forEach(channels * kh * kw, cost: bandCols) { unfold($0) }
+            } else {
+                for r in 0..<(channels * kh * kw) { unfold(r) }
+            }
         }
     }
 }
 
 /// Unfolds input patches into columns so a convolution becomes one GEMM.
 public enum Im2Col {
-    /// x: [C, H, W] → cols: [C·kh·kw, OH·OW], zero outside the image.
+    /// x: [C, H, W] → cols: [C·kh·kw, OH·OW], zero outside the image: the whole image as one
+    /// band, rows unfolded in parallel (the training backward pass uses it).
     public static func forward(_ x: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
                                geometry g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
         let o = g.outputSize(h: h, w: w)
-        let s = g.stride, pt = g.padding.top, pl = g.padding.left
-        let kh = g.kernelH, kw = g.kernelW
-        let rows = channels * kh * kw
-        Parallel.forEach(rows, cost: o.h * o.w) { r in
-            let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
-            let src = x + ci * h * w
-            var dst = cols + r * o.h * o.w
-            // Output columns whose input x = ox·s − pl + kx falls inside [0, w).
-            let oxLo = max(0, (pl - kx + s - 1) / s)
-            let lastInside = w - 1 + pl - kx
-            let oxHi = lastInside < 0 ? 0 : min(o.w, lastInside / s + 1)
-            for oy in 0..<o.h {
-                let iy = oy * s - pt + ky
-                if iy < 0 || iy >= h || oxLo >= oxHi {
-                    dst.initialize(repeating: 0, count: o.w)
-                } else {
-                    if oxLo > 0 { dst.initialize(repeating: 0, count: oxLo) }
-                    let row = src + iy * w - pl + kx
-                    if s == 1 {
-                        (dst + oxLo).update(from: row + oxLo, count: oxHi - oxLo)
-                    } else {
-                        for ox in oxLo..<oxHi { dst[ox] = row[ox * s] }
-                    }
-                    if oxHi < o.w { (dst + oxHi).initialize(repeating: 0, count: o.w - oxHi) }
-                }
-                dst += o.w
-            }
-        }
+        let map = ColumnMap(geometry: g, inputWidth: w, input: .plain, outputWidth: o.w)
+        band(x, channels: channels, h: h, w: w, map: map, geometry: g, input: .plain, rows: 0..<o.h,
+             into: cols, parallel: true)
     }
 }
 
