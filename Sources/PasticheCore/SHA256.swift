@@ -59,10 +59,15 @@ public struct SHA256 {
         return out
     }
 
+    /// The digest as lowercase hex, optionally only its first `bytes` bytes.
+    public mutating func finalizeHex(bytes: Int = 32) -> String {
+        finalize().prefix(bytes).map { String(format2: $0) }.joined()
+    }
+
     public static func hex<C: ContiguousBytes>(_ data: C) -> String {
         var h = SHA256()
         h.update(data)
-        return h.finalize().map { String(format2: $0) }.joined()
+        return h.finalizeHex()
     }
 
     private mutating func compress(_ p: UnsafeRawPointer) {

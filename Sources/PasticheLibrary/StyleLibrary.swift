@@ -29,7 +29,7 @@ public final class StyleLibrary: @unchecked Sendable {
         h.update(header)
         header = image.pixels.map(RGBImage.toByte)
         h.update(header)
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.finalizeHex()
     }
 
     public static func thumbnail(_ image: RGBImage) throws -> [UInt8] {

@@ -78,7 +78,7 @@ public final class ModelWeights: @unchecked Sendable {
             let t = tensors[name]!
             h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
         }
-        let id = h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        let id = h.finalizeHex(bytes: 8)
         cachedPredictorID = id
         return id
     }

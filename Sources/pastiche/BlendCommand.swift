@@ -78,9 +78,7 @@ struct BlendCommand: ParsableCommand {
             if preserveColor { result = content.withLuminance(of: result) }
             if firstResult == nil { firstResult = result }
             let out = plan.path(for: i)
-            try ImageIO.write(result, to: out, quality: quality)
-            Terminal.endProgress()
-            if out != "-" { Terminal.note("wrote \(out)") }
+            try writeResult(result, to: out, quality: quality)
         }
         if let saveAs {
             let normalized = try EmbeddingMath.normalizedWeights(w)
@@ -136,8 +134,7 @@ struct InterpolateCommand: ParsableCommand {
         if let output {
             let labels = (0..<steps).map { String(format: "%.2f", Float($0) / Float(steps - 1)) }
             let strip = ContactSheet.strip(images, labels: labels, spacing: 4)
-            try ImageIO.write(strip, to: output)
-            if output != "-" { Terminal.note("wrote \(output)") }
+            try writeResult(strip, to: output)
         }
     }
 }

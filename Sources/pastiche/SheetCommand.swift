@@ -43,8 +43,7 @@ extension EmbedCommand {
             Terminal.endProgress()
             let sheet = ContactSheet.render(entries, cellSize: cell, columns: min(columns, entries.count),
                                             title: "Pastiche style library: \(entries.count) style\(entries.count == 1 ? "" : "s")")
-            try ImageIO.write(sheet, to: output)
-            if output != "-" { Terminal.note("wrote \(output)") }
+            try writeResult(sheet, to: output)
         }
     }
 }

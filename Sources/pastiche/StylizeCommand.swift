@@ -58,9 +58,7 @@ struct StylizeCommand: ParsableCommand {
             let e = stylizer.embedding(style: styleEmbedding, strength: strength, content: content)
             let result = stylizer.stylize(content, embedding: e)
             let out = plan.path(for: i)
-            try ImageIO.write(result, to: out, quality: quality)
-            Terminal.endProgress()
-            if out != "-" { Terminal.note("wrote \(out)") }
+            try writeResult(result, to: out, quality: quality)
         }
     }
 }
