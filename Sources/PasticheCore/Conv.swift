@@ -88,24 +88,40 @@ public enum Conv2D {
     /// where x̃ is x upsampled and padded as `input` says.
     /// x: [N, Cin, H, W], weight: [Cout, Cin/groups, kh, kw], bias: [Cout] or nil → y: [N, Cout, OH, OW].
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                               input: ConvInput = .plain, workspace: Workspace = .shared) -> Tensor {
+                               input: ConvInput = .plain, activation: Activation = .none,
+                               workspace: Workspace = .shared) -> Tensor {
         precondition(x.c == g.inChannels, "conv input has \(x.c) channels, expected \(g.inChannels)")
         let o = g.outputSize(h: x.h * input.upsample, w: x.w * input.upsample)
         let y = Tensor(x.n, g.outChannels, o.h, o.w, zeroed: false)
-        forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+        forward(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
+                workspace: workspace)
         return y
     }
 
+    /// y = activation(conv(x) + bias); the depthwise kernel applies the activation as it writes.
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                               input: ConvInput = .plain, into y: Tensor, workspace: Workspace = .shared) {
+                               input: ConvInput = .plain, activation: Activation = .none, into y: Tensor,
+                               workspace: Workspace = .shared) {
         let vh = x.h * input.upsample, vw = x.w * input.upsample
         let o = g.outputSize(h: vh, w: vw)
         precondition(y.c == g.outChannels && y.h == o.h && y.w == o.w && y.n == x.n, "conv output shape")
         precondition(weight.count == g.weightShape.reduce(1, *), "conv weight shape")
         if g.isDepthwise && input == .plain {
-            Depthwise.forward(x, weight: weight, bias: bias, geometry: g, into: y)
+            Depthwise.forward(x, weight: weight, bias: bias, geometry: g, into: y, activation: activation,
+                              workspace: workspace)
             return
         }
+        if g.isPointwise && g.groups == 1 && input.upsample == 1 {
+            Pointwise.forward(x, weight: weight, bias: bias, into: y, activation: activation)
+            return
+        }
+        compute(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+        activation.forward(y)
+    }
+
+    private static func compute(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
+                                input: ConvInput, into y: Tensor, workspace: Workspace) {
+        let o = (h: y.h, w: y.w)
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
@@ -263,7 +279,40 @@ public enum Im2Col {
 /// Depthwise convolution (groups == Cin == Cout): one small filter per channel. As a GEMM it
 /// would be Cin tiny products, so it runs as a direct loop, one channel per task.
 public enum Depthwise {
-    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor) {
+    /// Whether the vectorised 3×3 kernel (`pk_depthwise3x3`) runs this geometry.
+    static func hasKernel(_ g: ConvGeometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && (g.stride == 1 || g.stride == 2)
+    }
+
+    /// y = activation(depthwise(x) + bias). MobileNetV2's 3×3 layers (stride 1 and 2) run the
+    /// AVX2 kernel with the bias and a ReLU/ReLU6 clamp fused; other shapes the loop below.
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor,
+                               activation: Activation = .none, workspace: Workspace = .shared) {
+        guard hasKernel(g), activation != .sigmoid else {
+            loopForward(x, weight: weight, bias: bias, geometry: g, into: y)
+            activation.forward(y)
+            return
+        }
+        let (lo, hi): (Float, Float) = activation == .relu6 ? (0, 6) : (activation == .relu ? (0, .infinity) : (-.infinity, .infinity))
+        let jobs = x.n * x.c
+        let workers = min(Parallel.cores, jobs)
+        let scratchCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
+        let buffers = (0..<workers).map { workspace.floats(scratchCount, slot: $0) }
+        let stride = g.stride, top = g.padding.top, left = g.padding.left
+        Parallel.forEach(workers, cost: y.plane * 9 * jobs / max(1, workers)) { t in
+            var job = t
+            while job < jobs {
+                let i = job / x.c, ch = job % x.c
+                pk_depthwise3x3(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9, bias?.data[ch] ?? 0,
+                                Int32(stride), Int32(top), Int32(left), y.plane(i, ch), Int32(y.h), Int32(y.w),
+                                lo, hi, buffers[t])
+                job += workers
+            }
+        }
+    }
+
+    /// Any kernel size and stride, bounds-checked at the borders only.
+    static func loopForward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor) {
         let s = g.stride, pt = g.padding.top, pl = g.padding.left
         let kh = g.kernelH, kw = g.kernelW
         let oh = y.h, ow = y.w, h = x.h, w = x.w

@@ -112,6 +112,10 @@ final class GradientCheckTests: XCTestCase {
         checkConv(2, 2, 8, 7, k: 5, s: 2, pad: Padding(top: 2, left: 1, bottom: 0, right: 2), groups: 2, seed: 22)
         checkConv(2, 2, 2, 3, k: 3, pad: .same(1), groups: 2, bias: false, seed: 23)         // image < kernel
         checkConv(2, 2, 4, 4, k: 3, s: 2, pad: .same(3), groups: 2, seed: 24)                // pad > kernel
+        // Rows of 8+ outputs: the AVX2 kernel's vector loop and its scalar tail.
+        checkConv(3, 3, 5, 19, k: 3, pad: .same(1), groups: 3, seed: 25)
+        checkConv(3, 3, 6, 37, k: 3, s: 2, pad: Padding(top: 0, left: 0, bottom: 1, right: 1), groups: 3, seed: 26)
+        checkConv(2, 2, 5, 34, k: 3, s: 2, pad: .same(1), groups: 2, seed: 27)
     }
 
     /// Col2Im is the adjoint of Im2Col: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for random x, c.

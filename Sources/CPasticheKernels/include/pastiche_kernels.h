@@ -25,6 +25,28 @@ void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, 
 /* 1 when the AVX2+FMA path is in use. */
 int pk_conv_direct_simd(void);
 
+/*
+ * One channel of a 3x3 depthwise convolution, stride 1 or 2, zero padding, then
+ * out = min(max(conv + bias, lo), hi) (ReLU6: lo 0, hi 6; no activation: -INFINITY, INFINITY).
+ *
+ *   in:  [h][w];  out: [oh][ow];  k: the 9 taps, row-major
+ *   pad_top / pad_left: zero rows / columns before the input (bottom and right follow from oh, ow)
+ *   scratch: pk_depthwise3x3_scratch(oh, ow, stride) floats (the zero-padded plane)
+ */
+void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top, int pad_left,
+                     float *out, int oh, int ow, float lo, float hi, float *scratch);
+size_t pk_depthwise3x3_scratch(int oh, int ow, int stride);
+
+/*
+ * Gradients of pk_depthwise3x3 without the clamp (dy is the gradient before the activation):
+ *   dk[t] += sum_{oy,ox} dy[oy][ox] * x[oy*s + ky - pad_top][ox*s + kx - pad_left]   (zero outside)
+ *   dx (optional, accumulated): dx[iy][ix] += sum of k[t] * dy over the outputs that read x[iy][ix]
+ *   scratch: pk_depthwise3x3_backward_scratch(oh, ow, stride) floats
+ */
+void pk_depthwise3x3_backward(const float *in, int h, int w, const float *k, int stride, int pad_top, int pad_left,
+                              const float *dy, int oh, int ow, float *dx, float *dk, float *scratch);
+size_t pk_depthwise3x3_backward_scratch(int oh, int ow, int stride);
+
 #ifdef __cplusplus
 }
 #endif

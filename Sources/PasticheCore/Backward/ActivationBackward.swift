@@ -17,8 +17,9 @@ extension Activation {
         Parallel.forEachChunk(y.count) { r in
             switch act {
             case .none: for i in r { dp[i] += gp[i] }
-            case .relu: for i in r where yp[i] > 0 { dp[i] += gp[i] }
-            case .relu6: for i in r where yp[i] > 0 && yp[i] < 6 { dp[i] += gp[i] }
+            // Selects rather than branches, so the loops vectorise.
+            case .relu: for i in r { dp[i] += yp[i] > 0 ? gp[i] : 0 }
+            case .relu6: for i in r { dp[i] += yp[i] > 0 && yp[i] < 6 ? gp[i] : 0 }
             case .sigmoid: for i in r { dp[i] += gp[i] * yp[i] * (1 - yp[i]) }
             }
         }

@@ -1,4 +1,5 @@
 import CBLAS
+import CPasticheKernels
 
 // Backward passes follow llm.c conventions: every gradient buffer is ACCUMULATED into (+=),
 // so the caller zeroes it once per step and several consumers of one tensor can add their
@@ -131,7 +132,33 @@ extension Depthwise {
     /// with iy = oy·s − pt + ky, ix = ox·s − pl + kx inside the image. The bias gradient is
     /// taken by `Conv2D.backward`.
     public static func backward(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor,
-                                dx: Tensor?, dWeight: Tensor) {
+                                dx: Tensor?, dWeight: Tensor, workspace: Workspace = .shared) {
+        if hasKernel(g) {
+            // 3×3, stride 1 or 2: the vectorised kernel, channels split across cores (each
+            // worker owns its channels' dWeight and dx planes).
+            let workers = min(Parallel.cores, x.c)
+            let count = pk_depthwise3x3_backward_scratch(Int32(dy.h), Int32(dy.w), Int32(g.stride))
+            let buffers = (0..<workers).map { workspace.floats(count, slot: $0) }
+            Parallel.forEach(workers, cost: x.n * dy.plane * 18 * x.c / max(1, workers)) { t in
+                var ch = t
+                while ch < x.c {
+                    for i in 0..<x.n {
+                        pk_depthwise3x3_backward(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9,
+                                                 Int32(g.stride), Int32(g.padding.top), Int32(g.padding.left),
+                                                 dy.plane(i, ch), Int32(dy.h), Int32(dy.w), dx?.plane(i, ch),
+                                                 dWeight.pointer + ch * 9, buffers[t])
+                    }
+                    ch += workers
+                }
+            }
+            return
+        }
+        loopBackward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dWeight)
+    }
+
+    /// Any kernel size and stride: per-tap loops over the rows, bounds computed per tap.
+    static func loopBackward(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor,
+                             dx: Tensor?, dWeight: Tensor) {
         let s = g.stride, pt = g.padding.top, pl = g.padding.left
         let kh = g.kernelH, kw = g.kernelW
         let oh = dy.h, ow = dy.w, h = x.h, w = x.w

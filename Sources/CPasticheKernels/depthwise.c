@@ -1,0 +1,240 @@
+// 3x3 depthwise convolution of one channel plane (MobileNetV2's depthwise layers), with the
+// bias and a clamp (ReLU6) fused in. The plane is first copied into a zero-padded scratch plane
+// so the inner loops need no bounds checks; AVX2+FMA computes 8 outputs per step (stride 2
+// de-interleaves even and odd input columns with two shuffles), portable C otherwise.
+
+#include "pastiche_kernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define PK_X86 1
+#endif
+
+// Slack columns after the padded row: the vector loops may read up to 18 floats past the
+// last output's window (stride 2: two 8-wide loads from 2*x + 2).
+#define SLACK 24
+
+static size_t padded_width(int ow, int stride) { return (size_t)(ow - 1) * stride + 3 + SLACK; }
+static size_t padded_rows(int oh, int stride) { return (size_t)(oh - 1) * stride + 3; }
+
+size_t pk_depthwise3x3_scratch(int oh, int ow, int stride) {
+    return padded_rows(oh, stride) * padded_width(ow, stride);
+}
+
+// Zero-padded copy: padded row r holds input row r - pad_top, shifted right by pad_left.
+static void pad_plane(const float *in, int h, int w, int pad_top, int pad_left, float *p, size_t prows, size_t pw) {
+    for (size_t r = 0; r < prows; r++) {
+        float *row = p + r * pw;
+        long src = (long)r - pad_top;
+        if (src < 0 || src >= h) {
+            memset(row, 0, pw * sizeof(float));
+            continue;
+        }
+        // Columns [pad_left, pad_left + w) are the input (clipped to the padded width).
+        long copy = (long)w;
+        if (pad_left + copy > (long)pw) copy = (long)pw - pad_left;
+        memset(row, 0, (size_t)pad_left * sizeof(float));
+        memcpy(row + pad_left, in + src * w, (size_t)copy * sizeof(float));
+        memset(row + pad_left + copy, 0, (pw - pad_left - (size_t)copy) * sizeof(float));
+    }
+}
+
+static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static void rows_scalar(const float *p, size_t pw, const float *k, float bias, int stride, float *out, int oh, int ow,
+                        int x0, float lo, float hi) {
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = p + (size_t)oy * stride * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        for (int ox = x0; ox < ow; ox++) {
+            int j = ox * stride;
+            float acc = bias + r0[j] * k[0] + r0[j + 1] * k[1] + r0[j + 2] * k[2];
+            acc += r1[j] * k[3] + r1[j + 1] * k[4] + r1[j + 2] * k[5];
+            acc += r2[j] * k[6] + r2[j + 1] * k[7] + r2[j + 2] * k[8];
+            out[(size_t)oy * ow + ox] = clampf(acc, lo, hi);
+        }
+    }
+}
+
+#ifdef PK_X86
+// Lanes 0, 2, ..., 14 of the 16 floats at p (even) or 1, 3, ..., 15 (odd).
+__attribute__((target("avx2,fma"))) static inline __m256 even_lanes(const float *p) {
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+__attribute__((target("avx2,fma"))) static inline __m256 odd_lanes(const float *p) {
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+__attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t pw, const float *k, float bias,
+                                                          int stride, float *out, int oh, int ow, float lo,
+                                                          float hi) {
+    const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
+    const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
+    const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
+    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const int vec_end = ow / 8 * 8;
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = p + (size_t)oy * stride * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        float *o = out + (size_t)oy * ow;
+        if (stride == 1) {
+            for (int ox = 0; ox < vec_end; ox += 8) {
+                __m256 acc = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + ox), k0, vb);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + ox + 1), k1, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + ox + 2), k2, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + ox), k3, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + ox + 1), k4, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + ox + 2), k5, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + ox), k6, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + ox + 1), k7, acc);
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + ox + 2), k8, acc);
+                _mm256_storeu_ps(o + ox, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
+            }
+        } else {
+            for (int ox = 0; ox < vec_end; ox += 8) {
+                const int j = 2 * ox;
+                __m256 acc = _mm256_fmadd_ps(even_lanes(r0 + j), k0, vb);
+                acc = _mm256_fmadd_ps(odd_lanes(r0 + j), k1, acc);
+                acc = _mm256_fmadd_ps(even_lanes(r0 + j + 2), k2, acc);
+                acc = _mm256_fmadd_ps(even_lanes(r1 + j), k3, acc);
+                acc = _mm256_fmadd_ps(odd_lanes(r1 + j), k4, acc);
+                acc = _mm256_fmadd_ps(even_lanes(r1 + j + 2), k5, acc);
+                acc = _mm256_fmadd_ps(even_lanes(r2 + j), k6, acc);
+                acc = _mm256_fmadd_ps(odd_lanes(r2 + j), k7, acc);
+                acc = _mm256_fmadd_ps(even_lanes(r2 + j + 2), k8, acc);
+                _mm256_storeu_ps(o + ox, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
+            }
+        }
+    }
+    if (vec_end < ow) rows_scalar(p, pw, k, bias, stride, out, oh, ow, vec_end, lo, hi);
+}
+#endif
+
+void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top, int pad_left,
+                     float *out, int oh, int ow, float lo, float hi, float *scratch) {
+    if (oh <= 0 || ow <= 0) return;
+    const size_t pw = padded_width(ow, stride), prows = padded_rows(oh, stride);
+    pad_plane(in, h, w, pad_top, pad_left, scratch, prows, pw);
+#ifdef PK_X86
+    if (pk_conv_direct_simd()) {
+        rows_avx2(scratch, pw, k, bias, stride, out, oh, ow, lo, hi);
+        return;
+    }
+#endif
+    rows_scalar(scratch, pw, k, bias, stride, out, oh, ow, 0, lo, hi);
+}
+
+// Backward of pk_depthwise3x3 before its clamp (the caller passes the pre-activation gradient):
+//   dk[t] += sum over outputs of dy[oy][ox] * xpad[oy*s + ky][ox*s + kx]      (t = 3*ky + kx)
+//   dx[iy][ix] += sum over the outputs that read it of k[t] * dy[oy][ox]
+// The weight gradient reuses the zero-padded plane; the input gradient is scattered into a
+// zero-padded gradient plane (no bounds checks) whose interior is then added to dx.
+static void backward_rows_scalar(const float *p, float *dp, size_t pw, const float *k, int stride, const float *dy,
+                                 int oh, int ow, int x0, double *acc) {
+    for (int oy = 0; oy < oh; oy++) {
+        const float *g = dy + (size_t)oy * ow;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *r = p + ((size_t)oy * stride + ky) * pw;
+            float *d = dp ? dp + ((size_t)oy * stride + ky) * pw : 0;
+            for (int kx = 0; kx < 3; kx++) {
+                const float kv = k[3 * ky + kx];
+                double a = 0;
+                for (int ox = x0; ox < ow; ox++) {
+                    a += (double)g[ox] * r[ox * stride + kx];
+                    if (d) d[ox * stride + kx] += kv * g[ox];
+                }
+                acc[3 * ky + kx] += a;
+            }
+        }
+    }
+}
+
+#ifdef PK_X86
+__attribute__((target("avx2,fma"))) static void backward_rows_avx2(const float *p, float *dp, size_t pw,
+                                                                   const float *k, int stride, const float *dy,
+                                                                   int oh, int ow, double *acc) {
+    const int vec_end = ow / 8 * 8;
+    __m256 a[9];
+    for (int t = 0; t < 9; t++) a[t] = _mm256_setzero_ps();
+    __m256 kv[9];
+    for (int t = 0; t < 9; t++) kv[t] = _mm256_set1_ps(k[t]);
+    for (int oy = 0; oy < oh; oy++) {
+        const float *g = dy + (size_t)oy * ow;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *r = p + ((size_t)oy * stride + ky) * pw;
+            float *d = dp ? dp + ((size_t)oy * stride + ky) * pw : 0;
+            for (int ox = 0; ox < vec_end; ox += 8) {
+                const __m256 gv = _mm256_loadu_ps(g + ox);
+                if (stride == 1) {
+                    a[3 * ky + 0] = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r + ox), a[3 * ky + 0]);
+                    a[3 * ky + 1] = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r + ox + 1), a[3 * ky + 1]);
+                    a[3 * ky + 2] = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r + ox + 2), a[3 * ky + 2]);
+                    if (d) {
+                        // Three overlapping read-modify-writes in order: each sees the previous one's sums.
+                        for (int kx = 0; kx < 3; kx++)
+                            _mm256_storeu_ps(d + ox + kx,
+                                             _mm256_fmadd_ps(kv[3 * ky + kx], gv, _mm256_loadu_ps(d + ox + kx)));
+                    }
+                } else {
+                    const float *rj = r + 2 * ox;
+                    a[3 * ky + 0] = _mm256_fmadd_ps(gv, even_lanes(rj), a[3 * ky + 0]);
+                    a[3 * ky + 1] = _mm256_fmadd_ps(gv, odd_lanes(rj), a[3 * ky + 1]);
+                    a[3 * ky + 2] = _mm256_fmadd_ps(gv, even_lanes(rj + 2), a[3 * ky + 2]);
+                    if (d) {
+                        float *dj = d + 2 * ox;
+                        for (int i = 0; i < 8; i++) {
+                            const float gi = g[ox + i];
+                            dj[2 * i] += k[3 * ky] * gi;
+                            dj[2 * i + 1] += k[3 * ky + 1] * gi;
+                            dj[2 * i + 2] += k[3 * ky + 2] * gi;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Per-plane sums leave the vectors once, in double (planes reach 128² × batch terms).
+    for (int t = 0; t < 9; t++) {
+        float l[8];
+        _mm256_storeu_ps(l, a[t]);
+        double s = 0;
+        for (int i = 0; i < 8; i++) s += l[i];
+        acc[t] += s;
+    }
+    if (vec_end < ow) backward_rows_scalar(p, dp, pw, k, stride, dy, oh, ow, vec_end, acc);
+}
+#endif
+
+size_t pk_depthwise3x3_backward_scratch(int oh, int ow, int stride) { return 2 * pk_depthwise3x3_scratch(oh, ow, stride); }
+
+void pk_depthwise3x3_backward(const float *in, int h, int w, const float *k, int stride, int pad_top, int pad_left,
+                              const float *dy, int oh, int ow, float *dx, float *dk, float *scratch) {
+    if (oh <= 0 || ow <= 0) return;
+    const size_t pw = padded_width(ow, stride), prows = padded_rows(oh, stride);
+    float *p = scratch, *dp = dx ? scratch + prows * pw : 0;
+    pad_plane(in, h, w, pad_top, pad_left, p, prows, pw);
+    if (dp) memset(dp, 0, prows * pw * sizeof(float));
+    double acc[9] = {0};
+#ifdef PK_X86
+    if (pk_conv_direct_simd())
+        backward_rows_avx2(p, dp, pw, k, stride, dy, oh, ow, acc);
+    else
+#endif
+        backward_rows_scalar(p, dp, pw, k, stride, dy, oh, ow, 0, acc);
+    for (int t = 0; t < 9; t++) dk[t] += (float)acc[t];
+    if (!dp) return;
+    // Padded gradient rows/columns that map inside the input go back to dx.
+    for (int iy = 0; iy < h; iy++) {
+        const size_t pr = (size_t)iy + pad_top;
+        if (pr >= prows) break;
+        const float *src = dp + pr * pw + pad_left;
+        float *dst = dx + (size_t)iy * w;
+        long n = w;
+        if ((long)pad_left + n > (long)pw) n = (long)pw - pad_left;
+        for (long ix = 0; ix < n; ix++) dst[ix] += src[ix];
+    }
+}
