@@ -1,7 +1,7 @@
 import PasticheCore
 
 /// One inverted-residual block of MobileNetV2 (Sandler et al. 2018, Table 2).
-public struct MobileNetBlock: Sendable {
+public struct MobileNetBlock: Sendable, Equatable {
     public let index: Int
     public let inChannels: Int
     public let expansion: Int
@@ -14,34 +14,58 @@ public struct MobileNetBlock: Sendable {
 }
 
 /// The style prediction network of Ghiasi et al. 2017 as shipped in Magenta's
-/// arbitrary-image-stylization v1-256: MobileNetV2 (width 1.0) up to the 1280-channel Conv_1,
-/// global average pool, then a 1×1 conv ("bottleneck") to the style embedding.
-public enum PredictorArchitecture {
+/// arbitrary-image-stylization v1-256: MobileNetV2 up to the 1280-channel Conv_1, global average
+/// pool, then a 1×1 conv ("bottleneck") to the style embedding. `width` is MobileNetV2's width
+/// multiplier (Sandler et al. 2018, §6.1): the shipped predictor is 1.0; `train distill` makes
+/// narrower students (0.5, 0.75) whose channel counts follow the reference implementation.
+public struct PredictorArchitecture: Sendable, Equatable {
     public static let embeddingSize = 100
     public static let inputSize = 256
-    public static let firstChannels = 32
-    public static let lastChannels = 1280
+    /// Magenta's predictor (width 1.0).
+    public static let standard = PredictorArchitecture(width: 1)
+    /// Widths `train distill --width` offers.
+    public static let distillWidths: [Double] = [0.5, 0.75, 1.0]
+
+    public let width: Double
+    public let firstChannels: Int
+    public let lastChannels: Int
+    public let blocks: [MobileNetBlock]
 
     /// (expansion t, channels c, repeats n, first stride s) from the MobileNetV2 paper.
     static let stages: [(t: Int, c: Int, n: Int, s: Int)] = [
         (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
     ]
 
-    public static let blocks: [MobileNetBlock] = {
+    /// `_make_divisible` of the reference MobileNetV2 (tf.keras / slim): round to the nearest
+    /// multiple of 8, never below 8 nor more than 10 % below the exact product.
+    static func scaled(_ channels: Int, _ width: Double) -> Int {
+        let v = Double(channels) * width
+        var r = max(8, Int(v + 4) / 8 * 8)
+        if Double(r) < 0.9 * v { r += 8 }
+        return r
+    }
+
+    public init(width: Double) {
+        precondition(width > 0 && width.isFinite, "width multiplier must be positive")
+        self.width = width
+        firstChannels = Self.scaled(32, width)
+        // The paper keeps the last conv at 1280 channels for multipliers below one.
+        lastChannels = width > 1 ? Self.scaled(1280, width) : 1280
         var result: [MobileNetBlock] = []
         var cin = firstChannels
-        for stage in stages {
+        for stage in Self.stages {
+            let cout = Self.scaled(stage.c, width)
             for r in 0..<stage.n {
                 result.append(MobileNetBlock(index: result.count, inChannels: cin, expansion: stage.t,
-                                             outChannels: stage.c, stride: r == 0 ? stage.s : 1))
-                cin = stage.c
+                                             outChannels: cout, stride: r == 0 ? stage.s : 1))
+                cin = cout
             }
         }
-        return result
-    }()
+        blocks = result
+    }
 
     /// Every parameter name and shape, in forward order.
-    public static var parameters: [(String, [Int])] {
+    public var parameters: [(String, [Int])] {
         var p: [(String, [Int])] = []
         func conv(_ name: String, _ cout: Int, _ cinPerGroup: Int, _ k: Int) {
             p.append(("\(name).weight", [cout, cinPerGroup, k, k]))
@@ -55,8 +79,33 @@ public enum PredictorArchitecture {
             conv("\(prefix).project", b.outChannels, b.hidden, 1)
         }
         conv("predictor.conv_last", lastChannels, blocks.last!.outChannels, 1)
-        conv("predictor.bottleneck", embeddingSize, lastChannels, 1)
+        conv("predictor.bottleneck", Self.embeddingSize, lastChannels, 1)
         return p
+    }
+
+    /// The width as the safetensors metadata spells it ("1", "0.5", "0.75").
+    public var widthText: String {
+        width == width.rounded() ? String(Int(width)) : String(width)
+    }
+
+    /// Multiply-adds ×2 for one image of size h×w.
+    public func flops(h: Int, w: Int) -> Double {
+        var total = 0.0
+        var (hh, ww) = (h, w)
+        func add(_ cin: Int, _ cout: Int, _ k: Int, _ s: Int, _ groups: Int = 1) {
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s,
+                                 padding: samePadding(h: hh, w: ww, kernel: k, stride: s), groups: groups)
+            total += g.flops(h: hh, w: ww)
+            (hh, ww) = g.outputSize(h: hh, w: ww)
+        }
+        add(3, firstChannels, 3, 2)
+        for b in blocks {
+            if b.hasExpand { add(b.inChannels, b.hidden, 1, 1) }
+            add(b.hidden, b.hidden, 3, b.stride, b.hidden)
+            add(b.hidden, b.outChannels, 1, 1)
+        }
+        add(blocks.last!.outChannels, lastChannels, 1, 1)
+        return total + 2 * Double(lastChannels * Self.embeddingSize)
     }
 }
 

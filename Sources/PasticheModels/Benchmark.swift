@@ -42,15 +42,19 @@ public enum Benchmark {
         return t
     }
 
-    public static func run(stylizer: Stylizer, runs: Int, transferSizes: [Int] = [384, 1024],
+    /// `predictor: false` skips the predictor case, `transferSizes: []` the transfer cases (e.g.
+    /// to profile one network). onnxruntime always runs Magenta's width-1 predictor.
+    public static func run(stylizer: Stylizer, runs: Int, predictor: Bool = true, transferSizes: [Int] = [384, 1024],
                            onnxDirectory: String?, progress: (String) -> Void = { _ in }) -> [Case] {
         var cases: [Case] = []
         let style = randomTensor([1, 3, 256, 256], seed: 1)
-        progress("predictor 256²")
         let embedding = stylizer.predictor(style)
-        let pms = time(runs: runs) { _ = stylizer.predictor(style) }
-        cases.append(Case(name: "predict_256", network: "predictor", size: 256,
-                          gflop: StylePredictor.flops(h: 256, w: 256) / 1e9, pasticheMs: pms))
+        if predictor {
+            progress("predictor 256²")
+            let pms = time(runs: runs) { _ = stylizer.predictor(style) }
+            cases.append(Case(name: "predict_256", network: "predictor", size: 256,
+                              gflop: stylizer.predictor.architecture.flops(h: 256, w: 256) / 1e9, pasticheMs: pms))
+        }
         for size in transferSizes {
             progress("transfer \(size)²")
             let content = randomTensor([1, 3, size, size], seed: UInt64(size))
@@ -101,7 +105,7 @@ public enum Benchmark {
                 for _ in range(n):
                     t = time.perf_counter(); f(); ts.append((time.perf_counter() - t) * 1000)
                 ts.sort(); return ts[len(ts) // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
-            d, runs = sys.argv[1], int(sys.argv[2]); sizes = [int(s) for s in sys.argv[3].split(",")]
+            d, runs = sys.argv[1], int(sys.argv[2]); sizes = [int(s) for s in sys.argv[3].split(",") if s]
             p = sess(d + "/arbitrary_predict.onnx"); t = sess(d + "/arbitrary_transform.onnx")
             rng = np.random.default_rng(0); x = rng.random((1, 256, 256, 3), dtype=np.float32)
             e = p.run(None, {"style_image": x})[0]; en = t.get_inputs()[1].name

@@ -14,8 +14,19 @@ public final class ModelWeights: @unchecked Sendable {
         try validate()
     }
 
+    /// The parameters of Magenta's model (predictor width 1.0).
     public static var expectedParameters: [(String, [Int])] {
-        PredictorArchitecture.parameters + TransferArchitecture.parameters
+        PredictorArchitecture.standard.parameters + TransferArchitecture.parameters
+    }
+
+    /// The predictor's shape: width 1.0 unless the metadata says otherwise (`predictor_width`,
+    /// written for students of `train distill --width`).
+    public var predictorArchitecture: PredictorArchitecture {
+        metadata["predictor_width"].flatMap(Double.init).map { PredictorArchitecture(width: $0) } ?? .standard
+    }
+
+    public var expectedParameters: [(String, [Int])] {
+        predictorArchitecture.parameters + TransferArchitecture.parameters
     }
 
     public static func load(path: String) throws -> ModelWeights {
@@ -35,8 +46,11 @@ public final class ModelWeights: @unchecked Sendable {
     }
 
     func validate() throws {
+        if let w = metadata["predictor_width"], !(Double(w).map { $0 > 0 && $0 <= 4 } ?? false) {
+            throw ModelError("predictor_width '\(w)' is not a width multiplier")
+        }
         var missing: [String] = []
-        for (name, shape) in ModelWeights.expectedParameters {
+        for (name, shape) in expectedParameters {
             guard let t = tensors[name] else { missing.append(name); continue }
             if t.shape != shape {
                 throw ModelError("parameter \(name) has shape \(t.shape), expected \(shape)")

@@ -16,17 +16,20 @@ func samePadding(h: Int, w: Int, kernel: Int, stride: Int) -> Padding {
 
 /// Style image [N, 3, H, W] in [0, 1] → embedding [N, 100, 1, 1].
 /// MobileNetV2 with ReLU6 everywhere but the linear projections (batch norm is folded into the
-/// conv biases), global average pool, then the 1×1 bottleneck conv.
+/// conv biases), global average pool, then the 1×1 bottleneck conv. The width multiplier comes
+/// from the weights (`ModelWeights.predictorArchitecture`).
 public struct StylePredictor {
     public let weights: ModelWeights
+    public var architecture: PredictorArchitecture { weights.predictorArchitecture }
 
     public init(weights: ModelWeights) { self.weights = weights }
 
     public func callAsFunction(_ image: Tensor) -> Tensor {
         precondition(image.c == 3, "style image must have 3 channels")
-        var x = conv(image, "predictor.conv0", cin: 3, cout: PredictorArchitecture.firstChannels,
+        let arch = architecture
+        var x = conv(image, "predictor.conv0", cin: 3, cout: arch.firstChannels,
                      kernel: 3, stride: 2, activation: .relu6)
-        for b in PredictorArchitecture.blocks {
+        for b in arch.blocks {
             let p = "predictor.block.\(b.index)"
             var h = x
             if b.hasExpand {
@@ -38,8 +41,8 @@ public struct StylePredictor {
             if b.hasResidual { Elementwise.addInPlace(h, x) }
             x = h
         }
-        x = conv(x, "predictor.conv_last", cin: PredictorArchitecture.blocks.last!.outChannels,
-                 cout: PredictorArchitecture.lastChannels, kernel: 1, stride: 1, activation: .relu6)
+        x = conv(x, "predictor.conv_last", cin: arch.blocks.last!.outChannels,
+                 cout: arch.lastChannels, kernel: 1, stride: 1, activation: .relu6)
         let pooled = GlobalAveragePool.forward(x)
         return Linear.forward(pooled, weight: weights["predictor.bottleneck.weight"],
                               bias: weights["predictor.bottleneck.bias"])
@@ -49,28 +52,10 @@ public struct StylePredictor {
                       groups: Int = 1, activation: Activation) -> Tensor {
         let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
                              padding: samePadding(h: x.h, w: x.w, kernel: kernel, stride: stride), groups: groups)
-        let y = Conv2D.forward(x, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: g)
-        activation.forward(y)
-        return y
+        return Conv2D.forward(x, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: g,
+                              activation: activation)
     }
 
-    /// Multiply-adds ×2 for one image of size h×w.
-    public static func flops(h: Int, w: Int) -> Double {
-        var total = 0.0
-        var (hh, ww) = (h, w)
-        func add(_ cin: Int, _ cout: Int, _ k: Int, _ s: Int, _ groups: Int = 1) {
-            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s,
-                                 padding: samePadding(h: hh, w: ww, kernel: k, stride: s), groups: groups)
-            total += g.flops(h: hh, w: ww)
-            (hh, ww) = g.outputSize(h: hh, w: ww)
-        }
-        add(3, 32, 3, 2)
-        for b in PredictorArchitecture.blocks {
-            if b.hasExpand { add(b.inChannels, b.hidden, 1, 1) }
-            add(b.hidden, b.hidden, 3, b.stride, b.hidden)
-            add(b.hidden, b.outChannels, 1, 1)
-        }
-        add(320, 1280, 1, 1)
-        return total + 2 * 1280 * 100
-    }
+    /// Multiply-adds ×2 for one image of size h×w (Magenta's width-1.0 predictor).
+    public static func flops(h: Int, w: Int) -> Double { PredictorArchitecture.standard.flops(h: h, w: w) }
 }

@@ -97,11 +97,11 @@ enum Layers {
                 let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
                 let dxg = dx.image(i) + grp * cinG * x.plane
                 if let dcols {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
                                 1, wg, Int32(kdim), dyg, Int32(outPlane), 0, dcols, Int32(outPlane))
                     Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, into: dxg)
                 } else {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
                                 1, wg, Int32(kdim), dyg, Int32(outPlane), 1, dxg, Int32(outPlane))
                 }
             }
@@ -126,15 +126,16 @@ struct MobileNetTrunk {
     }
 
     /// Runs conv0 and blocks 0...lastBlock. The output of block b is `tape.blocks[b].output`.
-    static func forward(_ image: Tensor, lastBlock: Int, _ p: ParameterSource) -> Tape {
+    static func forward(_ image: Tensor, lastBlock: Int, _ p: ParameterSource,
+                        architecture arch: PredictorArchitecture = .standard) -> Tape {
         func geom(_ x: Tensor, _ cin: Int, _ cout: Int, _ k: Int, _ s: Int, groups: Int = 1) -> ConvGeometry {
             ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s,
                          padding: samePadding(h: x.h, w: x.w, kernel: k, stride: s), groups: groups)
         }
-        let c0 = Layers.conv(image, "predictor.conv0", geom(image, 3, PredictorArchitecture.firstChannels, 3, 2), .relu6, p)
+        let c0 = Layers.conv(image, "predictor.conv0", geom(image, 3, arch.firstChannels, 3, 2), .relu6, p)
         var x = c0.output
         var blocks: [BlockRecord] = []
-        for b in PredictorArchitecture.blocks.prefix(lastBlock + 1) {
+        for b in arch.blocks.prefix(lastBlock + 1) {
             let name = "predictor.block.\(b.index)"
             var h = x
             var e: ConvRecord?
@@ -182,10 +183,11 @@ struct PredictorNet {
         var pooled: Tensor
     }
 
-    static func forward(_ style: Tensor, _ p: ParameterSource) -> (embedding: Tensor, tape: Tape) {
-        let trunk = MobileNetTrunk.forward(style, lastBlock: PredictorArchitecture.blocks.count - 1, p)
+    static func forward(_ style: Tensor, _ p: ParameterSource,
+                        architecture arch: PredictorArchitecture = .standard) -> (embedding: Tensor, tape: Tape) {
+        let trunk = MobileNetTrunk.forward(style, lastBlock: arch.blocks.count - 1, p, architecture: arch)
         let x = trunk.blocks.last!.output
-        let g = ConvGeometry(inChannels: x.c, outChannels: PredictorArchitecture.lastChannels, kernel: 1, stride: 1)
+        let g = ConvGeometry(inChannels: x.c, outChannels: arch.lastChannels, kernel: 1, stride: 1)
         let last = Layers.conv(x, "predictor.conv_last", g, .relu6, p)
         let pooled = GlobalAveragePool.forward(last.output)
         let e = Linear.forward(pooled, weight: p.value("predictor.bottleneck.weight"), bias: p.value("predictor.bottleneck.bias"))

@@ -3,6 +3,8 @@ import Foundation
 import PasticheModels
 
 struct BenchCommand: ParsableCommand {
+    enum Network: String, ExpressibleByArgument, CaseIterable { case predictor, transfer }
+
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the predictor (256²) and transfer network (384², 1024²) beside onnxruntime.",
@@ -11,6 +13,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: "Timed runs per case.") var runs: Int = 9
     @Flag(name: .customLong("no-ort"), help: "Skip onnxruntime.") var noOrt = false
+    @Option(help: "Time only this network: predictor or transfer.") var only: Network?
     @Flag(help: "One JSON object: predict_256_ms, transfer_384_ms, transfer_1024_ms and ort_… counterparts.") var json = false
 
     func validate() throws {
@@ -20,7 +23,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let stylizer = try model.loadStylizer()
         let onnx = noOrt ? nil : PasticheHome().modelsDirectory
-        let cases = Benchmark.run(stylizer: stylizer, runs: runs, onnxDirectory: onnx) { Terminal.progress("timing \($0)") }
+        let cases = Benchmark.run(stylizer: stylizer, runs: runs, predictor: only != .transfer,
+                                  transferSizes: only == .predictor ? [] : [384, 1024],
+                                  onnxDirectory: onnx) { Terminal.progress("timing \($0)") }
         Terminal.endProgress()
         if json {
             var object: [String: Double] = [:]
@@ -39,6 +44,10 @@ struct BenchCommand: ParsableCommand {
             let ratio = c.ratio.map { String(format: "%7.2f", $0) } ?? "      –"
             print(String(format: "%-14@ %11.2f", c.name as NSString, c.pasticheMs) + "   \(ort)  \(ratio)"
                   + String(format: "   %5.2f   %7.1f", c.gflop, c.gflops))
+        }
+        let width = stylizer.predictor.architecture.width
+        if width != 1 && only != .transfer {
+            Terminal.note("this model's predictor has width \(stylizer.predictor.architecture.widthText); onnxruntime ran Magenta's width-1 predictor")
         }
         if !noOrt && cases.first?.ortMs == nil {
             Terminal.note("onnxruntime not measured (needs python3 with onnxruntime and onnx, and the ONNX files from `pastiche model fetch`)")

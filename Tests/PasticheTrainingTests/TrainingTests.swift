@@ -158,7 +158,7 @@ final class TrainingTests: XCTestCase {
         var c = smallConfig(model, dir: dir, steps: 25)
         c.checkpointEvery = 0; c.checkpointDir = nil; c.size = 48; c.batch = 4; c.learningRate = 3e-3
         let t = try Trainer(config: c)
-        let sampler = BatchSampler(content: try ImageSet(path: c.content, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
+        let sampler = BatchSampler(content: try ImageSet(path: c.content!, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
                                    batch: 4, size: 48, seed: 1)
         let fixed = try sampler.make(step: 0)
         let before = t.lossValue(content: fixed.content, style: fixed.style).total
