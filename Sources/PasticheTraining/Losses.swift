@@ -2,15 +2,21 @@ import Foundation
 import PasticheCore
 import PasticheModels
 
-/// Which loss-network layers and weights the perceptual loss uses.
+/// Which loss network, layers and weights the perceptual loss uses.
 ///
-/// The loss network is the frozen pretrained MobileNetV2 trunk of the predictor (VGG-16, which
-/// Magenta used, cannot be obtained here). Blocks are `PredictorArchitecture.blocks` indices;
-/// features are the (linear) projection outputs of those blocks:
+/// **MobileNetV2** (default, `vggPath == nil`): the frozen pretrained trunk of the predictor.
+/// Blocks are `PredictorArchitecture.blocks` indices; features are the (linear) projection
+/// outputs of those blocks:
 ///   block 0: 16 ch at 1/2, block 2: 24 ch at 1/4, block 5: 32 ch at 1/8, block 9: 64 ch at 1/16.
 /// Content at block 5 (the last 1/8-resolution block, as Magenta's content layer conv3 sits
 /// before the deepest style layer); style at the ends of the 1/2, 1/4, 1/8 and 1/16 stages,
 /// mirroring Magenta's conv1…conv4 (one per resolution).
+///
+/// **VGG-16** (`vggPath` = an ONNX file, see `vgg16(path:)`): Magenta's loss network. Blocks are
+/// 1…4 = `vgg_16/conv1`…`conv4`, each the ReLU output of the block's last conv before its pool;
+/// content conv3, style conv1…conv4, weights 1 / 0.5e-3 / 1e4
+/// (arbitrary_image_stylization_train.py DEFAULT_CONTENT_WEIGHTS / DEFAULT_STYLE_WEIGHTS,
+/// total_variation_weight).
 public struct LossConfig: Codable, Equatable, Sendable {
     public var contentBlock: Int = 5
     public var styleBlocks: [Int] = [0, 2, 5, 9]
@@ -19,7 +25,45 @@ public struct LossConfig: Codable, Equatable, Sendable {
     public var styleWeight: Float = 0.5
     /// Weight of Magenta's normalised total variation.
     public var tvWeight: Float = 100
+    /// A VGG-16 ONNX file to use as the loss network; nil: the MobileNetV2 trunk.
+    public var vggPath: String? = nil
+    /// How images in [0, 1] are fed to VGG (VGG only).
+    public var vggNormalization: VGGNormalization = .imagenet
+    /// Pooling between VGG blocks (VGG only).
+    public var vggPooling: VGGPooling = .max
     public init() {}
+
+    /// Magenta's VGG-16 loss: content conv3, style conv1…conv4, weights 1 / 0.5e-3 / 1e4.
+    public static func vgg16(path: String, normalization: VGGNormalization = .imagenet,
+                             pooling: VGGPooling = .max) -> LossConfig {
+        var c = LossConfig()
+        c.vggPath = path
+        c.vggNormalization = normalization
+        c.vggPooling = pooling
+        c.contentBlock = 3
+        c.styleBlocks = [1, 2, 3, 4]
+        c.contentWeight = 1
+        c.styleWeight = 0.5e-3
+        c.tvWeight = 1e4
+        return c
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case contentBlock, styleBlocks, contentWeight, styleWeight, tvWeight, vggPath, vggNormalization, vggPooling
+    }
+
+    /// Checkpoints written before the VGG option have no vgg* keys: they mean MobileNetV2.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        contentBlock = try c.decode(Int.self, forKey: .contentBlock)
+        styleBlocks = try c.decode([Int].self, forKey: .styleBlocks)
+        contentWeight = try c.decode(Float.self, forKey: .contentWeight)
+        styleWeight = try c.decode(Float.self, forKey: .styleWeight)
+        tvWeight = try c.decode(Float.self, forKey: .tvWeight)
+        vggPath = try c.decodeIfPresent(String.self, forKey: .vggPath)
+        vggNormalization = try c.decodeIfPresent(VGGNormalization.self, forKey: .vggNormalization) ?? .imagenet
+        vggPooling = try c.decodeIfPresent(VGGPooling.self, forKey: .vggPooling) ?? .max
+    }
 }
 
 /// Weighted loss terms (total = content + style + tv).
@@ -38,18 +82,33 @@ public struct LossValues: Codable, Equatable, Sendable {
     func scaled(_ s: Double) -> LossValues { LossValues(content: content * s, style: style * s, tv: tv * s) }
 }
 
-/// content(y, c) + style(y, s) + tv(y) through the frozen loss network.
+/// content(y, c) + style(y, s) + tv(y) through the frozen loss network (MobileNetV2 trunk or
+/// VGG-16, as `config.vggPath` says).
 public final class PerceptualLoss: @unchecked Sendable {
     public let config: LossConfig
-    let source: ParameterSource
+    enum Network {
+        case mobileNet(ParameterSource)
+        case vgg(VGGLossNetwork)
+    }
+    let network: Network
     var lastBlock: Int { max(config.contentBlock, config.styleBlocks.max() ?? 0) }
 
-    /// `weights`: the pretrained model whose predictor trunk is the loss network.
-    public init(weights: ModelWeights, config: LossConfig) {
+    /// `weights`: the pretrained model whose predictor trunk is the loss network (unused when
+    /// `config.vggPath` is set; then the VGG file is read, and a bad file throws).
+    public init(weights: ModelWeights, config: LossConfig) throws {
         self.config = config
-        var frozen: [String: Tensor] = [:]
-        for (name, t) in weights.tensors where name.hasPrefix("predictor.") { frozen[name] = t }
-        source = ParameterSource(trainable: nil, frozen: frozen)
+        if let path = config.vggPath {
+            let blocks = [config.contentBlock] + config.styleBlocks
+            if let bad = blocks.first(where: { !(1...5).contains($0) }) {
+                throw TrainingError("VGG loss layer \(bad) does not exist; VGG layers are 1…5 (conv1…conv5)")
+            }
+            network = .vgg(try VGGLossNetwork.load(path: path, blocks: blocks.max()!, normalization: config.vggNormalization,
+                                                   pooling: config.vggPooling))
+        } else {
+            var frozen: [String: Tensor] = [:]
+            for (name, t) in weights.tensors where name.hasPrefix("predictor.") { frozen[name] = t }
+            network = .mobileNet(ParameterSource(trainable: nil, frozen: frozen))
+        }
     }
 
     public struct Targets {
@@ -57,35 +116,56 @@ public final class PerceptualLoss: @unchecked Sendable {
         public var grams: [Int: Tensor]
     }
 
+    /// The loss network's forward pass up to `lastBlock`, the features of each block, and a
+    /// backward from gradients at those features to the image.
+    struct Features {
+        let output: (Int) -> Tensor
+        let backward: ([Int: Tensor]) -> Tensor?
+    }
+
+    func features(_ x: Tensor, lastBlock: Int) -> Features {
+        switch network {
+        case .mobileNet(let source):
+            let tape = MobileNetTrunk.forward(x, lastBlock: lastBlock, source)
+            return Features(output: { tape.blocks[$0].output },
+                            backward: { MobileNetTrunk.backward(tape, dBlock: $0, source, needInput: true) })
+        case .vgg(let vgg):
+            let tape = vgg.forward(x, lastBlock: lastBlock)
+            return Features(output: { tape.output(block: $0) }, backward: { vgg.backward(tape, dBlock: $0) })
+        }
+    }
+
     /// Content features of `content` and style Grams of `style` (both [N, 3, H, W] in [0, 1]).
     public func targets(content: Tensor, style: Tensor) -> Targets {
-        let ct = MobileNetTrunk.forward(content, lastBlock: config.contentBlock, source)
-        let st = MobileNetTrunk.forward(style, lastBlock: config.styleBlocks.max() ?? 0, source)
+        let ct = features(content, lastBlock: config.contentBlock)
         var grams: [Int: Tensor] = [:]
-        for b in config.styleBlocks { grams[b] = Gram.forward(st.blocks[b].output) }
-        return Targets(content: ct.blocks[config.contentBlock].output, grams: grams)
+        if let last = config.styleBlocks.max() {
+            let st = features(style, lastBlock: last)
+            for b in config.styleBlocks { grams[b] = Gram.forward(st.output(b)) }
+        }
+        return Targets(content: ct.output(config.contentBlock), grams: grams)
     }
 
     /// Loss of the stylized batch `y` and, when `gradient`, dLoss/dy. Terms are means over the
     /// batch (Magenta's reductions: MSE over all elements, TV divided by the batch size).
     public func evaluate(_ y: Tensor, targets: Targets, gradient: Bool) -> (LossValues, Tensor?) {
-        let tape = MobileNetTrunk.forward(y, lastBlock: lastBlock, source)
+        let tape = features(y, lastBlock: lastBlock)
         var values = LossValues()
         var dBlock: [Int: Tensor] = [:]
         func dTap(_ b: Int) -> Tensor {
             if let t = dBlock[b] { return t }
-            let o = tape.blocks[b].output
+            let o = tape.output(b)
             let t = Tensor(o.n, o.c, o.h, o.w)
             dBlock[b] = t
             return t
         }
-        let fc = tape.blocks[config.contentBlock].output
+        let fc = tape.output(config.contentBlock)
         values.content = Double(config.contentWeight) * Double(MSELoss.forward(fc, targets.content))
         if gradient {
             MSELoss.backward(fc, targets.content, dLoss: config.contentWeight, da: dTap(config.contentBlock), db: nil)
         }
         for b in config.styleBlocks {
-            let f = tape.blocks[b].output
+            let f = tape.output(b)
             let g = Gram.forward(f)
             values.style += Double(config.styleWeight) * Double(MSELoss.forward(g, targets.grams[b]!))
             if gradient {
@@ -96,10 +176,8 @@ public final class PerceptualLoss: @unchecked Sendable {
         }
         let dy = gradient ? Tensor(y.n, y.c, y.h, y.w) : nil
         values.tv = Double(config.tvWeight) * TotalVariation.forward(y, dx: dy, weight: config.tvWeight)
-        if gradient {
-            if let dIn = MobileNetTrunk.backward(tape, dBlock: dBlock, source, needInput: true) {
-                Elementwise.accumulate(dy!, dIn)
-            }
+        if gradient, let dIn = tape.backward(dBlock) {
+            Elementwise.accumulate(dy!, dIn)
         }
         return (values, dy)
     }

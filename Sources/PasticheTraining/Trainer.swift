@@ -9,9 +9,19 @@ public enum PredictorInit: String, Codable, CaseIterable, Sendable {
     case pretrained, trunk, scratch
 }
 
+/// What a run minimises. `perceptual`: content + style + tv through the loss network (Ghiasi
+/// et al.). `distill`: the mean squared difference between a (narrower) student predictor's
+/// embedding and a teacher's on the same augmented style image (Magenta's
+/// arbitrary_image_stylization_distill_mobilenet), optionally plus the perceptual loss.
+public enum TrainingMode: String, Codable, CaseIterable, Sendable {
+    case perceptual, distill
+}
+
 /// Everything that defines a run; stored in every checkpoint, so `--resume` needs nothing else.
 public struct TrainingConfig: Codable, Equatable, Sendable {
-    public var content: String
+    public var mode: TrainingMode = .perceptual
+    /// Content photos; distillation without the perceptual term needs none.
+    public var content: String?
     public var styles: String
     public var initMode: PredictorInit = .trunk
     public var trainTransfer = false
@@ -22,8 +32,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var clipNorm: Float? = nil
     public var seed: UInt64 = 0
     /// Pretrained model: the transfer network, the loss network and (for pretrained/trunk) the
-    /// predictor's starting point.
+    /// predictor's starting point. In distillation it is the teacher, whose predictor gives the
+    /// target embeddings and whose transfer network the student's model keeps.
     public var model: String
+    /// Distillation: the student predictor's MobileNetV2 width multiplier.
+    public var width: Double = 1
+    /// Distillation: weight of the embedding MSE.
+    public var embeddingWeight: Float = 1
+    /// Distillation: add the perceptual loss (content + style + tv) of the student's stylization.
+    public var perceptual = false
     public var output: String
     public var checkpointDir: String? = nil
     public var checkpointEvery = 0
@@ -32,7 +49,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Background batch preparation (off: batches are made inline; results are identical).
     public var prefetch = true
 
-    public init(content: String, styles: String, model: String, output: String) {
+    public init(content: String?, styles: String, model: String, output: String) {
         self.content = content; self.styles = styles; self.model = model; self.output = output
     }
 
@@ -44,7 +61,23 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let c = clipNorm, !(c > 0 && c.isFinite) { throw TrainingError("--clip must be positive") }
         if checkpointEvery < 0 { throw TrainingError("--checkpoint-every must be ≥ 0") }
         if checkpointEvery > 0 && checkpointDir == nil { throw TrainingError("--checkpoint-every needs --checkpoint-dir") }
+        if needsContent && content == nil { throw TrainingError("give --content DIR (content photos)") }
+        if mode == .distill {
+            if !PredictorArchitecture.distillWidths.contains(width) {
+                throw TrainingError("--width must be one of \(PredictorArchitecture.distillWidths.map { PredictorArchitecture(width: $0).widthText }.joined(separator: ", ")), got \(width)")
+            }
+            if initMode != .scratch && width != 1 {
+                throw TrainingError("--init \(initMode.rawValue) copies the teacher's width-1 predictor; a width-\(PredictorArchitecture(width: width).widthText) student starts from scratch")
+            }
+            if trainTransfer { throw TrainingError("distillation trains the predictor only (no --train-transfer)") }
+            if !(embeddingWeight >= 0 && embeddingWeight.isFinite) { throw TrainingError("--embedding-weight must be a non-negative number") }
+        }
     }
+
+    /// The student's (or trained predictor's) shape.
+    public var architecture: PredictorArchitecture { mode == .distill ? PredictorArchitecture(width: width) : .standard }
+    /// Whether steps stylize content photos (and so need them).
+    public var needsContent: Bool { mode == .perceptual || perceptual }
 
     /// The JSONL log: in the checkpoint directory, else next to the output model.
     public var logPath: String {
@@ -60,6 +93,8 @@ public struct StepReport: Codable, Sendable {
     public var content: Double
     public var style: Double
     public var tv: Double
+    /// Distillation: the weighted embedding MSE (absent in perceptual runs).
+    public var embedding: Double?
     public var total: Double
     public var gradNorm: Double
     public var samplesPerSecond: Double
@@ -75,6 +110,8 @@ public final class Trainer {
     let source: ParameterSource
     let loss: PerceptualLoss
     let baseWeights: ModelWeights
+    /// Distillation: the frozen teacher predictor (inference path; no tape needed).
+    var teacher: StylePredictor?
     public private(set) var step = 0
     public private(set) var lastCheckpoint: String?
 
@@ -82,13 +119,18 @@ public final class Trainer {
         try config.validate()
         self.config = config
         baseWeights = try ModelWeights.load(path: config.model)
-        loss = PerceptualLoss(weights: baseWeights, config: config.loss)
+        loss = try PerceptualLoss(weights: baseWeights, config: config.loss)
         var trainable: [(String, Tensor)] = []
         var rng = SplitMix64.derived(config.seed, 7, 0)
-        for (name, shape) in PredictorArchitecture.parameters {
-            let base = baseWeights[name]
+        if config.mode == .distill {
+            guard baseWeights.predictorArchitecture == .standard else {
+                throw TrainingError("\(config.model): the teacher must be a width-1 predictor")
+            }
+            teacher = StylePredictor(weights: baseWeights)
+        }
+        for (name, shape) in config.architecture.parameters {
             let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
-            trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : base.copy()))
+            trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
         }
         var frozen: [String: Tensor] = [:]
         for (name, _) in TransferArchitecture.parameters {
@@ -114,24 +156,50 @@ public final class Trainer {
         return t
     }
 
+    /// The loss terms of one batch: perceptual ones, plus the embedding MSE when distilling.
+    public struct StepLoss: Sendable {
+        public var perceptual = LossValues()
+        /// Weighted embedding MSE (0 unless distilling).
+        public var embedding: Double = 0
+        public var total: Double { perceptual.total + embedding }
+        public var isFinite: Bool { perceptual.isFinite && embedding.isFinite }
+    }
+
     /// Forward and backward of one batch; leaves gradients in `params.gradients`.
-    public func lossAndGradient(content: Tensor, style: Tensor) -> LossValues {
+    /// `content` may be nil only when distilling without the perceptual term.
+    public func lossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
         params.zeroGradients()
-        let (embedding, ptape) = PredictorNet.forward(style, source)
-        let ttape = TransferNet.forward(content, embedding: embedding, source)
-        let targets = loss.targets(content: content, style: style)
-        let (values, dy) = loss.evaluate(ttape.output, targets: targets, gradient: true)
-        let dE = TransferNet.backward(ttape, dOutput: dy!, source)
-        PredictorNet.backward(ptape, dEmbedding: dE, source)
+        let (values, dE, ptape) = forward(content: content, style: style, gradient: true)
+        PredictorNet.backward(ptape, dEmbedding: dE!, source)
         params.gather()
         return values
     }
 
     /// Loss only (no gradient), for tests and finite differences.
-    public func lossValue(content: Tensor, style: Tensor) -> LossValues {
-        let (embedding, _) = PredictorNet.forward(style, source)
-        let ttape = TransferNet.forward(content, embedding: embedding, source)
-        return loss.evaluate(ttape.output, targets: loss.targets(content: content, style: style), gradient: false).0
+    public func lossValue(content: Tensor?, style: Tensor) -> StepLoss {
+        forward(content: content, style: style, gradient: false).0
+    }
+
+    /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];
+    /// returns dLoss/dEmbedding when `gradient`.
+    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, PredictorNet.Tape) {
+        let (embedding, ptape) = PredictorNet.forward(style, source, architecture: config.architecture)
+        var values = StepLoss()
+        let dE = gradient ? Tensor(shape: embedding.shape) : nil
+        if let teacher {
+            let target = teacher(style)
+            values.embedding = Double(config.embeddingWeight) * Double(MSELoss.forward(embedding, target))
+            if let dE { MSELoss.backward(embedding, target, dLoss: config.embeddingWeight, da: dE, db: nil) }
+        }
+        if config.needsContent {
+            guard let content else { preconditionFailure("this run needs content images") }
+            let ttape = TransferNet.forward(content, embedding: embedding, source)
+            let targets = loss.targets(content: content, style: style)
+            let (perceptual, dy) = loss.evaluate(ttape.output, targets: targets, gradient: gradient)
+            values.perceptual = perceptual
+            if let dE { Elementwise.accumulate(dE, TransferNet.backward(ttape, dOutput: dy!, source)) }
+        }
+        return (values, dE, ptape)
     }
 
     /// The current weights as a model (`ModelWeights.load` / `stylize --model` accept it).
@@ -139,8 +207,13 @@ public final class Trainer {
         var tensors = baseWeights.tensors
         for (k, v) in params.exportTensors() { tensors[k] = v }
         var meta = baseWeights.metadata
+        // The predictor no longer comes from the imported ONNX file: say what it was trained from.
+        meta.removeValue(forKey: "source_predict_file"); meta.removeValue(forKey: "source_predict_sha256")
+        meta["trained_from_predictor_id"] = baseWeights.predictorID
         meta["trained_steps"] = "\(step)"
+        meta["training_mode"] = config.mode.rawValue
         meta["training_init"] = config.initMode.rawValue
+        if config.mode == .distill { meta["predictor_width"] = config.architecture.widthText }
         meta["training_seed"] = "\(config.seed)"
         return try ModelWeights(tensors: tensors, metadata: meta)
     }
@@ -208,7 +281,7 @@ public final class Trainer {
     /// checkpoint written stays intact.
     public func run(report: (StepReport) -> Void = { _ in }) throws {
         let maxSide = BatchSampler.cacheSide(size: config.size)
-        let sampler = BatchSampler(content: try ImageSet(path: config.content, maxSide: maxSide),
+        let sampler = BatchSampler(content: try (config.needsContent ? config.content : nil).map { try ImageSet(path: $0, maxSide: maxSide) },
                                    styles: try ImageSet(path: config.styles, maxSide: maxSide),
                                    batch: config.batch, size: config.size, seed: config.seed,
                                    augmentStyles: config.augmentStyles)
@@ -232,8 +305,9 @@ public final class Trainer {
             step += 1; done += 1
             let elapsed = Date().timeIntervalSince(start)
             let sps = Double(done * config.batch) / max(elapsed, 1e-9)
-            let r = StepReport(step: step, steps: config.steps, content: values.content, style: values.style, tv: values.tv,
-                               total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
+            let p = values.perceptual
+            let r = StepReport(step: step, steps: config.steps, content: p.content, style: p.style, tv: p.tv,
+                               embedding: config.mode == .distill ? values.embedding : nil, total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
                                eta: Double(config.steps - step) * elapsed / Double(done))
             try log.append(r)
             report(r)
@@ -305,6 +379,21 @@ public enum Evaluation {
         public var style: Double
         public var tv: Double
         public var total: Double
+        /// Mean squared embedding difference to a teacher (`embeddingError`), when asked for.
+        public var embeddingMSE: Double?
+    }
+
+    /// Mean over style images and the 100 embedding numbers of (model − teacher)², both
+    /// embedding the style as inference does (`Stylizer.styleInput`, 256²).
+    public static func embeddingError(model: ModelWeights, teacher: ModelWeights, styles: [String]) throws -> Double {
+        let student = Stylizer(weights: model), reference = Stylizer(weights: teacher)
+        var sum = 0.0
+        for s in styles {
+            let img = try ImageIO.read(path: s)
+            let a = student.embedding(style: img), b = reference.embedding(style: img)
+            sum += zip(a, b).reduce(0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / Double(a.count)
+        }
+        return sum / Double(max(styles.count, 1))
     }
 
     /// `lossModel` supplies the loss network (keep it fixed to compare models). Style images
@@ -313,7 +402,7 @@ public enum Evaluation {
     public static func run(model: ModelWeights, lossModel: ModelWeights, contents: [String], styles: [String],
                            size: Int, config: LossConfig, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let stylizer = Stylizer(weights: model)
-        let loss = PerceptualLoss(weights: lossModel, config: config)
+        let loss = try PerceptualLoss(weights: lossModel, config: config)
         var sum = LossValues()
         var k = 0
         let contentImages = try contents.map { Augment.centre(try ImageIO.read(path: $0), size: size) }

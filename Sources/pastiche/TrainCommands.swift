@@ -6,19 +6,43 @@ import PasticheTraining
 
 extension PredictorInit: ExpressibleByArgument {}
 
-/// Loss weights and layers, shared by `train` and `eval` (they must match to compare numbers).
+/// Loss network, weights and layers, shared by `train` and `eval` (they must match to compare numbers).
 struct LossOptions: ParsableArguments {
-    @Option(name: .customLong("content-weight"), help: "Weight of the content loss (default \(LossConfig().contentWeight)).")
+    @Option(name: .customLong("content-weight"),
+            help: "Weight of the content loss (default \(LossConfig().contentWeight); with --loss-network \(LossConfig.vgg16(path: "").contentWeight)).")
     var contentWeight: Float?
-    @Option(name: .customLong("style-weight"), help: "Weight of each style layer's Gram loss (default \(LossConfig().styleWeight)).")
+    @Option(name: .customLong("style-weight"),
+            help: "Weight of each style layer's Gram loss (default \(LossConfig().styleWeight); with --loss-network \(LossConfig.vgg16(path: "").styleWeight)).")
     var styleWeight: Float?
-    @Option(name: .customLong("tv-weight"), help: "Weight of the total variation loss (default \(LossConfig().tvWeight)).")
+    @Option(name: .customLong("tv-weight"),
+            help: "Weight of the total variation loss (default \(LossConfig().tvWeight); with --loss-network \(LossConfig.vgg16(path: "").tvWeight)).")
     var tvWeight: Float?
+    @Option(name: .customLong("loss-network"),
+            help: "A VGG-16 ONNX file (e.g. the ONNX model zoo's vgg16-12.onnx) to measure the loss with, on Magenta's layers (content conv3, style conv1…conv4). Default: the predictor's MobileNetV2.")
+    var lossNetwork: String?
+    @Option(name: .customLong("vgg-normalize"),
+            help: "How images reach VGG: imagenet ((x − mean) / std, for model zoo / torchvision files; default) or magenta (x·255 − mean, TF-slim VGG).")
+    var vggNormalize: String?
+    @Option(name: .customLong("vgg-pooling"),
+            help: "Pooling between VGG blocks: max (as the file; default) or avg (Magenta's VGG).")
+    var vggPooling: String?
 
-    var isSet: Bool { contentWeight != nil || styleWeight != nil || tvWeight != nil }
+    /// The loss flags given on the command line (`--resume` takes all of them from the checkpoint).
+    var setFlags: [String] {
+        [("--content-weight", contentWeight != nil), ("--style-weight", styleWeight != nil), ("--tv-weight", tvWeight != nil),
+         ("--loss-network", lossNetwork != nil), ("--vgg-normalize", vggNormalize != nil), ("--vgg-pooling", vggPooling != nil)]
+            .filter(\.1).map(\.0)
+    }
+    var isSet: Bool { !setFlags.isEmpty }
 
+    /// MobileNetV2's defaults, or Magenta's VGG-16 ones with --loss-network; given weights override.
     func config() -> LossConfig {
         var c = LossConfig()
+        if let lossNetwork {
+            c = LossConfig.vgg16(path: URL(fileURLWithPath: lossNetwork).standardizedFileURL.path,
+                                 normalization: vggNormalize.flatMap(VGGNormalization.init(rawValue:)) ?? .imagenet,
+                                 pooling: vggPooling.flatMap(VGGPooling.init(rawValue:)) ?? .max)
+        }
         if let contentWeight { c.contentWeight = contentWeight }
         if let styleWeight { c.styleWeight = styleWeight }
         if let tvWeight { c.tvWeight = tvWeight }
@@ -29,6 +53,20 @@ struct LossOptions: ParsableArguments {
         for (name, v) in [("--content-weight", contentWeight), ("--style-weight", styleWeight), ("--tv-weight", tvWeight)] {
             if let v, !(v >= 0 && v.isFinite) { throw ValidationError("\(name) must be a non-negative number") }
         }
+        if let v = vggNormalize, VGGNormalization(rawValue: v) == nil {
+            throw ValidationError("--vgg-normalize must be imagenet or magenta, not '\(v)'")
+        }
+        if let v = vggPooling, VGGPooling(rawValue: v) == nil {
+            throw ValidationError("--vgg-pooling must be max or avg, not '\(v)'")
+        }
+        if let lossNetwork {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: lossNetwork, isDirectory: &isDir), !isDir.boolValue else {
+                throw ValidationError("--loss-network \(lossNetwork): no such file")
+            }
+        } else if let flag = [("--vgg-normalize", vggNormalize != nil), ("--vgg-pooling", vggPooling != nil)].first(where: \.1)?.0 {
+            throw ValidationError("\(flag) needs --loss-network (it only applies to a VGG loss network)")
+        }
     }
 }
 
@@ -36,7 +74,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the style predictor on your own images.",
-        subcommands: [TrainPredictorCommand.self, TrainReportCommand.self]
+        subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainReportCommand.self]
     )
 }
 
@@ -60,89 +98,33 @@ struct TrainPredictorCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Starting predictor: pretrained, trunk (new bottleneck) or scratch. Default: trunk.")
     var initMode: PredictorInit?
     @Flag(name: .customLong("train-transfer"), help: "Also train the transfer network.") var trainTransfer = false
-    @Option(help: "Total optimiser steps (default 1000).") var steps: Int?
-    @Option(help: "Images per step (default 8).") var batch: Int?
-    @Option(help: "Crop size in pixels, a multiple of 4 (default 256).") var size: Int?
-    @Option(help: "Adam learning rate (default 1e-3).") var lr: Float?
-    @Option(help: "Clip the gradient to this global L2 norm.") var clip: Float?
-    @Option(help: "Random seed: same seed, same data and run (default 0).") var seed: UInt64?
-    @Flag(name: .customLong("no-augment"), help: "Centre-crop style images instead of Magenta's augmentation.")
-    var noAugment = false
-    @Option(name: .shortAndLong, help: "Where to write the trained model (safetensors).") var output: String?
-    @Option(name: .customLong("checkpoint-dir"), help: "Directory for checkpoints and the log.") var checkpointDir: String?
-    @Option(name: .customLong("checkpoint-every"), help: "Write a checkpoint every N steps (default 100 with --checkpoint-dir).")
-    var checkpointEvery: Int?
-    @Option(help: "Continue the run saved in this checkpoint.") var resume: String?
-    @Flag(help: "Print one JSON object per step on stdout.") var json = false
+    @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        if let resume {
-            let fixed: [(String, Bool)] = [("--content", content != nil), ("--styles", styles != nil), ("--init", initMode != nil),
-                                           ("--train-transfer", trainTransfer), ("--batch", batch != nil), ("--size", size != nil),
-                                           ("--lr", lr != nil), ("--clip", clip != nil), ("--seed", seed != nil),
-                                           ("--no-augment", noAugment), ("--model", model.model != nil), ("--content-weight", loss.isSet),
-                                           ("-o", output != nil), ("--checkpoint-dir", checkpointDir != nil),
-                                           ("--checkpoint-every", checkpointEvery != nil)]
-            if let bad = fixed.first(where: { $0.1 }) {
-                throw ValidationError("\(bad.0) cannot change a resumed run; --resume \(resume) takes its settings from the checkpoint (only --steps may be given)")
-            }
-            if !FileManager.default.fileExists(atPath: resume) { throw ValidationError("--resume \(resume): no such file") }
-        } else {
-            if content == nil || styles == nil { throw ValidationError("give --content DIR and --styles DIR (or --resume CKPT)") }
-            if output == nil { throw ValidationError("give -o MODEL, where to write the trained model") }
-            if checkpointEvery != nil && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
-            if let n = checkpointEvery, n < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        let modeFlags: [(String, Bool)] = [
+            ("--content", content != nil), ("--styles", styles != nil), ("--init", initMode != nil),
+            ("--train-transfer", trainTransfer), ("--model", model.model != nil),
+            (loss.setFlags.first ?? "--content-weight", loss.isSet),
+        ]
+        try training.validate(modeFlags: modeFlags)
+        if training.resume == nil && (content == nil || styles == nil) {
+            throw ValidationError("give --content DIR and --styles DIR (or --resume CKPT)")
         }
-        if let steps, steps < 0 { throw ValidationError("--steps must be ≥ 0") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if let size, size < 16 || size % 4 != 0 { throw ValidationError("--size must be a multiple of 4, at least 16") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
-        if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number") }
     }
 
     func run() throws {
-        let trainer: Trainer
-        if let resume {
-            var config = try Trainer.readCheckpointConfig(resume)
-            if let steps { config.steps = steps }
-            trainer = try Trainer(config: config)
-            try trainer.loadCheckpoint(resume)
-            Terminal.note("resuming at step \(trainer.step) of \(config.steps) from \(resume)")
-        } else {
-            var config = TrainingConfig(content: content!, styles: styles!, model: model.path, output: output!)
-            if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
-                throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
-            }
-            config.initMode = initMode ?? .trunk
-            config.trainTransfer = trainTransfer
-            config.steps = steps ?? 1000
-            config.batch = batch ?? 8
-            config.size = size ?? 256
-            config.learningRate = lr ?? 1e-3
-            config.clipNorm = clip
-            config.seed = seed ?? 0
-            config.augmentStyles = !noAugment
-            config.checkpointDir = checkpointDir
-            config.checkpointEvery = checkpointDir == nil ? 0 : (checkpointEvery ?? 100)
-            config.loss = loss.config()
-            trainer = try Trainer(config: config)
+        if let trainer = try training.resumedTrainer() { return try training.run(trainer) }
+        if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
+            throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
         }
-        let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
-        do {
-            try trainer.run { r in
-                if json, let d = try? encoder.encode(r) { print(String(decoding: d, as: UTF8.self)); fflush(stdout) }
-                Terminal.progress(String(format: "step %d/%d  loss %.4g (content %.3g style %.3g tv %.3g)  %.2f samples/s  ETA %@",
-                                         r.step, r.steps, r.total, r.content, r.style, r.tv, r.samplesPerSecond,
-                                         formatDuration(r.eta)))
-            }
-        } catch {
-            Terminal.endProgress()
-            throw error
-        }
-        Terminal.endProgress()
-        Terminal.note("wrote \(trainer.config.output) (\(trainer.step) steps); log \(trainer.config.logPath)")
+        var config = TrainingConfig(content: content!, styles: styles!, model: model.path, output: training.output!)
+        config.initMode = initMode ?? .trunk
+        config.trainTransfer = trainTransfer
+        config.loss = loss.config()
+        training.apply(to: &config)
+        try training.run(try Trainer(config: config))
     }
 }
 
@@ -179,8 +161,10 @@ struct EvalCommand: ParsableCommand {
             Magenta's benchmark: each content image and each style image is centre-cropped to \
             --size², every pair is stylized (the style embedded as `stylize` does) and scored by \
             the same perceptual loss as training. The loss network comes from --loss-model \
-            (default: the pretrained model in $PASTICHE_HOME), so two predictors are compared on \
-            the same scale.
+            (default: the pretrained model in $PASTICHE_HOME), or is the VGG-16 ONNX file given \
+            with --loss-network (Magenta's layers and weights), so two predictors are compared on \
+            the same scale. --teacher MODEL also reports the mean squared difference between this \
+            model's style embeddings and the teacher's (what `train distill` minimises).
             """
     )
 
@@ -188,6 +172,8 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Style images or folders.") var styles: [String] = []
     @Option(help: "Centre-crop size.") var size: Int = 256
     @Option(name: .customLong("loss-model"), help: "Model whose MobileNetV2 trunk is the loss network.") var lossModel: String?
+    @Option(help: "Also compare the style embeddings with this model's (e.g. a distillation teacher).")
+    var teacher: String?
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
@@ -212,15 +198,20 @@ struct EvalCommand: ParsableCommand {
         let weights = try model.loadStylizer().weights
         let lossPath = lossModel ?? PasticheHome().defaultModel
         let lossWeights = try ModelWeights.load(path: lossPath)
+        let teacherWeights = try teacher.map { try ModelWeights.load(path: $0) }
         let contents = try Self.expand(content), styleFiles = try Self.expand(styles)
-        let r = try Evaluation.run(model: weights, lossModel: lossWeights, contents: contents, styles: styleFiles,
+        var r = try Evaluation.run(model: weights, lossModel: lossWeights, contents: contents, styles: styleFiles,
                                    size: size, config: loss.config()) { k, n in Terminal.progress("pair \(k)/\(n)") }
+        if let teacherWeights {
+            r.embeddingMSE = try Evaluation.embeddingError(model: weights, teacher: teacherWeights, styles: styleFiles)
+        }
         Terminal.endProgress()
         if json {
             try Terminal.printJSON(r)
         } else {
             print(String(format: "%d pairs at %d²: content %.5g  style %.5g  tv %.5g  total %.5g",
-                         r.pairs, size, r.content, r.style, r.tv, r.total))
+                         r.pairs, size, r.content, r.style, r.tv, r.total)
+                  + (r.embeddingMSE.map { String(format: "  embedding mse vs teacher %.5g", $0) } ?? ""))
         }
     }
 }
