@@ -134,16 +134,21 @@ struct TransferNet {
             let rec = tape.layers[l.name]!
             d = convLayerBackward(rec, dConvOut: normBackward(rec.norm!, dOut: d), needInput: true)!
         }
+        // A frozen contracting path needs no gradient: then the first residual conv's norm (the
+        // earliest gamma/beta) is where the backward pass stops.
+        let contractTrainable = TransferArchitecture.contract.contains { p.gradient("\($0.name).weight") != nil }
         for r in (0..<TransferArchitecture.residualBlocks).reversed() {
             let l1 = TransferArchitecture.residual[2 * r], l2 = TransferArchitecture.residual[2 * r + 1]
             let rec1 = tape.layers[l1.name]!, rec2 = tape.layers[l2.name]!
             // out = norm2(conv2(relu(norm1(conv1(x))))) + x
             let dN1 = convLayerBackward(rec2, dConvOut: normBackward(rec2.norm!, dOut: d), needInput: true)!
-            let dx = convLayerBackward(rec1, dConvOut: normBackward(rec1.norm!, dOut: dN1), needInput: true)!
+            let dConv1 = normBackward(rec1.norm!, dOut: dN1)
+            if r == 0 && !contractTrainable { break }
+            let dx = convLayerBackward(rec1, dConvOut: dConv1, needInput: true)!
             Elementwise.accumulate(dx, d)
             d = dx
         }
-        for (i, l) in TransferArchitecture.contract.enumerated().reversed() {
+        for (i, l) in TransferArchitecture.contract.enumerated().reversed() where contractTrainable {
             let rec = tape.layers[l.name]!
             let dPre = Tensor(d.n, d.c, d.h, d.w)
             Activation.relu.backward(output: rec.reluOutput!, dy: d, dx: dPre)
