@@ -37,7 +37,8 @@ final class DistillTests: XCTestCase {
     }
 
     /// d(embedding MSE)/dθ of a width-0.5 student against central differences, Float32,
-    /// h = 1e-3; |fd − analytic| ≤ 0.05·max(|fd|, |an|) + 2e-3·(largest sampled |grad|), at least
+    /// h = 3e-4 (at 1e-3 one depthwise weight sat on curvature: its secant went 1.74 → 2.24 →
+    /// 2.38 for h = 1e-2 → 1e-3 → 3e-4, analytic 2.379); |fd − analytic| ≤ 0.05·max(|fd|, |an|) + 2e-3·(largest sampled |grad|), at least
     /// 90 % of samples (a ReLU6 kink inside ±h can break one) and none off by more than 2×.
     func testEmbeddingLossGradientMatchesFiniteDifferences() throws {
         let teacher = try writeRandomModel(seed: 21)
@@ -60,7 +61,7 @@ final class DistillTests: XCTestCase {
         XCTAssertGreaterThan(scale, 0)
         var passed = 0, worst = 0.0
         for k in samples {
-            let h: Float = 1e-3, v = trainer.params.values[k]
+            let h: Float = 3e-4, v = trainer.params.values[k]
             trainer.params.values[k] = v + h; trainer.params.scatter()
             let lp = trainer.lossValue(content: nil, style: style).total
             trainer.params.values[k] = v - h; trainer.params.scatter()
@@ -69,7 +70,19 @@ final class DistillTests: XCTestCase {
             let fd = (lp - lm) / Double(2 * h), an = Double(grads[k])
             let tol = 0.05 * max(abs(fd), abs(an)) + 2e-3 * scale
             worst = max(worst, abs(fd - an) / tol)
-            if abs(fd - an) <= tol { passed += 1 } else { print("distill FD miss [\(k)]: fd \(fd) analytic \(an)") }
+            if abs(fd - an) <= tol { passed += 1 } else {
+                // Diagnose: a kink inside ±h moves the secant as h shrinks; a wrong gradient does not.
+                var more: [String] = []
+                for h2: Float in [1e-2, 3e-4, 1e-4] {
+                    trainer.params.values[k] = v + h2; trainer.params.scatter()
+                    let a = trainer.lossValue(content: nil, style: style).total
+                    trainer.params.values[k] = v - h2; trainer.params.scatter()
+                    let b = trainer.lossValue(content: nil, style: style).total
+                    trainer.params.values[k] = v; trainer.params.scatter()
+                    more.append("h=\(h2): \((a - b) / Double(2 * h2))")
+                }
+                print("distill FD miss [\(k)]: fd \(fd) analytic \(an); \(more.joined(separator: ", "))")
+            }
         }
         print("distill FD: \(passed)/\(samples.count) within tolerance, worst err/tol \(worst)")
         XCTAssertGreaterThanOrEqual(Double(passed), 0.9 * Double(samples.count))
