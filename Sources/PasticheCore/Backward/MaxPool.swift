@@ -6,20 +6,7 @@ public enum MaxPool2x2 {
     ///
     ///   x: [N, C, H, W] → y: [N, C, H/2, W/2] (floor)
     public static func forward(_ x: Tensor) -> Tensor {
-        let oh = x.h / 2, ow = x.w / 2
-        let y = Tensor(x.n, x.c, oh, ow, zeroed: false)
-        let w = x.w
-        Parallel.forEach(x.n * x.c, cost: x.plane) { j in
-            let src = UnsafePointer(x.pointer + j * x.plane)
-            let dst = y.pointer + j * oh * ow
-            for oy in 0..<oh {
-                let top = src + 2 * oy * w, bottom = top + w
-                for ox in 0..<ow {
-                    dst[oy * ow + ox] = max(max(top[2 * ox], top[2 * ox + 1]), max(bottom[2 * ox], bottom[2 * ox + 1]))
-                }
-            }
-        }
-        return y
+        pool2x2(x) { a, b, c, d in max(max(a, b), max(c, d)) }
     }
 
     /// Adjoint of `forward`: each window's gradient goes to its maximum, found again from the
@@ -60,20 +47,7 @@ public enum AveragePool2x2 {
     ///
     ///   x: [N, C, H, W] → y: [N, C, H/2, W/2] (floor)
     public static func forward(_ x: Tensor) -> Tensor {
-        let oh = x.h / 2, ow = x.w / 2
-        let y = Tensor(x.n, x.c, oh, ow, zeroed: false)
-        let w = x.w
-        Parallel.forEach(x.n * x.c, cost: x.plane) { j in
-            let src = UnsafePointer(x.pointer + j * x.plane)
-            let dst = y.pointer + j * oh * ow
-            for oy in 0..<oh {
-                let top = src + 2 * oy * w, bottom = top + w
-                for ox in 0..<ow {
-                    dst[oy * ow + ox] = 0.25 * ((top[2 * ox] + top[2 * ox + 1]) + (bottom[2 * ox] + bottom[2 * ox + 1]))
-                }
-            }
-        }
-        return y
+        pool2x2(x) { a, b, c, d in 0.25 * ((a + b) + (c + d)) }
     }
 
     /// Adjoint of `forward`: each of the four window pixels receives a quarter of dy.
@@ -97,4 +71,24 @@ public enum AveragePool2x2 {
             }
         }
     }
+}
+
+/// The window walk both poolings share: y[n, c, oy, ox] = combine(top-left, top-right,
+/// bottom-left, bottom-right) of the 2×2 window at (2·oy, 2·ox); floor output size.
+@inline(__always)
+private func pool2x2(_ x: Tensor, _ combine: (Float, Float, Float, Float) -> Float) -> Tensor {
+    let oh = x.h / 2, ow = x.w / 2
+    let y = Tensor(x.n, x.c, oh, ow, zeroed: false)
+    let w = x.w
+    Parallel.forEach(x.n * x.c, cost: x.plane) { j in
+        let src = UnsafePointer(x.pointer + j * x.plane)
+        let dst = y.pointer + j * oh * ow
+        for oy in 0..<oh {
+            let top = src + 2 * oy * w, bottom = top + w
+            for ox in 0..<ow {
+                dst[oy * ow + ox] = combine(top[2 * ox], top[2 * ox + 1], bottom[2 * ox], bottom[2 * ox + 1])
+            }
+        }
+    }
+    return y
 }
