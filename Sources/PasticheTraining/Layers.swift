@@ -65,8 +65,7 @@ enum Layers {
         if r.activation == .none {
             dPre = dOut
         } else {
-            dPre = Tensor(dOut.n, dOut.c, dOut.h, dOut.w)
-            r.activation.backward(output: r.output, dy: dOut, dx: dPre)
+            dPre = r.activation.gradient(output: r.output, dy: dOut)
         }
         let dx = needInput ? Tensor(r.input.n, r.input.c, r.input.h, r.input.w) : nil
         if let dW = p.gradient("\(r.name).weight") {
@@ -80,32 +79,7 @@ enum Layers {
 
     /// dx += conv input gradient only (frozen weights: skips the weight-gradient GEMM).
     static func convInputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor) {
-        if g.isDepthwise {
-            let scratch = Tensor(shape: g.weightShape)
-            Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: scratch)
-            return
-        }
-        let o = g.outputSize(h: x.h, w: x.w)
-        let outPlane = o.h * o.w
-        let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
-        let kdim = cinG * g.kernelH * g.kernelW
-        let dcols: UnsafeMutablePointer<Float>? = g.isPointwise ? nil : .allocate(capacity: kdim * outPlane)
-        defer { dcols?.deallocate() }
-        for i in 0..<x.n {
-            for grp in 0..<g.groups {
-                let dyg = UnsafePointer(dy.image(i) + grp * coutG * outPlane)
-                let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
-                let dxg = dx.image(i) + grp * cinG * x.plane
-                if let dcols {
-                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
-                                1, wg, Int32(kdim), dyg, Int32(outPlane), 0, dcols, Int32(outPlane))
-                    Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, into: dxg)
-                } else {
-                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
-                                1, wg, Int32(kdim), dyg, Int32(outPlane), 1, dxg, Int32(outPlane))
-                }
-            }
-        }
+        Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx)
     }
 }
 

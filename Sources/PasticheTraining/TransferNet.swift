@@ -118,8 +118,7 @@ struct TransferNet {
         func normBackward(_ nr: NormRecord, dOut: Tensor) -> Tensor {
             let dAct: Tensor
             if nr.activation == .none { dAct = dOut } else {
-                dAct = Tensor(dOut.n, dOut.c, dOut.h, dOut.w)
-                nr.activation.backward(output: nr.output, dy: dOut, dx: dAct)
+                dAct = nr.activation.gradient(output: nr.output, dy: dOut)
             }
             let dg = Tensor(shape: [dOut.n, dOut.c]), db = Tensor(shape: [dOut.n, dOut.c])
             let dx = Tensor(dOut.n, dOut.c, dOut.h, dOut.w)
@@ -150,8 +149,7 @@ struct TransferNet {
         }
         for (i, l) in TransferArchitecture.contract.enumerated().reversed() where contractTrainable {
             let rec = tape.layers[l.name]!
-            let dPre = Tensor(d.n, d.c, d.h, d.w)
-            Activation.relu.backward(output: rec.reluOutput!, dy: d, dx: dPre)
+            let dPre = Activation.relu.gradient(output: rec.reluOutput!, dy: d)
             // The content image needs no gradient, and frozen layers need none past the last norm.
             let trainable = p.gradient("\(l.name).weight") != nil
             if !trainable { break }

@@ -74,6 +74,35 @@ final class FusedConvTests: XCTestCase {
         }
     }
 
+    /// Conv2D.backward and inputGradient walk bands of output rows: with a tiny band budget
+    /// (one or two rows per band) they must give what one whole-image band gives.
+    /// Tolerance: 1e-4 · max(1, max |reference|).
+    func testBandedBackwardMatchesWholeImage() {
+        var rng = SplitMix64(seed: 400)
+        let saved = Conv2D.bandFloats
+        defer { Conv2D.bandFloats = saved }
+        for (cin, cout, k, s, pad) in [(3, 8, 9, 1, Padding.same(4)), (8, 16, 3, 2, Padding(top: 0, left: 0, bottom: 1, right: 1)),
+                                       (6, 4, 3, 1, Padding(top: 2, left: 1, bottom: 0, right: 2))] {
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: pad)
+            let x = randomTensor(2, cin, 23, 31, &rng), weight = randomTensor(shape: g.weightShape, &rng)
+            let o = g.outputSize(h: 23, w: 31)
+            let dy = randomTensor(2, cout, o.h, o.w, &rng)
+            func run(bandFloats: Int) -> (dx: Tensor, dW: Tensor, dxOnly: Tensor) {
+                Conv2D.bandFloats = bandFloats
+                let dx = Tensor(shape: x.shape), dW = Tensor(shape: g.weightShape), dxOnly = Tensor(shape: x.shape)
+                Conv2D.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dW, dBias: nil, workspace: Workspace())
+                Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dxOnly, workspace: Workspace())
+                return (dx, dW, dxOnly)
+            }
+            let whole = run(bandFloats: 1 << 30), banded = run(bandFloats: 1)
+            let what = "\(cin)→\(cout) k\(k) s\(s) \(pad)"
+            assertClose(banded.dx, whole.dx.array.map(Double.init), "dx banded " + what)
+            assertClose(banded.dW, whole.dW.array.map(Double.init), "dW banded " + what)
+            assertClose(banded.dxOnly, whole.dx.array.map(Double.init), "inputGradient banded " + what)
+            assertClose(whole.dxOnly, whole.dx.array.map(Double.init), "inputGradient " + what)
+        }
+    }
+
     func testPointwiseChunkedAndSplit() {
         // Wide plane: split by pixels across cores, several chunks per core (cout 1280 → 64-column chunks).
         check(cin: 24, cout: 1280, h: 20, w: 30, k: 1, depthwise: false, activation: .relu6, seed: 200)

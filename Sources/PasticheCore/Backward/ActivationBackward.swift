@@ -24,4 +24,22 @@ extension Activation {
             }
         }
     }
+
+    /// The gradient before the activation as a new tensor: dy · f′ written, not accumulated,
+    /// so the buffer needs no zeroing pass first (one pass instead of two over fresh memory).
+    public func gradient(output y: Tensor, dy: Tensor) -> Tensor {
+        precondition(y.count == dy.count, "activation gradient: shapes")
+        let dx = Tensor(shape: dy.shape, zeroed: false)
+        let yp = UnsafePointer(y.pointer), gp = UnsafePointer(dy.pointer), dp = dx.pointer
+        let act = self
+        Parallel.forEachChunk(y.count) { r in
+            switch act {
+            case .none: for i in r { dp[i] = gp[i] }
+            case .relu: for i in r { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+            case .relu6: for i in r { dp[i] = yp[i] > 0 && yp[i] < 6 ? gp[i] : 0 }
+            case .sigmoid: for i in r { dp[i] = gp[i] * yp[i] * (1 - yp[i]) }
+            }
+        }
+        return dx
+    }
 }

@@ -7,24 +7,27 @@ import CPasticheKernels
 
 /// Folds columns back onto the image: the adjoint of `Im2Col.forward` with the same geometry.
 public enum Col2Im {
-    /// cols: [C·kh·kw, OH·OW] → x: [C, H, W], x += fold(cols). Entries of `cols` that Im2Col
-    /// filled with padding zeros are dropped. Channels are independent, so they run in parallel.
+    /// cols: [C·kh·kw, rows·OW] (the unfolding of output rows `rows`, all of them by default)
+    /// → x: [C, H, W], x += fold(cols). Entries of `cols` that Im2Col filled with padding zeros
+    /// are dropped. Channels are independent, so they run in parallel.
     public static func accumulate(_ cols: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
-                                  geometry g: ConvGeometry, into x: UnsafeMutablePointer<Float>) {
+                                  geometry g: ConvGeometry, rows: Range<Int>? = nil,
+                                  into x: UnsafeMutablePointer<Float>) {
         let o = g.outputSize(h: h, w: w)
         let s = g.stride, pt = g.padding.top, pl = g.padding.left
         let kh = g.kernelH, kw = g.kernelW
-        let outPlane = o.h * o.w
-        Parallel.forEach(channels, cost: kh * kw * outPlane) { ci in
+        let rows = rows ?? 0..<o.h
+        let bandCols = rows.count * o.w
+        Parallel.forEach(channels, cost: kh * kw * bandCols) { ci in
             let dst = x + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    var src = cols + ((ci * kh + ky) * kw + kx) * outPlane
+                    var src = cols + ((ci * kh + ky) * kw + kx) * bandCols
                     // Output columns whose input x = ox·s − pl + kx falls inside [0, w).
                     let oxLo = min(o.w, max(0, (pl - kx + s - 1) / s))
                     let lastInside = w - 1 + pl - kx
                     let oxHi = lastInside < 0 ? 0 : min(o.w, lastInside / s + 1)
-                    for oy in 0..<o.h {
+                    for oy in rows {
                         let iy = oy * s - pt + ky
                         if iy >= 0 && iy < h && oxLo < oxHi {
                             let row = dst + iy * w - pl + kx
@@ -49,7 +52,7 @@ extension Conv2D {
     ///   dWeight: [Cout, Cin/groups, kh, kw]  += Σ_n dY_g · cols_gᵀ
     ///   dBias:   [Cout] or nil               += Σ_{n, oy, ox} dy
     ///
-    /// The workspace holds cols and dcols (2 · Cin/groups · kh · kw · OH · OW floats).
+    /// The workspace holds one band of cols and dcols (2 · Cin/groups · kh · kw · rows · OW floats, rows from `bandFloats`).
     public static func backward(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor,
                                 dx: Tensor?, dWeight: Tensor, dBias: Tensor?,
                                 workspace: Workspace = .shared) {
@@ -80,40 +83,83 @@ extension Conv2D {
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
-        let buf = g.isPointwise ? nil : workspace.floats(2 * kdim * outPlane)
+        if g.isPointwise {
+            for i in 0..<x.n {
+                for grp in 0..<g.groups {
+                    let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
+                    let dyg = UnsafePointer(dy.image(i) + grp * coutG * outPlane)
+                    // The image is its own column matrix. dW_g [coutG × Cin] += dY_g · X_gᵀ
+                    Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(coutG), Int32(kdim), Int32(outPlane),
+                               1, dyg, Int32(outPlane), xg, Int32(outPlane), 1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
+                }
+            }
+            if let dx { inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx, workspace: workspace) }
+            return
+        }
+        // Bands of output rows, as the forward pass: the band's columns (and their gradient)
+        // stay in cache instead of a whole-image buffer of Cin·k² floats per pixel.
+        let map = Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: .plain, outputWidth: o.w)
+        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let cols = workspace.floats(2 * kdim * bandRows * o.w)
+        let dcols = cols + kdim * bandRows * o.w
         for i in 0..<x.n {
             for grp in 0..<g.groups {
-                let xg = x.image(i) + grp * cinG * x.plane
+                let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
                 let dyg = UnsafePointer(dy.image(i) + grp * coutG * outPlane)
                 let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
-                let cols: UnsafePointer<Float>
-                if let buf {
-                    Im2Col.forward(xg, channels: cinG, h: x.h, w: x.w, geometry: g, into: buf)
-                    cols = UnsafePointer(buf)
-                } else {
-                    cols = UnsafePointer(xg)   // pointwise: the image is its own column matrix
+                let dxg = dx.map { $0.image(i) + grp * cinG * x.plane }
+                for oy0 in stride(from: 0, to: o.h, by: bandRows) {
+                    let rows = oy0..<min(o.h, oy0 + bandRows)
+                    let n = rows.count * o.w
+                    let dyBand = dyg + oy0 * o.w
+                    Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map, geometry: g, input: .plain, rows: rows,
+                                into: cols, parallel: true)
+                    // dW_g [coutG × kdim] += dY_g[:, band] [coutG × n] · cols_bandᵀ [n × kdim]
+                    Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(coutG), Int32(kdim), Int32(n),
+                               1, dyBand, Int32(outPlane), UnsafePointer(cols), Int32(n),
+                               1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
+                    guard let dxg else { continue }
+                    // dcols [kdim × n] = W_gᵀ [kdim × coutG] · dY_g[:, band], then fold onto dx.
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(n), Int32(coutG),
+                               1, wg, Int32(kdim), dyBand, Int32(outPlane), 0, dcols, Int32(n))
+                    Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, rows: rows, into: dxg)
                 }
-                // dW_g [coutG × kdim] += dY_g [coutG × P] · cols_gᵀ [P × kdim]
-                Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                            Int32(coutG), Int32(kdim), Int32(outPlane),
-                            1, dyg, Int32(outPlane), cols, Int32(outPlane),
-                            1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
-                guard let dx else { continue }
+            }
+        }
+    }
+
+    /// dx += the input gradient only (frozen weights: no weight-gradient GEMM, no im2col),
+    /// banded like `backward`. Depthwise geometries go to `Depthwise.backward` with a scratch dW.
+    public static func inputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor,
+                                     workspace: Workspace = .shared) {
+        if g.isDepthwise {
+            let scratch = Tensor(shape: g.weightShape)
+            Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: scratch, workspace: workspace)
+            return
+        }
+        let o = g.outputSize(h: x.h, w: x.w)
+        let outPlane = o.h * o.w
+        let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
+        let kdim = cinG * g.kernelH * g.kernelW
+        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let dcols = g.isPointwise ? nil : workspace.floats(kdim * bandRows * o.w)
+        for i in 0..<x.n {
+            for grp in 0..<g.groups {
+                let dyg = UnsafePointer(dy.image(i) + grp * coutG * outPlane)
+                let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
                 let dxg = dx.image(i) + grp * cinG * x.plane
-                if let buf {
-                    // dcols [kdim × P] = W_gᵀ [kdim × coutG] · dY_g [coutG × P], then fold.
-                    let dcols = buf + kdim * outPlane
-                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                                Int32(kdim), Int32(outPlane), Int32(coutG),
-                                1, wg, Int32(kdim), dyg, Int32(outPlane),
-                                0, dcols, Int32(outPlane))
-                    Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, into: dxg)
-                } else {
-                    // dX_g [cinG × HW] += W_gᵀ · dY_g directly.
-                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                                Int32(kdim), Int32(outPlane), Int32(coutG),
-                                1, wg, Int32(kdim), dyg, Int32(outPlane),
-                                1, dxg, Int32(outPlane))
+                guard let dcols else {
+                    // Pointwise: dX_g [cinG × HW] += W_gᵀ · dY_g directly.
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(outPlane), Int32(coutG),
+                               1, wg, Int32(kdim), dyg, Int32(outPlane), 1, dxg, Int32(outPlane))
+                    continue
+                }
+                for oy0 in stride(from: 0, to: o.h, by: bandRows) {
+                    let rows = oy0..<min(o.h, oy0 + bandRows)
+                    let n = rows.count * o.w
+                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(n), Int32(coutG),
+                               1, wg, Int32(kdim), dyg + oy0 * o.w, Int32(outPlane), 0, dcols, Int32(n))
+                    Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, rows: rows, into: dxg)
                 }
             }
         }
