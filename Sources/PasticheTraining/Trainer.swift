@@ -170,10 +170,14 @@ public final class Trainer {
     public func lossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
         params.zeroGradients()
         let (values, dE, ptape) = forward(content: content, style: style, gradient: true)
-        PredictorNet.backward(ptape, dEmbedding: dE!, source)
+        phases.time("predictor backward") { PredictorNet.backward(ptape, dEmbedding: dE!, source) }
         params.gather()
+        phases.report()
         return values
     }
+
+    /// PASTICHE_TRAIN_PHASES=1: wall time per phase of each step on stderr (where a step's time goes).
+    let phases = PhaseTimer(enabled: ProcessInfo.processInfo.environment["PASTICHE_TRAIN_PHASES"] == "1")
 
     /// Loss only (no gradient), for tests and finite differences.
     public func lossValue(content: Tensor?, style: Tensor) -> StepLoss {
@@ -183,7 +187,9 @@ public final class Trainer {
     /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];
     /// returns dLoss/dEmbedding when `gradient`.
     private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, PredictorNet.Tape) {
-        let (embedding, ptape) = PredictorNet.forward(style, source, architecture: config.architecture)
+        let (embedding, ptape) = phases.time("predictor forward") {
+            PredictorNet.forward(style, source, architecture: config.architecture)
+        }
         var values = StepLoss()
         let dE = gradient ? Tensor(shape: embedding.shape) : nil
         if let teacher {
@@ -193,11 +199,15 @@ public final class Trainer {
         }
         if config.needsContent {
             guard let content else { preconditionFailure("this run needs content images") }
-            let ttape = TransferNet.forward(content, embedding: embedding, source)
-            let targets = loss.targets(content: content, style: style)
-            let (perceptual, dy) = loss.evaluate(ttape.output, targets: targets, gradient: gradient)
+            let ttape = phases.time("transfer forward") { TransferNet.forward(content, embedding: embedding, source) }
+            let targets = phases.time("loss targets") { loss.targets(content: content, style: style) }
+            let (perceptual, dy) = phases.time("loss forward+backward") {
+                loss.evaluate(ttape.output, targets: targets, gradient: gradient)
+            }
             values.perceptual = perceptual
-            if let dE { Elementwise.accumulate(dE, TransferNet.backward(ttape, dOutput: dy!, source)) }
+            if let dE {
+                phases.time("transfer backward") { Elementwise.accumulate(dE, TransferNet.backward(ttape, dOutput: dy!, source)) }
+            }
         }
         return (values, dE, ptape)
     }
@@ -420,5 +430,28 @@ public enum Evaluation {
         }
         let m = sum.scaled(1 / Double(max(k, 1)))
         return Result(pairs: k, content: m.content, style: m.style, tv: m.tv, total: m.total)
+    }
+}
+
+/// Accumulates named wall-clock phases and prints them as one line per report (diagnostics).
+final class PhaseTimer {
+    let enabled: Bool
+    private var entries: [(String, Double)] = []
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func time<T>(_ name: String, _ body: () -> T) -> T {
+        guard enabled else { return body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let r = body()
+        entries.append((name, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
+        return r
+    }
+
+    func report() {
+        guard enabled, !entries.isEmpty else { return }
+        let total = entries.reduce(0) { $0 + $1.1 }
+        let parts = entries.map { String(format: "%@ %.3f s", $0.0, $0.1) }.joined(separator: ", ")
+        FileHandle.standardError.write(Data("phases: \(parts); total \(String(format: "%.3f", total)) s\n".utf8))
+        entries.removeAll()
     }
 }
