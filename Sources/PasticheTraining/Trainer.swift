@@ -79,6 +79,20 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Whether steps stylize content photos (and so need them).
     public var needsContent: Bool { mode == .perceptual || perceptual }
 
+    /// A config stored by any earlier version: settings added since (e.g. `mode`, `width`) take
+    /// their defaults, so older checkpoints still resume.
+    static func decodeStored(_ json: String, path: String) throws -> TrainingConfig {
+        let bad = TrainingError("\(path): the checkpoint's config is not readable")
+        guard let stored = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              var merged = try JSONSerialization.jsonObject(
+                  with: JSONEncoder().encode(TrainingConfig(content: nil, styles: "", model: "", output: ""))) as? [String: Any]
+        else { throw bad }
+        for (key, value) in stored { merged[key] = value }
+        do {
+            return try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch { throw bad }
+    }
+
     /// The JSONL log: in the checkpoint directory, else next to the output model.
     public var logPath: String {
         if let d = checkpointDir { return d + "/train.jsonl" }
@@ -256,7 +270,7 @@ public final class Trainer {
         guard file.metadata["format"] == "pastiche-training-checkpoint-1", let c = file.metadata["config"] else {
             throw TrainingError("\(path): not a Pastiche training checkpoint")
         }
-        return try JSONDecoder().decode(TrainingConfig.self, from: Data(c.utf8))
+        return try TrainingConfig.decodeStored(c, path: path)
     }
 
     /// Restores parameters, moments and step from a checkpoint of the same configuration.

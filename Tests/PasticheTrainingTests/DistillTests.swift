@@ -109,6 +109,34 @@ final class DistillTests: XCTestCase {
         XCTAssertEqual(Array(a.params.values), Array(b.params.values))
     }
 
+    /// A checkpoint written before distillation existed (its config has no mode, width,
+    /// embeddingWeight or perceptual keys) still resumes, as a perceptual run.
+    func testCheckpointWithoutNewerSettingsResumes() throws {
+        let model = try writeRandomModel(seed: 25)
+        let dir = tempDir("old-ckpt")
+        var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: model,
+                               output: dir + "/model.safetensors")
+        c.size = 32; c.batch = 1; c.steps = 1; c.checkpointDir = dir; c.checkpointEvery = 1
+        try Trainer(config: c).run()
+        let ckpt = dir + "/checkpoint-00000001.safetensors"
+        let file = try Safetensors.read(path: ckpt)
+        var config = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
+        for key in ["mode", "width", "embeddingWeight", "perceptual"] { XCTAssertNotNil(config.removeValue(forKey: key), key) }
+        var meta = file.metadata
+        meta["config"] = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        try Safetensors.write(file.tensors, metadata: meta, to: ckpt)
+
+        var old = try Trainer.readCheckpointConfig(ckpt)
+        XCTAssertEqual(old.mode, .perceptual)
+        XCTAssertEqual(old.width, 1)
+        XCTAssertEqual(old.size, 32)
+        old.steps = 2
+        let t = try Trainer(config: old)
+        try t.loadCheckpoint(ckpt)
+        try t.run()
+        XCTAssertEqual(t.step, 2)
+    }
+
     func testBadDistillSettingsAreRejected() throws {
         let teacher = try writeRandomModel(seed: 24)
         let dir = tempDir("distill-bad")
