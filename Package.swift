@@ -50,9 +50,9 @@ let package = Package(
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
-        .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary"]),
+        .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"], exclude: ["Fixtures"]),
-        .testTarget(name: "PasticheCLITests", dependencies: ["PasticheImage", "PasticheModels"]),
+        .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.

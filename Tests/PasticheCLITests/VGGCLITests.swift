@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheCore
 import SwiftProtobuf
 @testable import PasticheModels
 

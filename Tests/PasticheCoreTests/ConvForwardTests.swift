@@ -137,7 +137,7 @@ final class ConvForwardTests: XCTestCase {
             let C = 3
             let g = ConvGeometry(inChannels: C, outChannels: 1, kernel: k, stride: 2, padding: pad)
             let o = g.outputSize(h: h, w: w)
-            let x = (0..<(C * h * w)).map { _ in rng.uniform() }
+            let x = (0..<(C * h * w)).map { _ in rng.uniform(-1, 1) }
             let rows = C * k * k
             var cols = [Float](repeating: .nan, count: rows * o.h * o.w)
             x.withUnsafeBufferPointer { xp in

@@ -129,10 +129,10 @@ final class GradientCheckTests: XCTestCase {
             let g = ConvGeometry(inChannels: C, outChannels: 1, kernel: k, stride: s, padding: pad)
             let o = g.outputSize(h: h, w: w)
             let n = C * k * k * o.h * o.w
-            let x = (0..<(C * h * w)).map { _ in rng.uniform() }
-            let c = (0..<n).map { _ in rng.uniform() }
+            let x = (0..<(C * h * w)).map { _ in rng.uniform(-1, 1) }
+            let c = (0..<n).map { _ in rng.uniform(-1, 1) }
             var cols = [Float](repeating: 0, count: n)
-            let base = (0..<(C * h * w)).map { _ in rng.uniform() }
+            let base = (0..<(C * h * w)).map { _ in rng.uniform(-1, 1) }
             var folded = base
             x.withUnsafeBufferPointer { xp in cols.withUnsafeMutableBufferPointer { cp in
                 Im2Col.forward(xp.baseAddress!, channels: C, h: h, w: w, geometry: g, into: cp.baseAddress!)

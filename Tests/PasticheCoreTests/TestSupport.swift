@@ -1,22 +1,7 @@
 import XCTest
 import PasticheCore
 
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, seeded, reproducible across platforms.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi).
-    mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
-        let u = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-        return lo + Float(u) * (hi - lo)
-    }
+extension SplitMix64 {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 }
 

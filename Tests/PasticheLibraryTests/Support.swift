@@ -1,23 +1,11 @@
 import Foundation
 import XCTest
+import PasticheCore
 @testable import PasticheLibrary
-
-/// Deterministic generator (SplitMix64) so failures reproduce.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random finite floats drawn from raw bit patterns: covers subnormals, -0 and extremes,
 /// which is what a bit-exactness test needs.
-func randomBitsEmbedding(_ rng: inout SeededRNG, count: Int = 100) -> [Float] {
+func randomBitsEmbedding(_ rng: inout SplitMix64, count: Int = 100) -> [Float] {
     (0..<count).map { _ in
         var f: Float
         repeat { f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) } while !f.isFinite
@@ -25,18 +13,18 @@ func randomBitsEmbedding(_ rng: inout SeededRNG, count: Int = 100) -> [Float] {
     }
 }
 
-func randomBytes(_ rng: inout SeededRNG, count: Int) -> [UInt8] {
+func randomBytes(_ rng: inout SplitMix64, count: Int) -> [UInt8] {
     (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
 }
 
 func hexHash(_ seed: UInt64) -> String {
-    var rng = SeededRNG(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<4).map { _ in String(format: "%016llx", rng.next()) }.joined()
 }
 
 func makeRecord(_ name: String, seed: UInt64, modelID: String = "model-a", pixelHash: String? = nil,
                 thumbnailBytes: Int = 64, tags: [String] = ["test"], recipe: [RecipeComponent]? = nil) -> StyleRecord {
-    var rng = SeededRNG(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return StyleRecord(name: name, embedding: randomBitsEmbedding(&rng), modelID: modelID,
                        pixelHash: pixelHash ?? hexHash(seed), sourceFile: "/images/\(name).jpg",
                        sourceWidth: 640 + Int(seed % 100), sourceHeight: 480,
