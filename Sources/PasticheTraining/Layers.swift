@@ -52,8 +52,8 @@ enum Layers {
     /// y = act(conv(x)); records input and output.
     static func conv(_ x: Tensor, _ name: String, _ g: ConvGeometry, _ act: Activation,
                      _ p: ParameterSource) -> ConvRecord {
-        let y = Conv2D.forward(x, weight: p.value("\(name).weight"), bias: p.value("\(name).bias"), geometry: g)
-        act.forward(y)
+        let y = Conv2D.forward(x, weight: p.value("\(name).weight"), bias: p.value("\(name).bias"), geometry: g,
+                               activation: act)
         return ConvRecord(name: name, geometry: g, activation: act, input: x, output: y)
     }
 
@@ -72,14 +72,9 @@ enum Layers {
             Conv2D.backward(r.input, weight: p.value("\(r.name).weight"), geometry: r.geometry, dy: dPre,
                             dx: dx, dWeight: dW, dBias: p.gradient("\(r.name).bias"))
         } else if let dx {
-            convInputGradient(r.input, weight: p.value("\(r.name).weight"), geometry: r.geometry, dy: dPre, dx: dx)
+            Conv2D.inputGradient(r.input, weight: p.value("\(r.name).weight"), geometry: r.geometry, dy: dPre, dx: dx)
         }
         return dx
-    }
-
-    /// dx += conv input gradient only (frozen weights: skips the weight-gradient GEMM).
-    static func convInputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor) {
-        Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx)
     }
 }
 

@@ -12,17 +12,7 @@ extension Activation {
     ///   dy, dx: same count as output
     public func backward(output y: Tensor, dy: Tensor, dx: Tensor) {
         precondition(y.count == dy.count && y.count == dx.count, "activation backward: shapes")
-        let yp = UnsafePointer(y.pointer), gp = UnsafePointer(dy.pointer), dp = dx.pointer
-        let act = self
-        Parallel.forEachChunk(y.count) { r in
-            switch act {
-            case .none: for i in r { dp[i] += gp[i] }
-            // Selects rather than branches, so the loops vectorise.
-            case .relu: for i in r { dp[i] += yp[i] > 0 ? gp[i] : 0 }
-            case .relu6: for i in r { dp[i] += yp[i] > 0 && yp[i] < 6 ? gp[i] : 0 }
-            case .sigmoid: for i in r { dp[i] += gp[i] * yp[i] * (1 - yp[i]) }
-            }
-        }
+        chainRule(output: y, dy: dy, into: dx, accumulate: true)
     }
 
     /// The gradient before the activation as a new tensor: dy · f′ written, not accumulated,
@@ -30,16 +20,23 @@ extension Activation {
     public func gradient(output y: Tensor, dy: Tensor) -> Tensor {
         precondition(y.count == dy.count, "activation gradient: shapes")
         let dx = Tensor(shape: dy.shape, zeroed: false)
+        chainRule(output: y, dy: dy, into: dx, accumulate: false)
+        return dx
+    }
+
+    /// dx (+)= dy · f′(y), element by element on all cores.
+    private func chainRule(output y: Tensor, dy: Tensor, into dx: Tensor, accumulate: Bool) {
         let yp = UnsafePointer(y.pointer), gp = UnsafePointer(dy.pointer), dp = dx.pointer
         let act = self
         Parallel.forEachChunk(y.count) { r in
+            @inline(__always) func put(_ i: Int, _ g: Float) { dp[i] = accumulate ? dp[i] + g : g }
             switch act {
-            case .none: for i in r { dp[i] = gp[i] }
-            case .relu: for i in r { dp[i] = yp[i] > 0 ? gp[i] : 0 }
-            case .relu6: for i in r { dp[i] = yp[i] > 0 && yp[i] < 6 ? gp[i] : 0 }
-            case .sigmoid: for i in r { dp[i] = gp[i] * yp[i] * (1 - yp[i]) }
+            case .none: for i in r { put(i, gp[i]) }
+            // Selects rather than branches, so the loops vectorise.
+            case .relu: for i in r { put(i, yp[i] > 0 ? gp[i] : 0) }
+            case .relu6: for i in r { put(i, yp[i] > 0 && yp[i] < 6 ? gp[i] : 0) }
+            case .sigmoid: for i in r { put(i, gp[i] * yp[i] * (1 - yp[i])) }
             }
         }
-        return dx
     }
 }

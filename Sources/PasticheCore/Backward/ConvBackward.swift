@@ -52,7 +52,8 @@ extension Conv2D {
     ///   dWeight: [Cout, Cin/groups, kh, kw]  += Σ_n dY_g · cols_gᵀ
     ///   dBias:   [Cout] or nil               += Σ_{n, oy, ox} dy
     ///
-    /// The workspace holds one band of cols and dcols (2 · Cin/groups · kh · kw · rows · OW floats, rows from `bandFloats`).
+    /// The workspace holds one band of columns (Cin/groups · kh · kw · rows · OW floats, rows from
+    /// `bandFloats`); dx comes from `inputGradient`.
     public static func backward(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor,
                                 dx: Tensor?, dWeight: Tensor, dBias: Tensor?,
                                 workspace: Workspace = .shared) {
@@ -76,13 +77,14 @@ extension Conv2D {
             }
         }
         if g.isDepthwise {
-            Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dWeight)
+            Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dWeight, workspace: workspace)
             return
         }
 
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
+        if let dx { inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx, workspace: workspace) }
         if g.isPointwise {
             for i in 0..<x.n {
                 for grp in 0..<g.groups {
@@ -93,36 +95,26 @@ extension Conv2D {
                                1, dyg, Int32(outPlane), xg, Int32(outPlane), 1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
                 }
             }
-            if let dx { inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx, workspace: workspace) }
             return
         }
-        // Bands of output rows, as the forward pass: the band's columns (and their gradient)
-        // stay in cache instead of a whole-image buffer of Cin·k² floats per pixel.
+        // Bands of output rows, as the forward pass: a band's columns stay in cache instead of
+        // a whole-image buffer of Cin·k² floats per pixel.
         let map = Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: .plain, outputWidth: o.w)
         let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
-        let cols = workspace.floats(2 * kdim * bandRows * o.w)
-        let dcols = cols + kdim * bandRows * o.w
+        let cols = workspace.floats(kdim * bandRows * o.w)
         for i in 0..<x.n {
             for grp in 0..<g.groups {
                 let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
                 let dyg = UnsafePointer(dy.image(i) + grp * coutG * outPlane)
-                let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
-                let dxg = dx.map { $0.image(i) + grp * cinG * x.plane }
                 for oy0 in stride(from: 0, to: o.h, by: bandRows) {
                     let rows = oy0..<min(o.h, oy0 + bandRows)
                     let n = rows.count * o.w
-                    let dyBand = dyg + oy0 * o.w
                     Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map, geometry: g, input: .plain, rows: rows,
                                 into: cols, parallel: true)
                     // dW_g [coutG × kdim] += dY_g[:, band] [coutG × n] · cols_bandᵀ [n × kdim]
                     Gemm.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(coutG), Int32(kdim), Int32(n),
-                               1, dyBand, Int32(outPlane), UnsafePointer(cols), Int32(n),
+                               1, dyg + oy0 * o.w, Int32(outPlane), UnsafePointer(cols), Int32(n),
                                1, dWeight.pointer + grp * coutG * kdim, Int32(kdim))
-                    guard let dxg else { continue }
-                    // dcols [kdim × n] = W_gᵀ [kdim × coutG] · dY_g[:, band], then fold onto dx.
-                    Gemm.sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(kdim), Int32(n), Int32(coutG),
-                               1, wg, Int32(kdim), dyBand, Int32(outPlane), 0, dcols, Int32(n))
-                    Col2Im.accumulate(UnsafePointer(dcols), channels: cinG, h: x.h, w: x.w, geometry: g, rows: rows, into: dxg)
                 }
             }
         }
