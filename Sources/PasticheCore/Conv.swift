@@ -400,11 +400,10 @@ public enum DirectConv {
             }
             return Int32(vx / input.upsample)
         }
+        // Padded columns that read the image itself, in order: pl ..< pl + upsampled width.
+        let interior = min(win, g.padding.left)..<min(win, g.padding.left + x.w * input.upsample)
         for i in 0..<x.n {
             let yi = y.image(i)
-            for co in 0..<g.outChannels {
-                (yi + co * y.plane).initialize(repeating: bias?.data[co] ?? 0, count: y.plane)
-            }
             let xi = UnsafePointer(x.image(i))
             let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
             columns.withUnsafeBufferPointer { colTable in
@@ -424,18 +423,21 @@ public enum DirectConv {
                                     vy = ReflectPad.reflect(vy, vh)
                                 }
                                 let row = src + (vy / input.upsample) * x.w
-                                for px in 0..<win {
-                                    let j = Int(colTable[px])
-                                    dst[px] = j >= 0 ? row[j] : 0
+                                // Edges through the column table; the interior is a copy (or each
+                                // input column twice when upsampling).
+                                for px in 0..<interior.lowerBound { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
+                                if input.upsample == 1 {
+                                    (dst + interior.lowerBound).update(from: row, count: interior.count)
+                                } else {
+                                    for px in interior { dst[px] = row[Int(colTable[px])] }
                                 }
+                                for px in interior.upperBound..<win { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
                             }
                         }
-                        // The kernel holds at most 8 output channels in registers: 16 run as two passes.
-                        for c0 in stride(from: 0, to: g.outChannels, by: 8) {
-                            pk_conv_direct(buf, Int32(cin), win, weight.pointer + c0 * cin * k * k,
-                                           Int32(min(8, g.outChannels - c0)), Int32(k),
-                                           yi + c0 * y.plane + oy0 * ow, y.plane, ow, Int32(rows), Int32(ow))
-                        }
+                        // Writes bias + conv: no separate bias fill of the output.
+                        pk_conv_direct(buf, Int32(cin), win, weight.pointer, Int32(g.outChannels), Int32(k),
+                                       bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                                       Int32(rows), Int32(ow))
                         band += workers
                     }
                 }

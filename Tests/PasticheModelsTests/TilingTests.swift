@@ -59,9 +59,9 @@ final class TilingTests: XCTestCase {
     }
 }
 
-/// The direct AVX2 kernel (≤16 output channels) against the im2col + GEMM path on the same
-/// inputs: every output-channel count, widths with vector tails, all the ways the transfer
-/// network reads its input.
+/// The direct AVX2 kernel (≤16 output channels, in passes of ≤6) against the im2col + GEMM path
+/// on the same inputs: every output-channel count, widths with vector tails, all the ways the
+/// transfer network reads its input, with and without bias.
 final class DirectConvTests: XCTestCase {
     override func tearDown() { DirectConv.enabled = true }
 
@@ -70,8 +70,13 @@ final class DirectConvTests: XCTestCase {
         func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
         var checked = 0
         for cout in 1...16 {
-            for (k, cin, h, w, up, reflect) in [(3, 2, 7, 37, 1, true), (9, 3, 12, 45, 1, true), (5, 4, 6, 19, 2, false), (3, 5, 5, 70, 2, true)] {
-                let x = random([1, cin, h, w]), weight = random([cout, cin, k, k]), bias = random([cout])
+            // Output widths 37, 45, 38, 140 (blocks of 2-6 vectors, last block moved left), 11 and
+            // 12 (one vector at a time), 5 (scalar only).
+            for (k, cin, h, w, up, reflect) in [(3, 2, 7, 37, 1, true), (9, 3, 12, 45, 1, true), (5, 4, 6, 19, 2, false),
+                                                (3, 5, 5, 70, 2, true), (3, 4, 5, 11, 1, false), (9, 2, 10, 6, 2, true),
+                                                (3, 3, 6, 5, 1, true)] {
+                let x = random([1, cin, h, w]), weight = random([cout, cin, k, k])
+                let bias: Tensor? = cout % 5 == 0 ? nil : random([cout])
                 let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, padding: .same(k / 2))
                 let input = ConvInput(upsample: up, reflect: reflect)
                 DirectConv.enabled = true
@@ -84,6 +89,6 @@ final class DirectConvTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 64)
+        XCTAssertEqual(checked, 16 * 7)
     }
 }
