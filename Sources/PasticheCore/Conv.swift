@@ -135,16 +135,16 @@ public enum Conv2D {
         let workers = min(Parallel.cores, bands)
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
         _ = Gemm.singleThreadedBLAS
+        // GEMMs start from the bias and accumulate onto it (beta = 1); banded GEMMs fill their
+        // own rows just before, while those rows are about to be in cache anyway.
+        func fillBias(_ yi: UnsafeMutablePointer<Float>, channels: Range<Int>, from p0: Int, count: Int) {
+            for co in channels {
+                (yi + co * outPlane + p0).initialize(repeating: bias?.data[co] ?? 0, count: count)
+            }
+        }
         for i in 0..<x.n {
             let yi = y.image(i)
-            // Start from the bias so the GEMM accumulates onto it (beta = 1).
-            if let bias {
-                for co in 0..<g.outChannels {
-                    (yi + co * outPlane).initialize(repeating: bias.data[co], count: outPlane)
-                }
-            } else {
-                yi.initialize(repeating: 0, count: g.outChannels * outPlane)
-            }
+            if pointwise { fillBias(yi, channels: 0..<g.outChannels, from: 0, count: outPlane) }
             for grp in 0..<g.groups {
                 let xg = UnsafePointer(x.image(i) + grp * cinG * x.plane)
                 let wg = UnsafePointer(weight.pointer + grp * coutG * kdim)
@@ -165,6 +165,7 @@ public enum Conv2D {
                         let oy0 = band * bandRows
                         let rows = oy0..<min(o.h, oy0 + bandRows)
                         let cols = rows.count * o.w
+                        fillBias(yi, channels: grp * coutG..<(grp + 1) * coutG, from: oy0 * o.w, count: cols)
                         Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
                                     rows: rows, into: buf)
                         // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
@@ -184,8 +185,8 @@ extension Im2Col {
     public struct ColumnMap {
         let table: [Int32]
         let outputWidth: Int
-        /// Output columns [lo, hi) read input columns lo·s − pl + kx … contiguously (stride 1,
-        /// no upsampling, inside the image) for every kx: those are plain copies.
+        /// Output columns [lo, hi) read input columns ox·s − pl + kx directly (no upsampling,
+        /// inside the image) for every kx: copies (stride 1) or strided loads, no table.
         let contiguous: [Range<Int>]
 
         init(geometry g: ConvGeometry, inputWidth w: Int, input: ConvInput, outputWidth ow: Int) {
@@ -199,7 +200,7 @@ extension Im2Col {
                     if vx < 0 || vx >= vw {
                         guard input.reflect else { continue }
                         vx = ReflectPad.reflect(vx, vw)
-                    } else if up == 1 && g.stride == 1 {
+                    } else if up == 1 {
                         lo = min(lo, ox); hi = max(hi, ox + 1)
                     }
                     t[kx * ow + ox] = Int32(vx / up)
@@ -245,7 +246,12 @@ extension Im2Col {
                         let j = Int(idx[ox]); dst[ox] = j >= 0 ? row[j] : 0; ox += 1
                     }
                     if !run.isEmpty {
-                        (dst + run.lowerBound).update(from: row + Int(idx[run.lowerBound]), count: run.count)
+                        let first = row + Int(idx[run.lowerBound])
+                        if s == 1 {
+                            (dst + run.lowerBound).update(from: first, count: run.count)
+                        } else {
+                            for j in 0..<run.count { dst[run.lowerBound + j] = first[j * s] }
+                        }
                         ox = run.upperBound
                     }
                     while ox < ow {

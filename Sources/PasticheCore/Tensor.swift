@@ -2,7 +2,8 @@
 /// contiguous. NCHW keeps every channel plane contiguous, so a convolution is one GEMM per
 /// image: weights [Cout × Cin·kh·kw] × columns [Cin·kh·kw × H·W] (see Conv.swift).
 ///
-/// A `Tensor` is a reference type that owns its storage (64-byte aligned); hot loops take its
+/// A `Tensor` is a reference type that owns its storage (64-byte aligned, large buffers recycled
+/// through `StoragePool`); hot loops take its
 /// `data` buffer pointer directly. Copy explicitly with `copy()`.
 public final class Tensor: @unchecked Sendable {
     public let n: Int
@@ -28,7 +29,7 @@ public final class Tensor: @unchecked Sendable {
         self.n = n; self.c = c; self.h = h; self.w = w
         self.shape = shape
         let count = max(1, n * c * h * w)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        let raw = StoragePool.allocate(byteCount: count * MemoryLayout<Float>.stride)
         let typed = raw.bindMemory(to: Float.self, capacity: count)
         data = UnsafeMutableBufferPointer(start: typed, count: n * c * h * w)
         if zeroed { typed.initialize(repeating: 0, count: count) }
@@ -48,7 +49,10 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
-    deinit { UnsafeMutableRawPointer(data.baseAddress!).deallocate() }
+    deinit {
+        StoragePool.release(UnsafeMutableRawPointer(data.baseAddress!),
+                            byteCount: max(1, count) * MemoryLayout<Float>.stride)
+    }
 
     public func copy() -> Tensor {
         let t = Tensor(shape: shape, zeroed: false)

@@ -75,4 +75,25 @@ final class InstanceNormForwardTests: XCTestCase {
         InstanceNorm.forward(x, gamma: gamma, beta: beta, activation: .relu, residual: res)
         assertClose(x, ref, "IN large relu+residual")
     }
+
+    /// The vectorised moments (float block sums into Double, values shifted by a sampled mean)
+    /// against a Double two-pass reference on planes far longer than one block, including a
+    /// mean 10⁴ times the spread, where E[x²] − E[x]² in float would lose every digit.
+    /// Tolerance: mean 1e-6 relative to the mean; variance 1e-4 relative.
+    func testMomentsOnLongPlanesWithLargeMean() {
+        var rng = SplitMix64(seed: 25)
+        for (offset, spread, n) in [(0.0, 1.0, 100_003), (1000.0, 0.1, 65_536), (-3.0, 2.0, 4_099), (5.0, 1.0, 31)] {
+            let x = Tensor(1, 1, 1, n)
+            for k in 0..<n { x.data[k] = Float(offset + spread * Double(rng.uniform(-1, 1))) }
+            var mean = 0.0
+            for k in 0..<n { mean += Double(x.data[k]) }
+            mean /= Double(n)
+            var variance = 0.0
+            for k in 0..<n { let d = Double(x.data[k]) - mean; variance += d * d }
+            variance /= Double(n)
+            let (m, v) = InstanceNorm.moments(x)
+            XCTAssertEqual(Double(m[0]), mean, accuracy: 1e-6 * max(1, abs(mean)), "mean offset \(offset) n \(n)")
+            XCTAssertEqual(Double(v[0]), variance, accuracy: 1e-4 * variance, "variance offset \(offset) n \(n)")
+        }
+    }
 }

@@ -47,6 +47,16 @@ void pk_depthwise3x3_backward(const float *in, int h, int w, const float *k, int
                               const float *dy, int oh, int ow, float *dx, float *dk, float *scratch);
 size_t pk_depthwise3x3_backward_scratch(int oh, int ow, int stride);
 
+/*
+ * Instance-norm statistics of one plane: sum and sum of squares of (x[i] - shift), i < n.
+ * Shifting by a value near the mean keeps E[d^2] - E[d]^2 free of cancellation. Vector lanes
+ * sum blocks of 2048 values in float, the block sums go into double.
+ */
+void pk_moments(const float *x, size_t n, float shift, double *sum, double *sumsq);
+
+/* x[i] = x[i] * scale + shift, then max(., 0) when relu, then + residual[i] when residual. */
+void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual);
+
 #ifdef __cplusplus
 }
 #endif
