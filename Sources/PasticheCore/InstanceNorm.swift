@@ -42,19 +42,26 @@ public enum InstanceNorm {
         precondition(gamma.count == x.n * x.c && beta.count == x.n * x.c, "instance norm: gamma/beta must be [N, C]")
         if let residual { precondition(residual.sameShape(x), "instance norm: residual shape") }
         let (mean, variance) = moments(x)
-        let hw = x.plane
-        Parallel.forEach(x.n * x.c, cost: hw) { j in
+        let hw = x.plane, planes = x.n * x.c
+        // Fewer planes than twice the cores (the 3-channel output layer): split planes too, so
+        // no core idles through the last one.
+        let pieces = planes >= 2 * Parallel.cores || hw < 1 << 16 ? 1 : (2 * Parallel.cores + planes - 1) / planes
+        let pieceLength = (hw + pieces - 1) / pieces
+        Parallel.forEach(planes * pieces, cost: pieceLength) { job in
+            let j = job / pieces
+            let lo = (job % pieces) * pieceLength, count = min(hw, lo + pieceLength) - lo
+            guard count > 0 else { return }
             let scale = gamma.data[j] / (variance[j] + epsilon).squareRoot()
             let shift = beta.data[j] - mean[j] * scale
-            let p = x.pointer + j * hw
-            let r = residual.map { UnsafePointer($0.pointer + j * hw) }
+            let p = x.pointer + j * hw + lo
+            let r = residual.map { UnsafePointer($0.pointer + j * hw + lo) }
             switch activation {
             case .relu, .none:
                 // One pass: scale, shift, clamp and the shortcut add together.
-                pk_scale_shift(p, hw, scale, shift, activation == .relu ? 1 : 0, r)
+                pk_scale_shift(p, count, scale, shift, activation == .relu ? 1 : 0, r)
             default:
-                for k in 0..<hw { p[k] = activation.apply(p[k] * scale + shift) }
-                if let r { for k in 0..<hw { p[k] += r[k] } }
+                for k in 0..<count { p[k] = activation.apply(p[k] * scale + shift) }
+                if let r { for k in 0..<count { p[k] += r[k] } }
             }
         }
     }

@@ -66,11 +66,11 @@ public struct RGBImage: Equatable, Sendable {
         var out = [UInt8](repeating: 0, count: 3 * n)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<3 {
-                    let base = c * n
-                    for i in 0..<n {
-                        dst[3 * i + c] = RGBImage.toByte(src[base + i])
-                    }
+                // One pass over the output, pixel by pixel (three strided passes before).
+                for i in 0..<n {
+                    dst[3 * i] = RGBImage.toByte(src[i])
+                    dst[3 * i + 1] = RGBImage.toByte(src[n + i])
+                    dst[3 * i + 2] = RGBImage.toByte(src[2 * n + i])
                 }
             }
         }
@@ -98,6 +98,8 @@ public struct RGBImage: Equatable, Sendable {
     @inlinable public static func toByte(_ value: Float) -> UInt8 {
         guard value > 0 else { return 0 }  // also catches NaN
         guard value < 1 else { return 255 }
-        return UInt8((value * 255).rounded())
+        // (value · 255).rounded() without its libm call: the Float product plus 0.5 is exact
+        // in Double, so truncating rounds half away from zero, the same byte for every value.
+        return UInt8(Double(value * 255) + 0.5)
     }
 }

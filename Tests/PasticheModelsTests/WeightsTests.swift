@@ -27,6 +27,13 @@ final class WeightsTests: XCTestCase {
         }
         XCTAssertEqual(loaded.predictorID, weights.predictorID)
         XCTAssertEqual(loaded.metadata["architecture"], ModelWeights.architecture)
+        // The id read back from the file's metadata is the hash of the tensors it holds, and a
+        // file without one (an older writer) is hashed on load.
+        XCTAssertEqual(loaded.metadata["predictor_id"], loaded.predictorID)
+        XCTAssertEqual(try ModelWeights(tensors: loaded.tensors).predictorID, loaded.predictorID)
+        let bare = dir + "/bare.safetensors"
+        try Safetensors.write(weights.tensors, metadata: [:], to: bare)
+        XCTAssertEqual(try ModelWeights.load(path: bare).predictorID, weights.predictorID)
     }
 
     func testWrongShapeMissingParameterAndTruncationAreReported() throws {
