@@ -129,6 +129,10 @@ public enum Conv2D {
             DirectConv.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
             return
         }
+        if Winograd.applies(g, input) {
+            Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+            return
+        }
         let pointwise = g.isPointwise && input.upsample == 1
         let bandRows = max(1, min(o.h, bandRowsOverride ?? bandFloats / max(1, kdim * o.w)))
         let bands = (o.h + bandRows - 1) / bandRows
@@ -389,63 +393,139 @@ public enum DirectConv {
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
                         into y: Tensor, workspace: Workspace) {
         let k = g.kernelH, cin = g.inChannels
-        let vh = x.h * input.upsample
         let ow = y.w, oh = y.h, win = ow + k - 1
         // Padded input band: Cin × (rows + k − 1) × win floats, about 1 MB.
         let rowsTarget = (1 << 18) / max(1, cin * win) - (k - 1)
         let bandRows = max(1, min(oh, Conv2D.bandRowsOverride ?? max(4, rowsTarget)))
         let bands = (oh + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
-        // Input column for each padded column (−1: zero), upsampling and reflection applied.
-        let columns: [Int32] = (0..<win).map { px in
+        let band = PaddedBand(x, geometry: g, input: input, width: win)
+        for i in 0..<x.n {
+            let yi = y.image(i)
+            let xi = UnsafePointer(x.image(i))
+            let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
+            Parallel.forEach(workers, cost: Int.max / 4) { t in
+                let buf = buffers[t]
+                var b = t
+                while b < bands {
+                    let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
+                    band.fill(xi, firstRow: oy0 - g.padding.top, rows: rows + k - 1, stride: win, into: buf)
+                    // Writes bias + conv: no separate bias fill of the output.
+                    pk_conv_direct(buf, Int32(cin), win, weight.pointer, Int32(g.outChannels), Int32(k),
+                                   bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                                   Int32(rows), Int32(ow))
+                    b += workers
+                }
+            }
+        }
+    }
+}
+
+/// 3×3 stride-1 convolutions with more output channels than the direct kernel takes (the
+/// transfer network's ten residual 32→32 convs, 46 % of its multiply-adds) by Winograd
+/// F(2×2, 3×3) (`pk_winograd3x3`): 16 products per 2×2 output tile and channel pair instead of
+/// 36, no im2col. Bands of tile rows, one per core at a time; scratch stays near the L2 size.
+public enum Winograd {
+    public static var enabled = true
+    /// Tiles per band: the transformed input and products (16·(Cin + Cout)·tiles floats, 512 KB
+    /// for 32→32) stay in a core's L2.
+    static let bandTiles = 128
+
+    public static func applies(_ g: ConvGeometry, _ input: ConvInput) -> Bool {
+        enabled && g.groups == 1 && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3 && input.upsample == 1
+            && g.inChannels >= 8 && g.outChannels >= 8
+    }
+
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
+                        into y: Tensor, workspace: Workspace) {
+        let cin = g.inChannels, cout = g.outChannels
+        let ow = y.w, oh = y.h
+        let tilesX = (ow + 1) / 2
+        let stride = 2 * tilesX + 2
+        let tileRows = Conv2D.bandRowsOverride.map { ($0 + 1) / 2 } ?? bandTiles / tilesX
+        let tileRowsPerBand = max(1, min((oh + 1) / 2, tileRows))
+        let bandRows = 2 * tileRowsPerBand
+        let bands = (oh + bandRows - 1) / bandRows
+        let workers = min(Parallel.cores, bands)
+        let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
+        let u = workspace.floats(16 * cout * cin, slot: 2 * Parallel.cores)
+        pk_winograd3x3_weights(weight.pointer, Int32(cout), Int32(cin), u)
+        let inputFloats = cin * (bandRows + 2) * stride
+        let scratchFloats = pk_winograd3x3_scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
+        let buffers = (0..<workers).map { workspace.floats(inputFloats + scratchFloats, slot: $0) }
+        for i in 0..<x.n {
+            let yi = y.image(i)
+            let xi = UnsafePointer(x.image(i))
+            Parallel.forEach(workers, cost: Int.max / 4) { t in
+                let buf = buffers[t]
+                var b = t
+                while b < bands {
+                    let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
+                    let tilesY = (rows + 1) / 2
+                    band.fill(xi, firstRow: oy0 - g.padding.top, rows: 2 * tilesY + 2, stride: stride, into: buf)
+                    pk_winograd3x3(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
+                                   bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                                   Int32(rows), Int32(ow), buf + inputFloats)
+                    b += workers
+                }
+            }
+        }
+    }
+}
+
+/// Copies rows of an image into a zero- or reflect-padded, optionally upsampled band buffer:
+/// the input of the direct and Winograd kernels, which read every tap from it.
+struct PaddedBand {
+    let x: Tensor
+    let input: ConvInput
+    let padLeft: Int
+    let width: Int
+    /// Input column for each padded column (−1: zero), upsampling and reflection applied.
+    let columns: [Int32]
+    /// Padded columns that read the image itself, in order: pl ..< pl + upsampled width.
+    let interior: Range<Int>
+
+    init(_ x: Tensor, geometry g: ConvGeometry, input: ConvInput, width: Int) {
+        self.x = x; self.input = input; self.width = width
+        padLeft = g.padding.left
+        let vw = x.w * input.upsample
+        columns = (0..<width).map { px in
             var vx = px - g.padding.left
-            let vw = x.w * input.upsample
             if vx < 0 || vx >= vw {
                 guard input.reflect else { return -1 }
                 vx = ReflectPad.reflect(vx, vw)
             }
             return Int32(vx / input.upsample)
         }
-        // Padded columns that read the image itself, in order: pl ..< pl + upsampled width.
-        let interior = min(win, g.padding.left)..<min(win, g.padding.left + x.w * input.upsample)
-        for i in 0..<x.n {
-            let yi = y.image(i)
-            let xi = UnsafePointer(x.image(i))
-            let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
-            columns.withUnsafeBufferPointer { colTable in
-                Parallel.forEach(workers, cost: Int.max / 4) { t in
-                    let buf = buffers[t]
-                    var band = t
-                    while band < bands {
-                        let oy0 = band * bandRows, rows = min(bandRows, oh - oy0)
-                        let inRows = rows + k - 1
-                        for ci in 0..<cin {
-                            let src = xi + ci * x.plane
-                            for pr in 0..<inRows {
-                                let dst = buf + (ci * inRows + pr) * win
-                                var vy = oy0 + pr - g.padding.top
-                                if vy < 0 || vy >= vh {
-                                    if !input.reflect { dst.initialize(repeating: 0, count: win); continue }
-                                    vy = ReflectPad.reflect(vy, vh)
-                                }
-                                let row = src + (vy / input.upsample) * x.w
-                                // Edges through the column table; the interior is a copy (or each
-                                // input column twice when upsampling).
-                                for px in 0..<interior.lowerBound { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
-                                if input.upsample == 1 {
-                                    (dst + interior.lowerBound).update(from: row, count: interior.count)
-                                } else {
-                                    for px in interior { dst[px] = row[Int(colTable[px])] }
-                                }
-                                for px in interior.upperBound..<win { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
-                            }
-                        }
-                        // Writes bias + conv: no separate bias fill of the output.
-                        pk_conv_direct(buf, Int32(cin), win, weight.pointer, Int32(g.outChannels), Int32(k),
-                                       bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
-                                       Int32(rows), Int32(ow))
-                        band += workers
+        interior = min(width, g.padding.left)..<min(width, g.padding.left + vw)
+    }
+
+    /// Rows firstRow ..< firstRow + rows of the padded, upsampled image (first padded row:
+    /// −padding.top) for every channel of image `xi`, each `stride` floats apart; columns past
+    /// `width` are zero.
+    func fill(_ xi: UnsafePointer<Float>, firstRow: Int, rows: Int, stride: Int, into buf: UnsafeMutablePointer<Float>) {
+        let vh = x.h * input.upsample
+        columns.withUnsafeBufferPointer { colTable in
+            for ci in 0..<x.c {
+                let src = xi + ci * x.plane
+                for pr in 0..<rows {
+                    let dst = buf + (ci * rows + pr) * stride
+                    if stride > width { (dst + width).initialize(repeating: 0, count: stride - width) }
+                    var vy = firstRow + pr
+                    if vy < 0 || vy >= vh {
+                        if !input.reflect { dst.initialize(repeating: 0, count: width); continue }
+                        vy = ReflectPad.reflect(vy, vh)
                     }
+                    let row = src + (vy / input.upsample) * x.w
+                    // Edges through the column table; the interior is a copy (or each input
+                    // column twice when upsampling).
+                    for px in 0..<interior.lowerBound { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
+                    if input.upsample == 1 {
+                        (dst + interior.lowerBound).update(from: row, count: interior.count)
+                    } else {
+                        for px in interior { dst[px] = row[Int(colTable[px])] }
+                    }
+                    for px in interior.upperBound..<width { dst[px] = colTable[px] >= 0 ? row[Int(colTable[px])] : 0 }
                 }
             }
         }

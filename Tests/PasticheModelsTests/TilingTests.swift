@@ -92,3 +92,46 @@ final class DirectConvTests: XCTestCase {
         XCTAssertEqual(checked, 16 * 7)
     }
 }
+
+/// Winograd F(2×2, 3×3) (3×3 stride-1 convs with more than 16 output channels) against the
+/// im2col + GEMM path on the same inputs: odd and even sizes (partial 2×2 tiles at the right
+/// and bottom edges), zero, reflect and asymmetric padding, bands of 1, 3 and all rows, vector
+/// and scalar tile columns, with and without bias. Tolerance 1e-4: F(2, 3) only reorders sums
+/// (its transforms multiply by 1 and 1/2).
+final class WinogradTests: XCTestCase {
+    override func tearDown() { Winograd.enabled = true; Conv2D.bandRowsOverride = nil }
+
+    func testWinogradMatchesGemmPath() {
+        var rng = SeededTensors(seed: 12)
+        func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
+        var checked = 0
+        let cases: [(n: Int, cin: Int, cout: Int, h: Int, w: Int, pad: Padding, reflect: Bool)] = [
+            (1, 32, 32, 24, 40, .same(1), true),     // the residual convs' shape, whole vector groups
+            (2, 17, 19, 13, 37, .same(1), true),     // odd sizes: partial tiles, scalar tile columns
+            (1, 8, 24, 7, 9, .same(1), false),       // zero padding
+            (1, 12, 20, 11, 20, Padding(top: 0, left: 2, bottom: 1, right: 0), false),  // asymmetric
+            (1, 32, 17, 5, 5, .zero, false),         // valid: 3×3 output
+            (1, 9, 40, 40, 70, .same(1), true),      // more than 6 row passes, wide rows
+        ]
+        for c in cases {
+            let g = ConvGeometry(inChannels: c.cin, outChannels: c.cout, kernel: 3, padding: c.pad)
+            XCTAssertTrue(Winograd.applies(g, ConvInput(reflect: c.reflect)))
+            let x = random([c.n, c.cin, c.h, c.w]), weight = random([c.cout, c.cin, 3, 3])
+            let bias: Tensor? = c.cout % 2 == 0 ? random([c.cout]) : nil
+            let input = ConvInput(reflect: c.reflect)
+            Winograd.enabled = false
+            let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+            Winograd.enabled = true
+            for rows in [1, 3, nil] as [Int?] {
+                Conv2D.bandRowsOverride = rows
+                let wino = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+                XCTAssertEqual(wino.shape, gemm.shape)
+                var d: Float = 0, m: Float = 0
+                for i in 0..<wino.count { d = max(d, abs(wino.data[i] - gemm.data[i])); m = max(m, abs(gemm.data[i])) }
+                XCTAssertLessThanOrEqual(d, 1e-4 * max(1, m), "\(c) rows \(String(describing: rows))")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 18)
+    }
+}

@@ -57,6 +57,21 @@ void pk_moments(const float *x, size_t n, float shift, double *sum, double *sums
 /* x[i] = x[i] * scale + shift, then max(., 0) when relu, then + residual[i] when residual. */
 void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual);
 
+/*
+ * 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over one band of output rows.
+ *   pk_winograd3x3_weights: w [cout][cin][3][3] -> u [16][cout][cin] (G g G^T)
+ *   in:  padded band [cin][2*tiles_y + 2][in_stride], in_stride >= 2*tiles_x + 2 (columns past
+ *        the image may hold anything: they only reach outputs that are cropped)
+ *   out: out[co*out_plane + r*out_stride + x] = bias[co] + conv, r < rows_out, x < wout
+ *        (rows_out <= 2*tiles_y, wout <= 2*tiles_x)
+ *   scratch: pk_winograd3x3_scratch(cin, cout, tiles_y, tiles_x) floats
+ */
+void pk_winograd3x3_weights(const float *w, int cout, int cin, float *u);
+size_t pk_winograd3x3_scratch(int cin, int cout, int tiles_y, int tiles_x);
+void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int tiles_x, const float *u, int cout,
+                    const float *bias, float *out, size_t out_plane, size_t out_stride, int rows_out, int wout,
+                    float *scratch);
+
 #ifdef __cplusplus
 }
 #endif
