@@ -1,13 +1,28 @@
 import CBLAS
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Single-precision GEMM on all cores without oversubscription: OpenBLAS runs single-threaded
 /// and Pastiche splits the product itself (along N, else M) across `Parallel.cores`. With
 /// OpenBLAS's own threads, its workers busy-wait between calls and fight the threads that run
 /// im2col, instance norm and the other element-wise work (measured: 5–20× slowdowns on 2 cores).
 public enum Gemm {
-    /// Called once before the first product.
-    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
+    /// Called once before the first product (and by the executable at start, `useSingleThreadedBLAS`).
+    static let singleThreadedBLAS: Void = {
+        openblas_set_num_threads(1)
+        // The pthreads build starts its worker threads when the library loads, and they spin on
+        // sched_yield for ~0.1 s of a core before sleeping (11 % of the kernel time of a
+        // 2048×1536 blend). With one thread they have nothing to do: stop them. Looked up, not
+        // linked, as serial and OpenMP builds need not export it.
+        if let stop = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(stop, to: (@convention(c) () -> Int32).self)()
+        }
+    }()
+
+    /// Makes OpenBLAS single-threaded and stops its idle workers now, before other work starts.
+    public static func useSingleThreadedBLAS() { _ = singleThreadedBLAS }
 
     /// Same arguments as `cblas_sgemm` (row-major only): C = alpha·op(A)·op(B) + beta·C,
     /// op(A) [m × k], op(B) [k × n], C [m × n].

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PasticheCore
 
 /// The `pastiche` command. Subcommands live one family per file; each only parses arguments,
 /// calls the libraries and prints. Errors become one line on stderr and a non-zero exit.
@@ -17,6 +18,7 @@ struct Pastiche: ParsableCommand {
     )
 
     static func main() {
+        Gemm.useSingleThreadedBLAS()
         do {
             var command = try parseAsRoot()
             try command.run()
