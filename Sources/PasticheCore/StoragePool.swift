@@ -9,12 +9,17 @@ import Glibc
 /// free, so each new full-resolution activation paid one page fault and one page clear per
 /// 4 KB (~8 % of `blend` on a 2048×1536 photo). The network allocates the same few sizes layer
 /// after layer and image after image, so exact-size reuse catches nearly all of them.
-/// Retained memory is capped (`capacityBytes`): a buffer that does not fit is freed as before,
-/// so the largest images (4096², 0.5 GB activations) keep today's peak memory.
+/// Retained memory is capped (`capacityBytes` in all, `maxBufferBytes` per buffer): a buffer
+/// that does not fit is freed as before. A miss (a new size) also frees every held buffer
+/// smaller than the one requested: a network that has moved on to bigger layers will not ask
+/// for them before the next image. Holding big buffers raises peak memory: a 4096² stylize
+/// measured 1.38–1.44 GB holding one 134 or 268 MB activation through its last layers, 1.24 GB
+/// with activations above `maxBufferBytes` (8 channels at 3.9 MP) left to malloc.
 enum StoragePool {
     /// Buffers smaller than this come from malloc's own free lists anyway.
     static let minimumBytes = 1 << 20
     static let capacityBytes = 320 << 20
+    static let maxBufferBytes = 120 << 20
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
@@ -24,8 +29,18 @@ enum StoragePool {
         if byteCount >= minimumBytes {
             lock.lock()
             let reused = free[byteCount]?.popLast()
-            if reused != nil { retainedBytes -= byteCount }
+            var dropped: [UnsafeMutableRawPointer] = []
+            if reused != nil {
+                retainedBytes -= byteCount
+            } else {
+                for size in free.keys where size < byteCount {
+                    let held = free.removeValue(forKey: size)!
+                    retainedBytes -= size * held.count
+                    dropped += held
+                }
+            }
             lock.unlock()
+            for p in dropped { p.deallocate() }
             if let reused { return reused }
         }
         guard byteCount >= hugePageBytes else {
@@ -45,7 +60,7 @@ enum StoragePool {
     static func release(_ p: UnsafeMutableRawPointer, byteCount: Int) {
         if byteCount >= minimumBytes {
             lock.lock()
-            let keep = retainedBytes + byteCount <= capacityBytes
+            let keep = byteCount <= maxBufferBytes && retainedBytes + byteCount <= capacityBytes
             if keep {
                 free[byteCount, default: []].append(p)
                 retainedBytes += byteCount
