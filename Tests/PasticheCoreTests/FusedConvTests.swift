@@ -112,4 +112,28 @@ final class FusedConvTests: XCTestCase {
         check(cin: 7, cout: 3, h: 5, w: 3, k: 1, depthwise: false, activation: .relu, seed: 203)
         check(cin: 5, cout: 6, h: 9, w: 9, k: 1, depthwise: false, activation: .sigmoid, seed: 204)
     }
+
+    /// Input gradients of stride-1 convs computed as forward convs of the turned weights (direct
+    /// kernel, Winograd) against the GEMM + col2im path, accumulating onto a non-zero dx.
+    /// Tolerance: 1e-4 · max(1, max |reference|).
+    func testInputGradientAsTransposedForward() {
+        var rng = SplitMix64(seed: 400)
+        defer { Conv2D.transposedForward = true }
+        for (cin, cout, k, h, w, pad) in [(32, 32, 3, 14, 21, Padding.zero), (16, 32, 3, 9, 30, .same(1)),
+                                          (8, 16, 3, 12, 17, .zero), (8, 3, 9, 20, 23, .zero),
+                                          (3, 8, 9, 19, 26, Padding(top: 4, left: 0, bottom: 2, right: 8))] {
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, padding: pad)
+            let x = randomTensor(2, cin, h, w, &rng)
+            let o = g.outputSize(h: h, w: w)
+            let weight = randomTensor(shape: g.weightShape, &rng), dy = randomTensor(2, cout, o.h, o.w, &rng)
+            let start = randomTensor(2, cin, h, w, &rng)
+            Conv2D.transposedForward = false
+            let reference = start.copy()
+            Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: reference)
+            Conv2D.transposedForward = true
+            let fast = start.copy()
+            Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: fast)
+            assertClose(fast, reference.array.map(Double.init), "input gradient \(cin)→\(cout) k\(k) \(h)×\(w) \(pad)")
+        }
+    }
 }

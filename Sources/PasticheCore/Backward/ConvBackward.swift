@@ -120,6 +120,21 @@ extension Conv2D {
         }
     }
 
+    /// Input gradients of stride-1 convs as forward convs (`inputGradient`); off only to test
+    /// the GEMM + col2im path they replace.
+    public static var transposedForward = true
+
+    /// The forward conv whose output is the input gradient of `g`: stride 1, groups 1, square
+    /// kernel, each pad at most k − 1 → Cout→Cin channels, pads k − 1 − p.
+    static func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
+        let k = g.kernelH, p = g.padding
+        guard g.groups == 1, g.stride == 1, g.kernelW == k,
+              [p.top, p.left, p.bottom, p.right].allSatisfy({ $0 <= k - 1 }) else { return nil }
+        return ConvGeometry(inChannels: g.outChannels, outChannels: g.inChannels, kernel: k,
+                            padding: Padding(top: k - 1 - p.top, left: k - 1 - p.left,
+                                             bottom: k - 1 - p.bottom, right: k - 1 - p.right))
+    }
+
     /// dx += the input gradient only (frozen weights: no weight-gradient GEMM, no im2col),
     /// banded like `backward`. Depthwise geometries go to `Depthwise.backward` with a scratch dW.
     public static func inputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor,
@@ -127,6 +142,26 @@ extension Conv2D {
         if g.isDepthwise {
             let scratch = Tensor(shape: g.weightShape)
             Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: scratch, workspace: workspace)
+            return
+        }
+        if transposedForward, let t = transposedGeometry(g), DirectConv.applies(t) || Winograd.applies(t, .plain) {
+            // Stride 1: dx is the full correlation of dy with the weights turned 180° and Cin/Cout
+            // swapped, a forward conv that the direct and Winograd kernels run (the frozen
+            // transfer network's backward in training: its residual, upsampling and 9×9 convs).
+            let k = g.kernelH, taps = k * k
+            let turned = Tensor(shape: t.weightShape, zeroed: false)
+            for co in 0..<g.outChannels {
+                for ci in 0..<g.inChannels {
+                    let src = weight.pointer + (co * g.inChannels + ci) * taps
+                    let dst = turned.pointer + (ci * g.outChannels + co) * taps
+                    for j in 0..<taps { dst[j] = src[taps - 1 - j] }
+                }
+            }
+            let full = Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace)
+            precondition(full.sameShape(dx), "transposed conv shape")
+            Parallel.forEachChunk(dx.count) { r in
+                for j in r { dx.data[j] += full.data[j] }
+            }
             return
         }
         let o = g.outputSize(h: x.h, w: x.w)
