@@ -10,11 +10,9 @@ import Glibc
 /// 4 KB (~8 % of `blend` on a 2048×1536 photo). The network allocates the same few sizes layer
 /// after layer and image after image, so exact-size reuse catches nearly all of them.
 /// Retained memory is capped (`capacityBytes` in all, `maxBufferBytes` per buffer): a buffer
-/// that does not fit is freed as before. A miss (a new size) also frees every held buffer
-/// smaller than the one requested: a network that has moved on to bigger layers will not ask
-/// for them before the next image. Holding big buffers raises peak memory: a 4096² stylize
-/// measured 1.38–1.44 GB holding one 134 or 268 MB activation through its last layers, 1.24 GB
-/// with activations above `maxBufferBytes` (8 channels at 3.9 MP) left to malloc.
+/// that does not fit is freed as before. Holding big buffers raises peak memory: a 4096²
+/// stylize measured 1.38–1.51 GB holding one 134 or 268 MB activation through its last layers,
+/// 1.24 GB with activations above `maxBufferBytes` (8 channels at 3.9 MP) left to malloc.
 enum StoragePool {
     /// Buffers smaller than this come from malloc's own free lists anyway.
     static let minimumBytes = 1 << 20
@@ -29,18 +27,8 @@ enum StoragePool {
         if byteCount >= minimumBytes {
             lock.lock()
             let reused = free[byteCount]?.popLast()
-            var dropped: [UnsafeMutableRawPointer] = []
-            if reused != nil {
-                retainedBytes -= byteCount
-            } else {
-                for size in free.keys where size < byteCount {
-                    let held = free.removeValue(forKey: size)!
-                    retainedBytes -= size * held.count
-                    dropped += held
-                }
-            }
+            if reused != nil { retainedBytes -= byteCount }
             lock.unlock()
-            for p in dropped { p.deallocate() }
             if let reused { return reused }
         }
         guard byteCount >= hugePageBytes else {

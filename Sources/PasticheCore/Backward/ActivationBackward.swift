@@ -29,13 +29,16 @@ extension Activation {
         let yp = UnsafePointer(y.pointer), gp = UnsafePointer(dy.pointer), dp = dx.pointer
         let act = self
         Parallel.forEachChunk(y.count) { r in
-            @inline(__always) func put(_ i: Int, _ g: Float) { dp[i] = accumulate ? dp[i] + g : g }
+            // One loop per case with `accumulate` hoisted out, each a select rather than a branch,
+            // so every loop vectorises (the per-element test kept ReLU6's backward scalar).
+            @inline(__always) func run(_ f: (Float, Float) -> Float) {
+                if accumulate { for i in r { dp[i] += f(yp[i], gp[i]) } } else { for i in r { dp[i] = f(yp[i], gp[i]) } }
+            }
             switch act {
-            case .none: for i in r { put(i, gp[i]) }
-            // Selects rather than branches, so the loops vectorise.
-            case .relu: for i in r { put(i, yp[i] > 0 ? gp[i] : 0) }
-            case .relu6: for i in r { put(i, yp[i] > 0 && yp[i] < 6 ? gp[i] : 0) }
-            case .sigmoid: for i in r { put(i, gp[i] * yp[i] * (1 - yp[i])) }
+            case .none: run { _, g in g }
+            case .relu: run { y, g in y > 0 ? g : 0 }
+            case .relu6: run { y, g in y > 0 && y < 6 ? g : 0 }
+            case .sigmoid: run { y, g in g * y * (1 - y) }
             }
         }
     }
