@@ -92,7 +92,7 @@ static const int wide_blocks[7] = {0, 6, 4, 3, 2, 2, 2};
 static const kernel_fn narrow[7] = {0, conv_c1_x1, conv_c2_x1, conv_c3_x1, conv_c4_x1, conv_c5_x1, conv_c6_x1};
 #endif
 
-int pk_conv_direct_simd(void) {
+int pk_simd_available(void) {
 #ifdef PK_X86
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -115,7 +115,7 @@ void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, 
         float *oc = out + c0 * out_plane;
         int done = 0;
 #ifdef PK_X86
-        if (pk_conv_direct_simd()) {
+        if (pk_simd_available()) {
             if (wout >= 8 * wide_blocks[cc]) {
                 wide[cc](in, cin, in_stride, wc, w_co, k, bc, oc, out_plane, out_stride, rows_out, wout);
                 done = wout;

@@ -120,7 +120,7 @@ void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, 
     const size_t pw = padded_width(ow, stride), prows = padded_rows(oh, stride);
     pad_plane(in, h, w, pad_top, pad_left, scratch, prows, pw);
 #ifdef PK_X86
-    if (pk_conv_direct_simd()) {
+    if (pk_simd_available()) {
         rows_avx2(scratch, pw, k, bias, stride, out, oh, ow, lo, hi);
         return;
     }
@@ -220,7 +220,7 @@ void pk_depthwise3x3_backward(const float *in, int h, int w, const float *k, int
     if (dp) memset(dp, 0, prows * pw * sizeof(float));
     double acc[9] = {0};
 #ifdef PK_X86
-    if (pk_conv_direct_simd())
+    if (pk_simd_available())
         backward_rows_avx2(p, dp, pw, k, stride, dy, oh, ow, acc);
     else
 #endif

@@ -56,7 +56,7 @@ void pk_moments(const float *x, size_t n, float shift, double *sum, double *sums
     *sum = 0;
     *sumsq = 0;
 #ifdef PK_X86
-    if (pk_conv_direct_simd()) {
+    if (pk_simd_available()) {
         moments_avx2(x, n, shift, sum, sumsq);
         return;
     }

@@ -103,9 +103,9 @@ __attribute__((target("avx2,fma"))) static void input_tiles8(const float *const 
 }
 
 /* Eight tiles to two output rows of 16 columns, plus bias. */
-__attribute__((target("avx2,fma"))) static void output_tiles8(const float *s, size_t ms, float b, float *row0,
+__attribute__((target("avx2,fma"))) static void output_tiles8(const float *s, size_t ms, float bias_value, float *row0,
                                                               float *row1) {
-    __m256 bias = _mm256_set1_ps(b);
+    __m256 bias = _mm256_set1_ps(bias_value);
     __m256 p0[4], p1[4];
     for (int j = 0; j < 4; j++) {
         __m256 a = _mm256_loadu_ps(s + (size_t)j * ms), b = _mm256_loadu_ps(s + (size_t)(4 + j) * ms);
@@ -187,8 +187,6 @@ static void gemm_small(const float *a, int m, int k, const float *b, size_t ldb,
     }
 }
 
-static int use_simd(void) { return pk_conv_direct_simd(); }
-
 void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int tiles_x, const float *u, int cout,
                     const float *bias, float *out, size_t out_plane, size_t out_stride, int rows_out, int wout,
                     float *scratch) {
@@ -198,7 +196,7 @@ void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int
     float *v = scratch;                        /* [16][cin][T] */
     float *m = scratch + 16 * (size_t)cin * T; /* [16][cout][T] */
     float *split = m + 16 * (size_t)cout * T;  /* [in_rows][2][half] */
-    int simd = use_simd();
+    int simd = pk_simd_available();
 
     /* Input transform, one channel at a time: its rows split into even and odd columns so
      * that neighbouring tiles sit in neighbouring floats. */

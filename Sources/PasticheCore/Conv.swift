@@ -162,21 +162,17 @@ public enum Conv2D {
                 // Each worker unfolds and multiplies its own bands with a single-threaded GEMM:
                 // no thread hand-offs inside a band, and the band's columns stay in its cache.
                 let buffers = (0..<workers).map { workspace.floats(kdim * bandRows * o.w, slot: $0) }
-                Parallel.forEach(workers, cost: Int.max / 4) { t in
+                Parallel.forEachInterleaved(bands, workers: workers) { t, band in
                     let buf = buffers[t]
-                    var band = t
-                    while band < bands {
-                        let oy0 = band * bandRows
-                        let rows = oy0..<min(o.h, oy0 + bandRows)
-                        let cols = rows.count * o.w
-                        fillBias(yi, channels: grp * coutG..<(grp + 1) * coutG, from: oy0 * o.w, count: cols)
-                        Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
-                                    rows: rows, into: buf)
-                        // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
-                                    1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
-                        band += workers
-                    }
+                    let oy0 = band * bandRows
+                    let rows = oy0..<min(o.h, oy0 + bandRows)
+                    let cols = rows.count * o.w
+                    fillBias(yi, channels: grp * coutG..<(grp + 1) * coutG, from: oy0 * o.w, count: cols)
+                    Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
+                                rows: rows, into: buf)
+                    // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
+                                1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
                 }
             }
         }
@@ -309,15 +305,11 @@ public enum Depthwise {
         let scratchCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
         let buffers = (0..<workers).map { workspace.floats(scratchCount, slot: $0) }
         let stride = g.stride, top = g.padding.top, left = g.padding.left
-        Parallel.forEach(workers, cost: y.plane * 9 * jobs / max(1, workers)) { t in
-            var job = t
-            while job < jobs {
-                let i = job / x.c, ch = job % x.c
-                pk_depthwise3x3(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9, bias?.data[ch] ?? 0,
-                                Int32(stride), Int32(top), Int32(left), y.plane(i, ch), Int32(y.h), Int32(y.w),
-                                lo, hi, buffers[t])
-                job += workers
-            }
+        Parallel.forEachInterleaved(jobs, workers: workers, cost: y.plane * 9 * jobs / max(1, workers)) { t, job in
+            let i = job / x.c, ch = job % x.c
+            pk_depthwise3x3(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9, bias?.data[ch] ?? 0,
+                            Int32(stride), Int32(top), Int32(left), y.plane(i, ch), Int32(y.h), Int32(y.w),
+                            lo, hi, buffers[t])
         }
     }
 
@@ -404,18 +396,14 @@ public enum DirectConv {
             let yi = y.image(i)
             let xi = UnsafePointer(x.image(i))
             let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
-            Parallel.forEach(workers, cost: Int.max / 4) { t in
+            Parallel.forEachInterleaved(bands, workers: workers) { t, b in
                 let buf = buffers[t]
-                var b = t
-                while b < bands {
-                    let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
-                    band.fill(xi, firstRow: oy0 - g.padding.top, rows: rows + k - 1, stride: win, into: buf)
-                    // Writes bias + conv: no separate bias fill of the output.
-                    pk_conv_direct(buf, Int32(cin), win, weight.pointer, Int32(g.outChannels), Int32(k),
-                                   bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
-                                   Int32(rows), Int32(ow))
-                    b += workers
-                }
+                let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
+                band.fill(xi, firstRow: oy0 - g.padding.top, rows: rows + k - 1, stride: win, into: buf)
+                // Writes bias + conv: no separate bias fill of the output.
+                pk_conv_direct(buf, Int32(cin), win, weight.pointer, Int32(g.outChannels), Int32(k),
+                               bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                               Int32(rows), Int32(ow))
             }
         }
     }
@@ -456,18 +444,14 @@ public enum Winograd {
         for i in 0..<x.n {
             let yi = y.image(i)
             let xi = UnsafePointer(x.image(i))
-            Parallel.forEach(workers, cost: Int.max / 4) { t in
+            Parallel.forEachInterleaved(bands, workers: workers) { t, b in
                 let buf = buffers[t]
-                var b = t
-                while b < bands {
-                    let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
-                    let tilesY = (rows + 1) / 2
-                    band.fill(xi, firstRow: oy0 - g.padding.top, rows: 2 * tilesY + 2, stride: stride, into: buf)
-                    pk_winograd3x3(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
-                                   bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
-                                   Int32(rows), Int32(ow), buf + inputFloats)
-                    b += workers
-                }
+                let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
+                let tilesY = (rows + 1) / 2
+                band.fill(xi, firstRow: oy0 - g.padding.top, rows: 2 * tilesY + 2, stride: stride, into: buf)
+                pk_winograd3x3(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
+                               bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                               Int32(rows), Int32(ow), buf + inputFloats)
             }
         }
     }
@@ -478,7 +462,6 @@ public enum Winograd {
 struct PaddedBand {
     let x: Tensor
     let input: ConvInput
-    let padLeft: Int
     let width: Int
     /// Input column for each padded column (−1: zero), upsampling and reflection applied.
     let columns: [Int32]
@@ -487,7 +470,6 @@ struct PaddedBand {
 
     init(_ x: Tensor, geometry g: ConvGeometry, input: ConvInput, width: Int) {
         self.x = x; self.input = input; self.width = width
-        padLeft = g.padding.left
         let vw = x.w * input.upsample
         columns = (0..<width).map { px in
             var vx = px - g.padding.left

@@ -23,6 +23,21 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(worker, item)` for every item in `0..<count` on `workers` threads, worker t
+    /// taking items t, t + workers, …: each worker reuses its own scratch buffer for all its
+    /// items (the conv bands, the depthwise channels). `cost` is per worker, as in `forEach`.
+    @inline(__always)
+    public static func forEachInterleaved(_ count: Int, workers: Int, cost: Int = Int.max / 4,
+                                          _ body: (_ worker: Int, _ item: Int) -> Void) {
+        forEach(workers, cost: cost) { t in
+            var item = t
+            while item < count {
+                body(t, item)
+                item += workers
+            }
+        }
+    }
+
     /// Runs `body(i)` for each `i` in `0..<count` (e.g. one per channel) on all cores.
     @inline(__always)
     public static func forEach(_ count: Int, cost: Int = 1 << 20, _ body: (Int) -> Void) {

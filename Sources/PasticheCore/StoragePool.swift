@@ -18,6 +18,8 @@ enum StoragePool {
     static let minimumBytes = 1 << 20
     static let capacityBytes = 320 << 20
     static let maxBufferBytes = 120 << 20
+    /// Buffers this big or bigger are asked to live on transparent huge pages.
+    static let hugePageBytes = 2 << 20
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
@@ -43,7 +45,6 @@ enum StoragePool {
         return p
     }
 
-    static let hugePageBytes = 2 << 20
 
     static func release(_ p: UnsafeMutableRawPointer, byteCount: Int) {
         if byteCount >= minimumBytes {

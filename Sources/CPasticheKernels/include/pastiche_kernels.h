@@ -22,8 +22,8 @@ extern "C" {
 void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, int cout, int k, const float *bias,
                     float *out, size_t out_plane, size_t out_stride, int rows_out, int wout);
 
-/* 1 when the AVX2+FMA path is in use. */
-int pk_conv_direct_simd(void);
+/* 1 when the CPU runs the AVX2+FMA paths (checked once); every kernel here asks it. */
+int pk_simd_available(void);
 
 /*
  * One channel of a 3x3 depthwise convolution, stride 1 or 2, zero padding, then

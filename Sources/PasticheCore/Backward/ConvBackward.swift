@@ -157,11 +157,7 @@ extension Conv2D {
                     for j in 0..<taps { dst[j] = src[taps - 1 - j] }
                 }
             }
-            let full = Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace)
-            precondition(full.sameShape(dx), "transposed conv shape")
-            Parallel.forEachChunk(dx.count) { r in
-                for j in r { dx.data[j] += full.data[j] }
-            }
+            Elementwise.addInPlace(dx, Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace))
             return
         }
         let o = g.outputSize(h: x.h, w: x.w)
@@ -212,16 +208,12 @@ extension Depthwise {
             let workers = min(Parallel.cores, x.c)
             let count = pk_depthwise3x3_backward_scratch(Int32(dy.h), Int32(dy.w), Int32(g.stride))
             let buffers = (0..<workers).map { workspace.floats(count, slot: $0) }
-            Parallel.forEach(workers, cost: x.n * dy.plane * 18 * x.c / max(1, workers)) { t in
-                var ch = t
-                while ch < x.c {
-                    for i in 0..<x.n {
-                        pk_depthwise3x3_backward(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9,
-                                                 Int32(g.stride), Int32(g.padding.top), Int32(g.padding.left),
-                                                 dy.plane(i, ch), Int32(dy.h), Int32(dy.w), dx?.plane(i, ch),
-                                                 dWeight.pointer + ch * 9, buffers[t])
-                    }
-                    ch += workers
+            Parallel.forEachInterleaved(x.c, workers: workers, cost: x.n * dy.plane * 18 * x.c / max(1, workers)) { t, ch in
+                for i in 0..<x.n {
+                    pk_depthwise3x3_backward(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9,
+                                             Int32(g.stride), Int32(g.padding.top), Int32(g.padding.left),
+                                             dy.plane(i, ch), Int32(dy.h), Int32(dy.w), dx?.plane(i, ch),
+                                             dWeight.pointer + ch * 9, buffers[t])
                 }
             }
             return
