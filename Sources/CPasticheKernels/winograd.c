@@ -8,7 +8,7 @@
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
  *   A^T = [1 1 1 0; 0 1 -1 -1].
  * The 16 elementwise products summed over cin are 16 small matrix products
- * M[xi] (cout x T) = U[xi] (cout x cin) . V[xi] (cin x T), register-blocked below.
+ * M[xi] (cout x T) = U[xi] (cout x cin) . V[xi] (cin x T), by pk_gemm (gemm.c).
  */
 
 void pk_winograd3x3_weights(const float *w, int cout, int cin, float *u) {
@@ -127,66 +127,6 @@ __attribute__((target("avx2,fma"))) static void output_tiles8(const float *s, si
 }
 #endif
 
-/* C [m x n] = A [m x k] . B [k x n] (row-major, leading dimensions ldb, ldc) for the 16 small
- * products: m and k are the channel counts (32), n the tiles of a band (~128). */
-static void gemm_scalar(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int x0, int x1) {
-    for (int i = 0; i < m; i++)
-        for (int x = x0; x < x1; x++) {
-            float acc = 0;
-            for (int j = 0; j < k; j++) acc += a[(size_t)i * k + j] * b[(size_t)j * ldb + x];
-            c[(size_t)i * ldc + x] = acc;
-        }
-}
-
-#ifdef PK_X86
-/* ROWS rows x XB vectors: ROWS*XB accumulators, as in the direct kernel; the k loop stays
- * rolled. Measured for 32 x 32 x 128: 53-57 GFLOP/s on one core, against 34 for the direct
- * kernel run as a 1x1 convolution and 34-43 for OpenBLAS at this size. */
-#define DEFINE_GEMM(ROWS, XB)                                                                             \
-    __attribute__((target("avx2,fma"))) static void gemm_r##ROWS##_x##XB(                                \
-        const float *a, int k, const float *b, size_t ldb, float *c, size_t ldc, int n) {                 \
-        for (int xb = 0; xb < n; xb += 8 * XB) {                                                          \
-            int x = xb + 8 * XB <= n ? xb : n - 8 * XB; /* last block moved left, as in conv_direct.c */ \
-            __m256 acc[ROWS][XB];                                                                         \
-            for (int i = 0; i < ROWS; i++)                                                                \
-                for (int v = 0; v < XB; v++) acc[i][v] = _mm256_setzero_ps();                             \
-            const float *bp = b + x;                                                                      \
-            _Pragma("clang loop unroll(disable)") for (int j = 0; j < k; j++, bp += ldb) {                \
-                __m256 col[XB];                                                                           \
-                for (int v = 0; v < XB; v++) col[v] = _mm256_loadu_ps(bp + 8 * v);                        \
-                for (int i = 0; i < ROWS; i++) {                                                          \
-                    __m256 w = _mm256_broadcast_ss(a + (size_t)i * k + j);                                \
-                    for (int v = 0; v < XB; v++) acc[i][v] = _mm256_fmadd_ps(w, col[v], acc[i][v]);       \
-                }                                                                                         \
-            }                                                                                             \
-            for (int i = 0; i < ROWS; i++)                                                                \
-                for (int v = 0; v < XB; v++) _mm256_storeu_ps(c + (size_t)i * ldc + x + 8 * v, acc[i][v]); \
-        }                                                                                                 \
-    }
-DEFINE_GEMM(1, 2) DEFINE_GEMM(2, 2) DEFINE_GEMM(3, 2) DEFINE_GEMM(4, 2) DEFINE_GEMM(5, 2) DEFINE_GEMM(6, 2)
-DEFINE_GEMM(1, 1) DEFINE_GEMM(2, 1) DEFINE_GEMM(3, 1) DEFINE_GEMM(4, 1) DEFINE_GEMM(5, 1) DEFINE_GEMM(6, 1)
-typedef void (*gemm_fn)(const float *, int, const float *, size_t, float *, size_t, int);
-static const gemm_fn gemm_wide[7] = {0, gemm_r1_x2, gemm_r2_x2, gemm_r3_x2, gemm_r4_x2, gemm_r5_x2, gemm_r6_x2};
-static const gemm_fn gemm_narrow[7] = {0, gemm_r1_x1, gemm_r2_x1, gemm_r3_x1, gemm_r4_x1, gemm_r5_x1, gemm_r6_x1};
-#endif
-
-static void gemm_small(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, int simd) {
-    /* Rows in even passes of at most 6 (32 = 6+6+5+5+5+5: no 2-row pass at a third the speed). */
-    int passes = (m + 5) / 6;
-    for (int i0 = 0; i0 < m; passes--) {
-        int rows = (m - i0 + passes - 1) / passes;
-        const float *ai = a + (size_t)i0 * k;
-        float *ci = c + (size_t)i0 * ldc;
-        int done = 0;
-#ifdef PK_X86
-        if (simd && n >= 16) { gemm_wide[rows](ai, k, b, ldb, ci, ldc, n); done = n; }
-        else if (simd && n >= 8) { gemm_narrow[rows](ai, k, b, ldb, ci, ldc, n); done = n; }
-#endif
-        if (done < n) gemm_scalar(ai, rows, k, b, ldb, ci, ldc, done, n);
-        i0 += rows;
-    }
-}
-
 void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int tiles_x, const float *u, int cout,
                     const float *bias, float *out, size_t out_plane, size_t out_stride, int rows_out, int wout,
                     float *scratch) {
@@ -225,8 +165,8 @@ void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int
 
     /* 16 products M[xi] (cout x T) = U[xi] (cout x cin) . V[xi] (cin x T). */
     for (int xi = 0; xi < 16; xi++)
-        gemm_small(u + (size_t)xi * cout * cin, cout, cin, v + (size_t)xi * cin * T, T, m + (size_t)xi * cout * T, T,
-                   (int)T, simd);
+        pk_gemm(u + (size_t)xi * cout * cin, cout, cin, v + (size_t)xi * cin * T, T, m + (size_t)xi * cout * T, T,
+                (int)T, 0, -__builtin_inff(), __builtin_inff(), 0, 0, 0);
 
     /* Output transform Y = A^T M A, plus bias, cropped to the band. */
     size_t ms = (size_t)cout * T;

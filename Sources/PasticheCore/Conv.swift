@@ -115,32 +115,37 @@ public enum Conv2D {
             Pointwise.forward(x, weight: weight, bias: bias, into: y, activation: activation)
             return
         }
-        compute(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
-        activation.forward(y)
+        let fused = compute(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
+                            workspace: workspace)
+        if !fused { activation.forward(y) }
     }
 
+    /// Returns whether the activation was applied as the output was written.
     private static func compute(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                                input: ConvInput, into y: Tensor, workspace: Workspace) {
+                                input: ConvInput, activation: Activation, into y: Tensor, workspace: Workspace) -> Bool {
         let o = (h: y.h, w: y.w)
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
         if DirectConv.applies(g) {
             DirectConv.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
-            return
+            return false
         }
         if Winograd.applies(g, input) {
             Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
-            return
+            return false
         }
         let pointwise = g.isPointwise && input.upsample == 1
-        let bandRows = max(1, min(o.h, bandRowsOverride ?? bandFloats / max(1, kdim * o.w)))
+        // At least one band per core (the predictor's first layer is one 128-row band otherwise).
+        let bandBudget = min(bandFloats / max(1, kdim * o.w), (o.h + Parallel.cores - 1) / Parallel.cores)
+        let bandRows = max(1, min(o.h, bandRowsOverride ?? bandBudget))
         let bands = (o.h + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
+        let fused = activation.clampRange
+        let (lo, hi) = fused ?? (-.infinity, .infinity)
         _ = Gemm.singleThreadedBLAS
-        // GEMMs start from the bias and accumulate onto it (beta = 1); banded GEMMs fill their
-        // own rows just before, while those rows are about to be in cache anyway.
+        // Grouped 1×1 GEMMs start from the bias and accumulate onto it (beta = 1).
         func fillBias(_ yi: UnsafeMutablePointer<Float>, channels: Range<Int>, from p0: Int, count: Int) {
             for co in channels {
                 (yi + co * outPlane + p0).initialize(repeating: bias?.data[co] ?? 0, count: count)
@@ -161,21 +166,23 @@ public enum Conv2D {
                 }
                 // Each worker unfolds and multiplies its own bands with a single-threaded GEMM:
                 // no thread hand-offs inside a band, and the band's columns stay in its cache.
-                let buffers = (0..<workers).map { workspace.floats(kdim * bandRows * o.w, slot: $0) }
+                let packCount = pk_gemm_scratch(Int32(kdim))
+                let buffers = (0..<workers).map { workspace.floats(kdim * bandRows * o.w + packCount, slot: $0) }
+                let bg = bias.map { UnsafePointer($0.pointer + grp * coutG) }
                 Parallel.forEachInterleaved(bands, workers: workers) { t, band in
                     let buf = buffers[t]
                     let oy0 = band * bandRows
                     let rows = oy0..<min(o.h, oy0 + bandRows)
                     let cols = rows.count * o.w
-                    fillBias(yi, channels: grp * coutG..<(grp + 1) * coutG, from: oy0 * o.w, count: cols)
                     Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
                                 rows: rows, into: buf)
-                    // y_g[:, band] [coutG × cols] += W_g [coutG × kdim] · cols [kdim × cols]
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(kdim),
-                                1, wg, Int32(kdim), buf, Int32(cols), 1, yg + oy0 * o.w, Int32(outPlane))
+                    // y_g[:, band] [coutG × cols] = act(W_g [coutG × kdim] · cols [kdim × cols] + bias)
+                    pk_gemm(wg, Int32(coutG), Int32(kdim), buf, cols, yg + oy0 * o.w, outPlane, Int32(cols), bg,
+                            lo, hi, nil, 0, buf + kdim * bandRows * o.w)
                 }
             }
         }
+        return pointwise ? false : fused != nil
     }
 }
 
@@ -299,7 +306,7 @@ public enum Depthwise {
             activation.forward(y)
             return
         }
-        let (lo, hi): (Float, Float) = activation == .relu6 ? (0, 6) : (activation == .relu ? (0, .infinity) : (-.infinity, .infinity))
+        let (lo, hi) = activation.clampRange!
         let jobs = x.n * x.c
         let workers = min(Parallel.cores, jobs)
         let scratchCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))

@@ -14,6 +14,16 @@ public enum Activation: String, Sendable, Codable {
         }
     }
 
+    /// The activation as a clamp [lo, hi] that kernels apply as they write (nil: sigmoid).
+    public var clampRange: (lo: Float, hi: Float)? {
+        switch self {
+        case .none: return (-.infinity, .infinity)
+        case .relu: return (0, .infinity)
+        case .relu6: return (0, 6)
+        case .sigmoid: return nil
+        }
+    }
+
     /// Applies the activation to `count` floats at `p`, in place.
     @inline(__always)
     public func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {

@@ -37,9 +37,15 @@ public struct StylePredictor {
             }
             h = conv(h, "\(p).depthwise", cin: b.hidden, cout: b.hidden, kernel: 3, stride: b.stride,
                      groups: b.hidden, activation: .relu6)
-            h = conv(h, "\(p).project", cin: b.hidden, cout: b.outChannels, kernel: 1, stride: 1, activation: .none)
-            if b.hasResidual { Elementwise.addInPlace(h, x) }
-            x = h
+            if b.hasResidual {
+                // The shortcut is added as the projection writes its output.
+                let y = Tensor(h.n, b.outChannels, h.h, h.w, zeroed: false)
+                Pointwise.forward(h, weight: weights["\(p).project.weight"], bias: weights["\(p).project.bias"],
+                                  into: y, activation: .none, residual: x)
+                x = y
+            } else {
+                x = conv(h, "\(p).project", cin: b.hidden, cout: b.outChannels, kernel: 1, stride: 1, activation: .none)
+            }
         }
         x = conv(x, "predictor.conv_last", cin: arch.blocks.last!.outChannels,
                  cout: arch.lastChannels, kernel: 1, stride: 1, activation: .relu6)

@@ -53,6 +53,30 @@ final class FusedConvTests: XCTestCase {
         check(cin: 4, cout: 4, h: 12, w: 20, k: 3, pad: .same(1), depthwise: true, activation: .sigmoid, seed: 102)
     }
 
+    /// The unpadded depthwise paths: stride 1 with one zero row/column on every side and stride 2
+    /// with TF "SAME" padding on even planes, width a multiple of 8 (edge vectors built by lane
+    /// shifts, missing rows skipped), down to one-row planes; beside them shapes that must take
+    /// the padded path (odd sizes, other paddings).
+    func testDepthwiseUnpaddedPaths() {
+        var seed: UInt64 = 400
+        for w in [8, 16, 24, 64] {
+            for h in [1, 2, 3, 8, 13] {
+                check(cin: 5, cout: 5, h: h, w: w, k: 3, pad: .same(1), depthwise: true, activation: .relu6, seed: seed)
+                seed += 1
+            }
+            for h in [2, 4, 10, 16] {
+                check(cin: 3, cout: 3, h: h, w: 2 * w, k: 3, s: 2, pad: Padding(top: 0, left: 0, bottom: 1, right: 1),
+                      depthwise: true, activation: .none, seed: seed)
+                seed += 1
+            }
+        }
+        // Padded path: odd height at stride 2, width not a multiple of 8, zero padding at stride 1.
+        check(cin: 3, cout: 3, h: 9, w: 32, k: 3, s: 2, pad: Padding(top: 0, left: 0, bottom: 1, right: 1),
+              depthwise: true, activation: .relu6, seed: 450)
+        check(cin: 3, cout: 3, h: 6, w: 12, k: 3, pad: .same(1), depthwise: true, activation: .relu6, seed: 451)
+        check(cin: 3, cout: 3, h: 6, w: 16, k: 3, pad: .zero, depthwise: true, activation: .none, seed: 452)
+    }
+
     /// The vectorised 3×3 depthwise backward against the per-tap loops it replaces, on planes
     /// large enough for long reductions (dWeight sums 2 × 48 × 56 products per tap).
     /// Tolerance: 1e-4 · max(1, max |loop value|) (the kernel sums in a different order).
@@ -111,6 +135,33 @@ final class FusedConvTests: XCTestCase {
         check(cin: 160, cout: 960, h: 8, w: 8, k: 1, depthwise: false, activation: .none, seed: 202)
         check(cin: 7, cout: 3, h: 5, w: 3, k: 1, depthwise: false, activation: .relu, seed: 203)
         check(cin: 5, cout: 6, h: 9, w: 9, k: 1, depthwise: false, activation: .sigmoid, seed: 204)
+    }
+
+    /// `pk_gemm` through Pointwise.forward with MobileNetV2's shortcut added after the clamp, on
+    /// widths that are not multiples of 16 (blocks moved left, a last chunk narrower than a
+    /// block borrowing columns), one to six rows (no packing), fewer than 8 columns (scalar).
+    /// Reference: the nested-loop conv in Double, clamped, plus the residual.
+    /// Tolerance: 1e-4 · max(1, max |reference|).
+    func testPointwiseResidualAndOddWidths() {
+        var rng = SplitMix64(seed: 500)
+        // (cin, cout, h, w): columns split across cores at 9×23; three 64-column chunks at
+        // 13×11 with k 600 (the last one 15 wide); rows split at 7×5; 6 columns.
+        for (cin, cout, h, w) in [(40, 13, 9, 23), (600, 8, 13, 11), (24, 5, 7, 5), (9, 4, 2, 3), (32, 1, 16, 16)] {
+            for activation in [Activation.none, .relu6] {
+                let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: 1)
+                let x = randomTensor(1, cin, h, w, &rng, lo: -3, hi: 3)
+                let weight = randomTensor(shape: g.weightShape, &rng)
+                let bias = randomTensor(shape: [cout], &rng)
+                let residual = randomTensor(1, cout, h, w, &rng)
+                let y = Tensor(1, cout, h, w, zeroed: false)
+                Pointwise.forward(x, weight: weight, bias: bias, into: y, activation: activation, residual: residual)
+                let ref = Naive.conv(x, weight, bias, g).values
+                let expected = ref.indices.map { i -> Double in
+                    (activation == .relu6 ? min(max(ref[i], 0), 6) : ref[i]) + Double(residual.data[i])
+                }
+                assertClose(y, expected, "pointwise+residual \(cin)→\(cout) \(h)×\(w) \(activation)")
+            }
+        }
     }
 
     /// Input gradients of stride-1 convs computed as forward convs of the turned weights (direct

@@ -58,6 +58,20 @@ void pk_moments(const float *x, size_t n, float shift, double *sum, double *sums
 void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual);
 
 /*
+ * C = clamp(A . B + bias, lo, hi) + residual, register-blocked (the 1x1 convolutions and the
+ * Winograd products):
+ *   a: [m][k] row-major;  b: [k][ldb], columns 0..<n;  c: [m][ldc]
+ *   bias: [m] or NULL;  lo / hi: -INFINITY / INFINITY for no clamp
+ *   residual: [m][ldr] or NULL, added after the clamp (MobileNetV2's shortcut)
+ * c must not overlap b or residual (a block may be written twice).
+ *   scratch: pk_gemm_scratch(k) floats to copy B's column blocks into contiguous panels (rows a
+ *   power of two apart share cache sets), or NULL to read B in place (rows close together)
+ */
+void pk_gemm(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
+             float lo, float hi, const float *residual, size_t ldr, float *scratch);
+size_t pk_gemm_scratch(int k);
+
+/*
  * 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over one band of output rows.
  *   pk_winograd3x3_weights: w [cout][cin][3][3] -> u [16][cout][cin] (G g G^T)
  *   in:  padded band [cin][2*tiles_y + 2][in_stride], in_stride >= 2*tiles_x + 2 (columns past
