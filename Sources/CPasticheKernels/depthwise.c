@@ -113,11 +113,16 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t
     if (vec_end < ow) rows_scalar(p, pw, k, bias, stride, out, oh, ow, vec_end, lo, hi);
 }
 
-// Stride 1, "same" padding (one zero row and column on every side), width a multiple of 8:
-// straight from the input, no padded copy. Copying the plane cost twice the convolution on the
-// 8x8 and 16x16 planes of MobileNetV2's last blocks. A vector's left and right neighbours are
+// Stride 1, one zero column on either side, width a multiple of 8, any rows (pad_top, oh: a
+// band of a plane too): straight from the input, no padded copy. Copying the plane cost twice
+// the convolution on the 8x8 and 16x16 planes of MobileNetV2's last blocks. A vector's left and right neighbours are
 // unaligned loads inside the row; at the row's ends they are the vector itself shifted by one
 // lane with a zero let in.
+// Row iy of an h-row plane, NULL above or below it (zero padding: its taps are skipped).
+static inline const float *input_row(const float *in, int h, int w, int iy) {
+    return iy >= 0 && iy < h ? in + (size_t)iy * w : 0;
+}
+
 __attribute__((target("avx2,fma"))) static inline __m256 shifted_right(__m256 v) { /* [0, v0 .. v6] */
     __m256 t = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
     return _mm256_blend_ps(t, _mm256_setzero_ps(), 0x01);
@@ -138,52 +143,94 @@ __attribute__((target("avx2,fma"))) static inline __m256 row_taps(const float *r
     return _mm256_fmadd_ps(r, k2, acc);
 }
 
-// Stride 2 with TF "SAME" padding on an even plane (no zero row or column before, one after):
+// Stride 2 with TF "SAME" columns on an even width (no zero column before, one after), any rows:
 // acc += k[0] * row[2x] + k[1] * row[2x+1] + k[2] * row[2x+2] for the 8 outputs at x; the last
-// vector's row[2x+16] is the zero after the row.
+// vector's row[2x+16] is the zero after the row. The three tap vectors are de-interleaved in the
+// order one in-lane shuffle leaves them, outputs [0 1 4 5 | 2 3 6 7]; the caller restores the
+// order once per output vector (a lane-crossing permute per tap cost 3x the FMAs).
 __attribute__((target("avx2,fma"))) static inline __m256 row_taps_s2(const float *row, int x, int ow, __m256 k0,
                                                                      __m256 k1, __m256 k2, __m256 acc) {
     const float *p = row + 2 * x;
-    __m256 e = even_lanes(p);
-    __m256 r = x + 8 < ow ? even_lanes(p + 2) : shifted_left(e);
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* p[0 2 8 10 | 4 6 12 14] */
+    __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); /* p[1 3 9 11 | 5 7 13 15] */
+    __m256 r;
+    if (x + 8 < ow) {
+        r = _mm256_shuffle_ps(_mm256_loadu_ps(p + 2), _mm256_loadu_ps(p + 10), _MM_SHUFFLE(2, 0, 2, 0));
+    } else { /* p[2 4 10 12 | 6 8 14 16] from e, p[16] = 0 */
+        r = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 4, 3, 6, 5, 2, 7, 7));
+        r = _mm256_blend_ps(r, _mm256_setzero_ps(), 0x80);
+    }
     acc = _mm256_fmadd_ps(e, k0, acc);
-    acc = _mm256_fmadd_ps(odd_lanes(p), k1, acc);
+    acc = _mm256_fmadd_ps(o, k1, acc);
     return _mm256_fmadd_ps(r, k2, acc);
 }
 
 __attribute__((target("avx2,fma"))) static void same_s2_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, float *out, int oh, int ow, float lo,
-                                                             float hi) {
+                                                             float bias, int pad_top, float *out, int oh, int ow,
+                                                             float lo, float hi) {
     const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
     const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
     const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
     const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
     for (int y = 0; y < oh; y++) {
-        const float *r0 = in + (size_t)(2 * y) * w, *r1 = r0 + w;
-        const float *r2 = 2 * y + 2 < h ? r1 + w : 0;
+        const float *r0 = input_row(in, h, w, 2 * y - pad_top), *r1 = input_row(in, h, w, 2 * y - pad_top + 1);
+        const float *r2 = input_row(in, h, w, 2 * y - pad_top + 2);
         float *o = out + (size_t)y * ow;
         for (int x = 0; x < ow; x += 8) {
-            __m256 acc = row_taps_s2(r0, x, ow, k0, k1, k2, vb);
-            acc = row_taps_s2(r1, x, ow, k3, k4, k5, acc);
+            __m256 acc = vb;
+            if (r0) acc = row_taps_s2(r0, x, ow, k0, k1, k2, acc);
+            if (r1) acc = row_taps_s2(r1, x, ow, k3, k4, k5, acc);
             if (r2) acc = row_taps_s2(r2, x, ow, k6, k7, k8, acc);
+            acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
             _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
         }
     }
 }
 
 __attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, float *out, float lo, float hi) {
+                                                             float bias, int pad_top, float *out, int oh, float lo,
+                                                             float hi) {
     const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
     const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
     const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
     const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    for (int y = 0; y < h; y++) {
-        const float *r1 = in + (size_t)y * w;
-        const float *r0 = y > 0 ? r1 - w : 0, *r2 = y + 1 < h ? r1 + w : 0;
+    int y = 0;
+    /* Two output rows at a time: the two middle input rows feed both (12 row loads instead of 18). */
+    for (; y + 2 <= oh; y += 2) {
+        const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
+        const float *r2 = input_row(in, h, w, y - pad_top + 2), *r3 = input_row(in, h, w, y - pad_top + 3);
         float *o = out + (size_t)y * w;
         for (int x = 0; x < w; x += 8) {
-            __m256 acc = row_taps(r1, x, w, k3, k4, k5, vb);
+            __m256 top = vb, bottom = vb;
+            if (r0) top = row_taps(r0, x, w, k0, k1, k2, top);
+            if (r1) {
+                __m256 c = _mm256_loadu_ps(r1 + x);
+                __m256 l = x > 0 ? _mm256_loadu_ps(r1 + x - 1) : shifted_right(c);
+                __m256 r = x + 8 < w ? _mm256_loadu_ps(r1 + x + 1) : shifted_left(c);
+                top = _mm256_fmadd_ps(r, k5, _mm256_fmadd_ps(c, k4, _mm256_fmadd_ps(l, k3, top)));
+                bottom = _mm256_fmadd_ps(r, k2, _mm256_fmadd_ps(c, k1, _mm256_fmadd_ps(l, k0, bottom)));
+            }
+            if (r2) {
+                __m256 c = _mm256_loadu_ps(r2 + x);
+                __m256 l = x > 0 ? _mm256_loadu_ps(r2 + x - 1) : shifted_right(c);
+                __m256 r = x + 8 < w ? _mm256_loadu_ps(r2 + x + 1) : shifted_left(c);
+                top = _mm256_fmadd_ps(r, k8, _mm256_fmadd_ps(c, k7, _mm256_fmadd_ps(l, k6, top)));
+                bottom = _mm256_fmadd_ps(r, k5, _mm256_fmadd_ps(c, k4, _mm256_fmadd_ps(l, k3, bottom)));
+            }
+            if (r3) bottom = row_taps(r3, x, w, k6, k7, k8, bottom);
+            _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(top, vlo), vhi));
+            _mm256_storeu_ps(o + w + x, _mm256_min_ps(_mm256_max_ps(bottom, vlo), vhi));
+        }
+    }
+    for (; y < oh; y++) {
+        const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
+        const float *r2 = input_row(in, h, w, y - pad_top + 2);
+        float *o = out + (size_t)y * w;
+        for (int x = 0; x < w; x += 8) {
+            __m256 acc = vb;
             if (r0) acc = row_taps(r0, x, w, k0, k1, k2, acc);
+            if (r1) acc = row_taps(r1, x, w, k3, k4, k5, acc);
             if (r2) acc = row_taps(r2, x, w, k6, k7, k8, acc);
             _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
         }
@@ -195,13 +242,12 @@ void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, 
                      float *out, int oh, int ow, float lo, float hi, float *scratch) {
     if (oh <= 0 || ow <= 0) return;
 #ifdef PK_X86
-    if (pk_simd_available() && stride == 1 && pad_top == 1 && pad_left == 1 && oh == h && ow == w && w % 8 == 0) {
-        same_s1_avx2(in, h, w, k, bias, out, lo, hi);
+    if (pk_simd_available() && stride == 1 && pad_left == 1 && ow == w && w % 8 == 0) {
+        same_s1_avx2(in, h, w, k, bias, pad_top, out, oh, lo, hi);
         return;
     }
-    if (pk_simd_available() && stride == 2 && pad_top == 0 && pad_left == 0 && h == 2 * oh && w == 2 * ow &&
-        ow % 8 == 0) {
-        same_s2_avx2(in, h, w, k, bias, out, oh, ow, lo, hi);
+    if (pk_simd_available() && stride == 2 && pad_left == 0 && w == 2 * ow && ow % 8 == 0) {
+        same_s2_avx2(in, h, w, k, bias, pad_top, out, oh, ow, lo, hi);
         return;
     }
 #endif

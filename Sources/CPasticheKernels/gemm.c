@@ -83,15 +83,14 @@ static const gemm_fn gemm_narrow[7] = {0, gemm_r1_x1, gemm_r2_x1, gemm_r3_x1, ge
 /* Copies the 16-column blocks of B's columns [x0, x1) (last block moved left) into panels of
  * k x 16 contiguous floats: rows of B that lie a power of two apart (a 128x128 plane is 64 KB)
  * all fall into one cache set and evict each other, a contiguous panel streams. */
-static void pack_panels(const float *b, size_t ldb, int k, int x0, int x1, float *pack) {
+__attribute__((target("avx2,fma"))) static void pack_panels(const float *b, size_t ldb, int k, int x0, int x1,
+                                                            float *pack) {
     for (int xb = x0; xb < x1; xb += 16) {
         int x = xb + 16 <= x1 ? xb : x1 - 16;
         const float *src = b + x;
         for (int j = 0; j < k; j++, src += ldb, pack += 16) {
-            _mm_storeu_ps(pack, _mm_loadu_ps(src));
-            _mm_storeu_ps(pack + 4, _mm_loadu_ps(src + 4));
-            _mm_storeu_ps(pack + 8, _mm_loadu_ps(src + 8));
-            _mm_storeu_ps(pack + 12, _mm_loadu_ps(src + 12));
+            _mm256_storeu_ps(pack, _mm256_loadu_ps(src));
+            _mm256_storeu_ps(pack + 8, _mm256_loadu_ps(src + 8));
         }
     }
 }

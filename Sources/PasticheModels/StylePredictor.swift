@@ -31,21 +31,14 @@ public struct StylePredictor {
                      kernel: 3, stride: 2, activation: .relu6)
         for b in arch.blocks {
             let p = "predictor.block.\(b.index)"
-            var h = x
-            if b.hasExpand {
-                h = conv(h, "\(p).expand", cin: b.inChannels, cout: b.hidden, kernel: 1, stride: 1, activation: .relu6)
+            func pair(_ layer: String) -> (weight: Tensor, bias: Tensor) {
+                (weights["\(p).\(layer).weight"], weights["\(p).\(layer).bias"])
             }
-            h = conv(h, "\(p).depthwise", cin: b.hidden, cout: b.hidden, kernel: 3, stride: b.stride,
-                     groups: b.hidden, activation: .relu6)
-            if b.hasResidual {
-                // The shortcut is added as the projection writes its output.
-                let y = Tensor(h.n, b.outChannels, h.h, h.w, zeroed: false)
-                Pointwise.forward(h, weight: weights["\(p).project.weight"], bias: weights["\(p).project.bias"],
-                                  into: y, activation: .none, residual: x)
-                x = y
-            } else {
-                x = conv(h, "\(p).project", cin: b.hidden, cout: b.outChannels, kernel: 1, stride: 1, activation: .none)
-            }
+            let w = InvertedResidual.Weights(expand: b.hasExpand ? pair("expand") : nil, depthwise: pair("depthwise"),
+                                             project: pair("project"))
+            x = InvertedResidual.forward(x, weights: w, stride: b.stride,
+                                         padding: samePadding(h: x.h, w: x.w, kernel: 3, stride: b.stride),
+                                         shortcut: b.hasResidual)
         }
         x = conv(x, "predictor.conv_last", cin: arch.blocks.last!.outChannels,
                  cout: arch.lastChannels, kernel: 1, stride: 1, activation: .relu6)

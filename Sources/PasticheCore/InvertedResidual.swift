@@ -1,0 +1,178 @@
+import CPasticheKernels
+
+/// One inverted-residual block of MobileNetV2 (Sandler et al. 2018, §3.3):
+/// x [Cin, H, W] → expand 1×1 + ReLU6 [C6] → 3×3 depthwise (stride s) + ReLU6 → project 1×1
+/// [Cout, OH, OW] (+ x when the block keeps its shape).
+///
+/// On large planes the three layers run together over bands of output rows, each core on its
+/// own rows: the band's hidden activation (six times the block's input, 6 MB at 128²) stays in
+/// the core's L2 instead of going to memory and back twice, which is what bounded the
+/// layer-by-layer predictor on its 128² and 64² blocks. Small planes (16², 8²), where everything
+/// fits in cache anyway and a split by rows would leave each core a few rows plus their halo,
+/// split the hidden channels between the cores instead.
+public enum InvertedResidual {
+    public struct Weights {
+        /// nil for blocks with expansion 1 (the first block).
+        public var expand: (weight: Tensor, bias: Tensor)?
+        public var depthwise: (weight: Tensor, bias: Tensor)
+        public var project: (weight: Tensor, bias: Tensor)
+        public init(expand: (weight: Tensor, bias: Tensor)?, depthwise: (weight: Tensor, bias: Tensor),
+                    project: (weight: Tensor, bias: Tensor)) {
+            self.expand = expand; self.depthwise = depthwise; self.project = project
+        }
+    }
+
+    /// Planes with fewer pixels than this split channels, not rows.
+    public static var minimumBandedPlane = 32 * 32
+    /// Output rows per band (tests set it to exercise band edges); nil: from the cache budget.
+    public static var bandRowsOverride: Int?
+    /// Floats of hidden activation per band and core (192 KB: room beside it in a 512 KB L2).
+    static let bandFloats = 48 * 1024
+
+    /// `padding`: the depthwise conv's zero padding (TF "SAME": `samePadding`); `shortcut`
+    /// adds x to the output (stride 1 and Cin == Cout).
+    public static func forward(_ x: Tensor, weights w: Weights, stride: Int, padding: Padding, shortcut: Bool,
+                               workspace: Workspace = .shared) -> Tensor {
+        let cin = x.c, hidden = w.depthwise.weight.shape[0], cout = w.project.weight.shape[0]
+        let g = ConvGeometry(inChannels: hidden, outChannels: hidden, kernel: 3, stride: stride, padding: padding,
+                             groups: hidden)
+        let o = g.outputSize(h: x.h, w: x.w)
+        precondition(w.expand == nil ? hidden == cin : w.expand!.weight.count == hidden * cin, "expand shape")
+        precondition(w.project.weight.count == cout * hidden, "project shape")
+        precondition(!shortcut || (o.h == x.h && o.w == x.w && cout == cin), "shortcut needs equal shapes")
+        let y = Tensor(x.n, cout, o.h, o.w, zeroed: false)
+        guard x.plane >= minimumBandedPlane else {
+            channelSplit(x, weights: w, geometry: g, shortcut: shortcut, into: y, workspace: workspace)
+            return y
+        }
+        let workers = min(Parallel.cores, o.h)
+        let bandRows = max(1, bandRowsOverride ?? ((bandFloats / max(1, hidden * x.w) - 3) / stride + 1))
+        let hiddenRows = (bandRows - 1) * stride + 3
+        let hiddenCount = w.expand == nil ? 0 : hidden * hiddenRows * x.w
+        let depthwiseCount = hidden * bandRows * o.w
+        let packCount = pk_gemm_scratch(Int32(max(cin, hidden)))
+        let padCount = pk_depthwise3x3_scratch(Int32(bandRows), Int32(o.w), Int32(stride))
+        let perWorker = hiddenCount + depthwiseCount + packCount + padCount
+        let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
+        let rowsPerWorker = (o.h + workers - 1) / workers
+        for i in 0..<x.n {
+            Parallel.forEach(workers, cost: Int.max / 4) { t in
+                let rows = min(o.h, t * rowsPerWorker)..<min(o.h, (t + 1) * rowsPerWorker)
+                var band = Band(x: x, image: i, weights: w, geometry: g, y: y, bandRows: bandRows,
+                                hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
+                                depthwiseCount: depthwiseCount, packCount: packCount, shortcut: shortcut)
+                var oy0 = rows.lowerBound
+                while oy0 < rows.upperBound {
+                    let oy1 = min(rows.upperBound, oy0 + bandRows)
+                    band.run(oy0..<oy1)
+                    oy0 = oy1
+                }
+            }
+        }
+        return y
+    }
+
+    /// One core's walk down its rows. The expanded rows a band shares with the next (two at
+    /// stride 1, one at stride 2) are moved to the top of the buffer, not computed again.
+    struct Band {
+        let x: Tensor, image: Int, weights: Weights, geometry: ConvGeometry, y: Tensor
+        let bandRows: Int, hiddenRows: Int
+        let hiddenBuffer: UnsafeMutablePointer<Float>, depthwiseBuffer: UnsafeMutablePointer<Float>
+        let pack: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>
+        let shortcut: Bool
+        /// Input rows [held.lowerBound, held.upperBound) are expanded in the hidden buffer.
+        var held = 0..<0
+
+        init(x: Tensor, image: Int, weights: Weights, geometry: ConvGeometry, y: Tensor, bandRows: Int,
+             hiddenRows: Int, scratch: UnsafeMutablePointer<Float>, hiddenCount: Int, depthwiseCount: Int,
+             packCount: Int, shortcut: Bool) {
+            self.x = x; self.image = image; self.weights = weights; self.geometry = geometry; self.y = y
+            self.bandRows = bandRows; self.hiddenRows = hiddenRows; self.shortcut = shortcut
+            hiddenBuffer = scratch
+            depthwiseBuffer = scratch + hiddenCount
+            pack = depthwiseBuffer + depthwiseCount
+            pad = pack + packCount
+        }
+
+        mutating func run(_ out: Range<Int>) {
+            let s = geometry.stride, pt = geometry.padding.top, pl = geometry.padding.left
+            let w = x.w, plane = x.plane, hidden = geometry.inChannels
+            let ow = y.w, oplane = y.plane
+            let xi = UnsafePointer(x.image(image))
+            // Input rows the band's depthwise outputs read, clipped to the image.
+            let first = out.lowerBound * s - pt
+            let need = max(0, first)..<min(x.h, (out.upperBound - 1) * s - pt + 3)
+            let input: UnsafePointer<Float>, channelStride: Int
+            if let expand = weights.expand {
+                let kept = need.lowerBound < held.upperBound ? need.lowerBound..<held.upperBound : need.lowerBound..<need.lowerBound
+                if !kept.isEmpty && kept.lowerBound > held.lowerBound {
+                    let shift = (kept.lowerBound - held.lowerBound) * w
+                    for c in 0..<hidden {
+                        let row0 = hiddenBuffer + c * hiddenRows * w
+                        row0.update(from: row0 + shift, count: kept.count * w)
+                    }
+                }
+                let fresh = kept.upperBound..<need.upperBound
+                // hidden[:, fresh] = relu6(W_e [C6 × Cin] · x[:, fresh] + b_e)
+                pk_gemm(expand.weight.pointer, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
+                        hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
+                        Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
+                held = need
+                input = UnsafePointer(hiddenBuffer)
+                channelStride = hiddenRows * w
+            } else {
+                input = xi + need.lowerBound * w
+                channelStride = plane
+            }
+            let dw = weights.depthwise
+            for c in 0..<hidden {
+                pk_depthwise3x3(input + c * channelStride, Int32(need.count), Int32(w), dw.weight.pointer + 9 * c,
+                                dw.bias.data[c], Int32(s), Int32(need.lowerBound - first), Int32(pl),
+                                depthwiseBuffer + c * bandRows * ow, Int32(out.count), Int32(ow), 0, 6, pad)
+            }
+            // y[:, out] = W_p [Cout × C6] · depthwise [C6 × band] + b_p (+ x[:, out])
+            let project = weights.project
+            pk_gemm(project.weight.pointer, Int32(y.c), Int32(hidden), depthwiseBuffer, bandRows * ow,
+                    y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow), project.bias.pointer,
+                    -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil, oplane, pack)
+        }
+    }
+
+    /// Small planes: each core expands and convolves its own share of the hidden channels (they
+    /// stay in its cache), then the projection reads them all, split by output channels.
+    static func channelSplit(_ x: Tensor, weights w: Weights, geometry g: ConvGeometry, shortcut: Bool, into y: Tensor,
+                             workspace: Workspace) {
+        let cin = x.c, hidden = g.inChannels, plane = x.plane
+        let workers = max(1, min(Parallel.cores, hidden / 8))
+        let share = (hidden + workers - 1) / workers
+        let depthwise = Tensor(x.n, hidden, y.h, y.w, zeroed: false)
+        let hiddenCount = w.expand == nil ? 0 : share * plane
+        let packCount = pk_gemm_scratch(Int32(cin))
+        let padCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
+        let scratch = (0..<workers).map { workspace.floats(hiddenCount + packCount + padCount, slot: $0) }
+        let dw = w.depthwise
+        for i in 0..<x.n {
+            let xi = UnsafePointer(x.image(i))
+            Parallel.forEach(workers, cost: Int.max / 4) { t in
+                let channels = min(hidden, t * share)..<min(hidden, (t + 1) * share)
+                guard !channels.isEmpty else { return }
+                let c0 = channels.lowerBound
+                let buffer = scratch[t], pack = buffer + hiddenCount, pad = pack + packCount
+                var input = xi + c0 * plane
+                if let expand = w.expand {
+                    // hidden[channels] = relu6(W_e[channels] · x + b_e[channels])
+                    pk_gemm(expand.weight.pointer + c0 * cin, Int32(channels.count), Int32(cin), xi, plane, buffer,
+                            plane, Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
+                    input = UnsafePointer(buffer)
+                }
+                for c in channels {
+                    pk_depthwise3x3(input + (c - c0) * plane, Int32(x.h), Int32(x.w), dw.weight.pointer + 9 * c,
+                                    dw.bias.data[c], Int32(g.stride), Int32(g.padding.top), Int32(g.padding.left),
+                                    depthwise.plane(i, c), Int32(y.h), Int32(y.w), 0, 6, pad)
+                }
+            }
+        }
+        Pointwise.forward(depthwise, weight: w.project.weight, bias: w.project.bias, into: y, activation: .none,
+                          residual: shortcut ? x : nil, workspace: workspace)
+    }
+}

@@ -1,0 +1,90 @@
+import XCTest
+@testable import PasticheCore
+
+/// InvertedResidual.forward (MobileNetV2 block: expand 1×1 + ReLU6, 3×3 depthwise + ReLU6,
+/// project 1×1, shortcut) against the same block from nested-loop convolutions, on both of its
+/// paths: bands of rows per core on large planes (band edges, the rows carried between bands,
+/// the split between cores, stride 2, odd sizes that take the padded depthwise) and the split
+/// of hidden channels between cores on small planes.
+/// Tolerance: 1e-4 · max(1, max |reference|) (float sums in another order).
+final class InvertedResidualTests: XCTestCase {
+    override func tearDown() {
+        InvertedResidual.bandRowsOverride = nil
+        super.tearDown()
+    }
+
+    /// TF "SAME" padding for a 3×3 conv, as the predictor uses it.
+    func same(_ h: Int, _ w: Int, _ s: Int) -> Padding {
+        func axis(_ n: Int) -> (Int, Int) {
+            let out = (n + s - 1) / s, total = max(0, (out - 1) * s + 3 - n)
+            return (total / 2, total - total / 2)
+        }
+        let (t, b) = axis(h), (l, r) = axis(w)
+        return Padding(top: t, left: l, bottom: b, right: r)
+    }
+
+    func reference(_ x: Tensor, _ w: InvertedResidual.Weights, stride: Int, padding: Padding,
+                   shortcut: Bool) -> [Double] {
+        func relu6(_ r: (shape: [Int], values: [Double])) -> Tensor {
+            Tensor(shape: r.shape, values: r.values.map { Float(min(max($0, 0), 6)) })
+        }
+        let hidden = w.depthwise.weight.shape[0]
+        var h = x
+        if let e = w.expand {
+            h = relu6(Naive.conv(x, e.weight, e.bias, ConvGeometry(inChannels: x.c, outChannels: hidden, kernel: 1)))
+        }
+        h = relu6(Naive.conv(h, w.depthwise.weight, w.depthwise.bias,
+                             ConvGeometry(inChannels: hidden, outChannels: hidden, kernel: 3, stride: stride,
+                                          padding: padding, groups: hidden)))
+        let cout = w.project.weight.shape[0]
+        var y = Naive.conv(h, w.project.weight, w.project.bias,
+                           ConvGeometry(inChannels: hidden, outChannels: cout, kernel: 1)).values
+        if shortcut { for i in y.indices { y[i] += Double(x.data[i]) } }
+        return y
+    }
+
+    func check(n: Int = 1, cin: Int, expansion: Int, cout: Int, h: Int, w: Int, stride: Int, bands: [Int?],
+               seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SplitMix64(seed: seed)
+        let hidden = cin * expansion
+        let x = randomTensor(n, cin, h, w, &rng, lo: -2, hi: 2)
+        func pair(_ shape: [Int]) -> (weight: Tensor, bias: Tensor) {
+            (randomTensor(shape: shape, &rng, lo: -0.5, hi: 0.5), randomTensor(shape: [shape[0]], &rng))
+        }
+        let weights = InvertedResidual.Weights(expand: expansion == 1 ? nil : pair([hidden, cin, 1, 1]),
+                                               depthwise: pair([hidden, 1, 3, 3]), project: pair([cout, hidden, 1, 1]))
+        let padding = same(h, w, stride)
+        let shortcut = stride == 1 && cin == cout
+        let expected = reference(x, weights, stride: stride, padding: padding, shortcut: shortcut)
+        for rows in bands {
+            InvertedResidual.bandRowsOverride = rows
+            let y = InvertedResidual.forward(x, weights: weights, stride: stride, padding: padding, shortcut: shortcut)
+            let what = "N\(n) \(cin)→\(hidden)→\(cout) \(h)×\(w) s\(stride) band \(rows.map(String.init) ?? "auto")"
+            assertClose(y, expected, what, file: file, line: line)
+        }
+    }
+
+    func testBandedStride1WithShortcut() {
+        XCTAssertGreaterThanOrEqual(40 * 40, InvertedResidual.minimumBandedPlane)
+        check(cin: 8, expansion: 6, cout: 8, h: 40, w: 40, stride: 1, bands: [nil, 1, 3, 7], seed: 1)
+        // Width not a multiple of 8 (padded depthwise), two images.
+        check(n: 2, cin: 6, expansion: 4, cout: 6, h: 33, w: 37, stride: 1, bands: [nil, 2], seed: 2)
+    }
+
+    func testBandedStride2() {
+        // Even sizes (TF pads one row/column after), odd sizes (one before and after).
+        check(cin: 8, expansion: 6, cout: 12, h: 64, w: 34, stride: 2, bands: [nil, 1, 2, 5], seed: 3)
+        check(cin: 5, expansion: 3, cout: 7, h: 45, w: 37, stride: 2, bands: [nil, 3], seed: 4)
+    }
+
+    func testBandedWithoutExpansion() {
+        check(cin: 16, expansion: 1, cout: 8, h: 36, w: 36, stride: 1, bands: [nil, 1, 4], seed: 5)
+    }
+
+    func testChannelSplitOnSmallPlanes() {
+        XCTAssertLessThan(16 * 12, InvertedResidual.minimumBandedPlane)
+        check(cin: 16, expansion: 6, cout: 16, h: 8, w: 8, stride: 1, bands: [nil], seed: 6)
+        check(n: 2, cin: 12, expansion: 6, cout: 20, h: 16, w: 12, stride: 2, bands: [nil], seed: 7)
+        check(cin: 10, expansion: 1, cout: 10, h: 5, w: 7, stride: 1, bands: [nil], seed: 8)
+    }
+}
