@@ -41,7 +41,7 @@ public enum Gemm {
         if Int(n) >= 32 * cores {
             // Column blocks: op(B)[:, j0..<j1] and C[:, j0..<j1]; multiples of 16 keep vectors aligned.
             let step = ((Int(n) + cores - 1) / cores + 15) / 16 * 16
-            DispatchQueue.concurrentPerform(iterations: cores) { t in
+            Parallel.forEach(cores, cost: Int.max / 4) { t in
                 let j0 = t * step, j1 = min(Int(n), j0 + step)
                 guard j0 < j1 else { return }
                 let bj = transB == CblasNoTrans ? b + j0 : b + j0 * Int(ldb)
@@ -49,7 +49,7 @@ public enum Gemm {
             }
         } else if Int(m) >= 2 * cores {
             let step = (Int(m) + cores - 1) / cores
-            DispatchQueue.concurrentPerform(iterations: cores) { t in
+            Parallel.forEach(cores, cost: Int.max / 4) { t in
                 let i0 = t * step, i1 = min(Int(m), i0 + step)
                 guard i0 < i1 else { return }
                 let ai = transA == CblasNoTrans ? a + i0 * Int(lda) : a + i0

@@ -22,6 +22,15 @@ extern "C" {
 void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, int cout, int k, const float *bias,
                     float *out, size_t out_plane, size_t out_stride, int rows_out, int wout);
 
+/*
+ * Runs task(context, i) for i in [0, count) on the calling thread and the pool's workers (one
+ * per extra core, started on first use, spinning ~2 ms between jobs before they sleep), and
+ * returns when all are done. Calls from inside a task or while another thread's job runs run
+ * their items inline.
+ */
+typedef void (*pk_task)(void *context, long i);
+void pk_parallel_for(long count, pk_task task, void *context);
+
 /* 1 when the CPU runs the AVX2+FMA paths (checked once); every kernel here asks it. */
 int pk_simd_available(void);
 
