@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import CPasticheKernels
 
@@ -77,12 +78,13 @@ public enum Linear {
         let y = Tensor(x.n, outF, 1, 1)
         for i in 0..<x.n {
             let xi = x.pointer + i * inF, yi = y.pointer + i * outF
-            for o in 0..<outF {
-                let wr = weight.pointer + o * inF
-                var acc: Float = bias?.data[o] ?? 0
-                for k in 0..<inF { acc += wr[k] * xi[k] }
-                yi[o] = acc
-            }
+            // y_i = W x_i + b. OpenBLAS's sgemv (one thread: `Gemm.singleThreadedBLAS`): a plain
+            // loop's float sum is one dependent chain the compiler may not reorder (the
+            // predictor's 1280 → 100 bottleneck took 0.17 ms of a 10 ms forward).
+            _ = Gemm.singleThreadedBLAS
+            if let bias { yi.update(from: bias.pointer, count: outF) } else { yi.update(repeating: 0, count: outF) }
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outF), Int32(inF), 1, weight.pointer, Int32(inF),
+                        xi, 1, 1, yi, 1)
         }
         return y
     }

@@ -21,17 +21,6 @@ public enum Benchmark {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    static func time(runs: Int, _ body: () -> Void) -> Double {
-        body()  // warm-up: first-touch page faults, OpenBLAS thread start
-        var samples: [Double] = []
-        for _ in 0..<runs {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        }
-        return median(samples)
-    }
-
     static func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
         var state = seed
         let t = Tensor(shape: shape, zeroed: false)
@@ -44,33 +33,68 @@ public enum Benchmark {
 
     /// `predictor: false` skips the predictor case, `transferSizes: []` the transfer cases (e.g.
     /// to profile one network). onnxruntime always runs Magenta's width-1 predictor.
-    public static func run(stylizer: Stylizer, runs: Int, predictor: Bool = true, transferSizes: [Int] = [384, 1024],
-                           onnxDirectory: String?, progress: (String) -> Void = { _ in }) -> [Case] {
+    ///
+    /// Each case runs in `rounds` alternating turns, Pastiche then onnxruntime (a python3 child
+    /// that times on request), so a drift in the machine's speed (this 2-core host's swings
+    /// by a third within a minute) falls on both sides; each side's figure is the median of
+    /// all its runs.
+    public static func run(stylizer: Stylizer, runs: Int, rounds: Int = 3, predictor: Bool = true,
+                           transferSizes: [Int] = [384, 1024], onnxDirectory: String?,
+                           progress: (String) -> Void = { _ in }) -> [Case] {
         var cases: [Case] = []
+        let ort = onnxDirectory.flatMap { OnnxRuntimeTimer(onnxDirectory: $0) }
         let style = randomTensor([1, 3, 256, 256], seed: 1)
         let embedding = stylizer.predictor(style)
+        func measure(_ name: String, runs: Int, _ body: () -> Void) -> (ms: Double, ortMs: Double?) {
+            let turns = max(1, min(rounds, runs))
+            let perTurn = (runs + turns - 1) / turns
+            body()  // warm-up: first-touch page faults, the thread pool's start
+            var ours: [Double] = [], theirs: [Double]? = ort.flatMap { $0.time(name, runs: 1) }.map { _ in [] }
+            for _ in 0..<turns {
+                // Both sides' worker threads spin a while after their last run: let them settle.
+                usleep(20_000)
+                for _ in 0..<perTurn {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    body()
+                    ours.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                }
+                if theirs != nil {
+                    usleep(20_000)
+                    if let t = ort?.time(name, runs: perTurn) { theirs! += t } else { theirs = nil }
+                }
+            }
+            return (median(ours), theirs.map(median))
+        }
         if predictor {
             progress("predictor 256²")
-            let pms = time(runs: runs) { _ = stylizer.predictor(style) }
+            let m = measure("predict_256", runs: runs) { _ = stylizer.predictor(style) }
             cases.append(Case(name: "predict_256", network: "predictor", size: 256,
-                              gflop: stylizer.predictor.architecture.flops(h: 256, w: 256) / 1e9, pasticheMs: pms))
+                              gflop: stylizer.predictor.architecture.flops(h: 256, w: 256) / 1e9, pasticheMs: m.ms,
+                              ortMs: m.ortMs))
         }
         for size in transferSizes {
             progress("transfer \(size)²")
             let content = randomTensor([1, 3, size, size], seed: UInt64(size))
-            let tms = time(runs: size >= 1024 ? max(3, runs / 2) : runs) { _ = stylizer.transfer(content, embedding: embedding) }
+            let m = measure("transfer_\(size)", runs: size >= 1024 ? max(3, runs / 2) : runs) {
+                _ = stylizer.transfer(content, embedding: embedding)
+            }
             cases.append(Case(name: "transfer_\(size)", network: "transfer", size: size,
-                              gflop: TransferNetwork.flops(h: size, w: size) / 1e9, pasticheMs: tms))
-        }
-        if let onnxDirectory, let ort = onnxRuntimeTimes(onnxDirectory: onnxDirectory, runs: runs, sizes: transferSizes) {
-            for i in cases.indices { cases[i].ortMs = ort[cases[i].name] }
+                              gflop: TransferNetwork.flops(h: size, w: size) / 1e9, pasticheMs: m.ms, ortMs: m.ortMs))
         }
         return cases
     }
+}
 
-    /// onnxruntime (2 threads) on the float graphs (weight dequantization folded, activation
-    /// Q/DQ bypassed — the same network Pastiche computes). nil when python3 or onnxruntime is missing.
-    static func onnxRuntimeTimes(onnxDirectory: String, runs: Int, sizes: [Int]) -> [String: Double]? {
+/// onnxruntime (2 threads) on the float graphs (weight dequantization folded, activation Q/DQ
+/// bypassed — the same network Pastiche computes), in a python3 child that answers
+/// "CASE RUNS" lines on stdin with a JSON list of milliseconds. nil when python3, onnxruntime or
+/// the ONNX files are missing.
+final class OnnxRuntimeTimer {
+    private let process = Process()
+    private let input = Pipe(), output = Pipe()
+    private var buffer = Data()
+
+    init?(onnxDirectory: String) {
         let script = """
             import json, sys, time
             import numpy as np, onnx, onnxruntime as ort
@@ -100,32 +124,55 @@ public enum Benchmark {
             def sess(path):
                 o = ort.SessionOptions(); o.intra_op_num_threads = 2; o.inter_op_num_threads = 1
                 return ort.InferenceSession(fold(onnx.load(path)), o, providers=["CPUExecutionProvider"])
-            def med(f, n):
-                f(); ts = []
-                for _ in range(n):
-                    t = time.perf_counter(); f(); ts.append((time.perf_counter() - t) * 1000)
-                ts.sort(); return ts[len(ts) // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
-            d, runs = sys.argv[1], int(sys.argv[2]); sizes = [int(s) for s in sys.argv[3].split(",") if s]
+            d = sys.argv[1]
             p = sess(d + "/arbitrary_predict.onnx"); t = sess(d + "/arbitrary_transform.onnx")
             rng = np.random.default_rng(0); x = rng.random((1, 256, 256, 3), dtype=np.float32)
-            e = p.run(None, {"style_image": x})[0]; en = t.get_inputs()[1].name
-            out = {"predict_256": med(lambda: p.run(None, {"style_image": x}), runs)}
-            for s in sizes:
-                c = rng.random((1, s, s, 3), dtype=np.float32)
-                out["transfer_%d" % s] = med(lambda: t.run(None, {"content_image": c, en: e}), max(3, runs // 2) if s >= 1024 else runs)
-            print(json.dumps(out))
+            e = p.run(None, {"style_image": x})[0]; en = t.get_inputs()[1].name; contents = {}
+            def case(name):
+                if name == "predict_256": return lambda: p.run(None, {"style_image": x})
+                s = int(name.split("_")[1])
+                c = contents.setdefault(s, rng.random((1, s, s, 3), dtype=np.float32))
+                return lambda: t.run(None, {"content_image": c, en: e})
+            print("ready", flush=True)
+            for line in sys.stdin:
+                name, n = line.split(); f = case(name); ts = []
+                for _ in range(int(n)):
+                    t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1000)
+                print(json.dumps(ts), flush=True)
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, onnxDirectory, String(runs), sizes.map(String.init).joined(separator: ",")]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let result = try? JSONSerialization.jsonObject(with: data) as? [String: Double] else { return nil }
-        return result
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, onnxDirectory]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil, readLine() == "ready" else { return nil }
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    /// `runs` timed runs of a case ("predict_256", "transfer_384"), in milliseconds.
+    func time(_ name: String, runs: Int) -> [Double]? {
+        guard process.isRunning,
+              (try? input.fileHandleForWriting.write(contentsOf: Data("\(name) \(runs)\n".utf8))) != nil,
+              let line = readLine(), let data = line.data(using: .utf8),
+              let times = try? JSONSerialization.jsonObject(with: data) as? [Double], times.count == runs
+        else { return nil }
+        return times
+    }
+
+    private func readLine() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return nil }  // the child exited
+            buffer.append(chunk)
+        }
     }
 }

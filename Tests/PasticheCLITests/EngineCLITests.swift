@@ -22,6 +22,21 @@ final class EngineCLITests: CLITestCase {
         }
     }
 
+    /// `bench --json` with onnxruntime in turns (test.sh installs it): both sides' medians, the
+    /// ratio between them and GFLOP/s for the predictor case. Timing values are not checked,
+    /// only that they are measured and consistent.
+    func testBenchJSONHasBothSides() throws {
+        let r = try ok(["bench", "--only", "predictor", "--runs", "3", "--json"], withLibrary: false)
+        let object = try json(r) as? [String: Double] ?? [:]
+        let ours = try XCTUnwrap(object["predict_256_ms"]), theirs = try XCTUnwrap(object["ort_predict_256_ms"])
+        XCTAssertGreaterThan(ours, 0)
+        XCTAssertGreaterThan(theirs, 0)
+        XCTAssertEqual(try XCTUnwrap(object["predict_256_ratio"]), ours / theirs, accuracy: 1e-9)
+        let gflop = PredictorArchitecture.standard.flops(h: 256, w: 256) / 1e9
+        XCTAssertEqual(try XCTUnwrap(object["predict_256_gflops"]), gflop / (ours / 1000), accuracy: 1e-6)
+        XCTAssertNil(object["transfer_384_ms"], "--only predictor times no transfer case")
+    }
+
     func testModelInfoJSON() throws {
         let r = try ok(["model", "info", "--json"], withLibrary: false)
         let info = try json(r) as? [String: Any] ?? [:]

@@ -31,6 +31,9 @@ void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, 
 typedef void (*pk_task)(void *context, long i);
 void pk_parallel_for(long count, pk_task task, void *context);
 
+/* dst[j] = src[2*j] for j < n (stride-2 unfolding); reads src[0 ... 2n-2] only. */
+void pk_gather_even(float *dst, const float *src, long n);
+
 /* 1 when the CPU runs the AVX2+FMA paths (checked once); every kernel here asks it. */
 int pk_simd_available(void);
 
