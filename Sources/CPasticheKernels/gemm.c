@@ -24,12 +24,12 @@ typedef struct {
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-static void gemm_scalar(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int x0,
+static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int x0,
                         int x1, const epilogue *e) {
     for (int i = 0; i < m; i++)
         for (int x = x0; x < x1; x++) {
             float acc = e->bias ? e->bias[i] : 0.f;
-            for (int j = 0; j < k; j++) acc += a[(size_t)i * k + j] * b[(size_t)j * ldb + x];
+            for (int j = 0; j < k; j++) acc += a[(size_t)i * lda + j] * b[(size_t)j * ldb + x];
             if (e->clamp) acc = clampf(acc, e->lo, e->hi);
             if (e->residual) acc += e->residual[(size_t)i * e->ldr + x];
             c[(size_t)i * ldc + x] = acc;
@@ -44,7 +44,8 @@ static void gemm_scalar(const float *a, int m, int k, const float *b, size_t ldb
  * p reads B at b + p*step when packed (step k*8*XB, ldb 8*XB), at b + x in place (step 0). */
 #define DEFINE_GEMM(ROWS, XB)                                                                                \
     __attribute__((target("avx2,fma"))) static void gemm_r##ROWS##_x##XB(                                   \
-        const float *a, int k, const float *b, size_t step, size_t ldb, float *c, size_t ldc, int x0, int x1, \
+        const float *a, size_t lda, int k, const float *b, size_t step, size_t ldb, float *c, size_t ldc, int x0, \
+        int x1,                                                                                              \
         const epilogue *e) {                                                                                 \
         __m256 bias[ROWS];                                                                                   \
         for (int i = 0; i < ROWS; i++) bias[i] = _mm256_set1_ps(e->bias ? e->bias[i] : 0.f);                 \
@@ -59,7 +60,7 @@ static void gemm_scalar(const float *a, int m, int k, const float *b, size_t ldb
                 __m256 col[XB];                                                                              \
                 for (int v = 0; v < XB; v++) col[v] = _mm256_loadu_ps(bp + 8 * v);                           \
                 for (int i = 0; i < ROWS; i++) {                                                             \
-                    __m256 w = _mm256_broadcast_ss(a + (size_t)i * k + j);                                   \
+                    __m256 w = _mm256_broadcast_ss(a + (size_t)i * lda + j);                                 \
                     for (int v = 0; v < XB; v++) acc[i][v] = _mm256_fmadd_ps(w, col[v], acc[i][v]);          \
                 }                                                                                            \
             }                                                                                                \
@@ -75,7 +76,7 @@ static void gemm_scalar(const float *a, int m, int k, const float *b, size_t ldb
     }
 DEFINE_GEMM(1, 2) DEFINE_GEMM(2, 2) DEFINE_GEMM(3, 2) DEFINE_GEMM(4, 2) DEFINE_GEMM(5, 2) DEFINE_GEMM(6, 2)
 DEFINE_GEMM(1, 1) DEFINE_GEMM(2, 1) DEFINE_GEMM(3, 1) DEFINE_GEMM(4, 1) DEFINE_GEMM(5, 1) DEFINE_GEMM(6, 1)
-typedef void (*gemm_fn)(const float *, int, const float *, size_t, size_t, float *, size_t, int, int,
+typedef void (*gemm_fn)(const float *, size_t, int, const float *, size_t, size_t, float *, size_t, int, int,
                         const epilogue *);
 static const gemm_fn gemm_wide[7] = {0, gemm_r1_x2, gemm_r2_x2, gemm_r3_x2, gemm_r4_x2, gemm_r5_x2, gemm_r6_x2};
 static const gemm_fn gemm_narrow[7] = {0, gemm_r1_x1, gemm_r2_x1, gemm_r3_x1, gemm_r4_x1, gemm_r5_x1, gemm_r6_x1};
@@ -106,7 +107,7 @@ static int chunk_columns(int k) {
 
 size_t pk_gemm_scratch(int k) { return (size_t)(k > 0 ? k : 1) * (chunk_columns(k) + 16); }
 
-void pk_gemm(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
+void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
              float lo, float hi, const float *residual, size_t ldr, float *scratch) {
     if (m <= 0 || n <= 0) return;
     int simd = pk_simd_available();
@@ -130,19 +131,19 @@ void pk_gemm(const float *a, int m, int k, const float *b, size_t ldb, float *c,
         for (int i0 = 0; i0 < m; passes--) {
             int rows = (m - i0 + passes - 1) / passes;
             epilogue e = {bias ? bias + i0 : 0, lo, hi, clamp, residual ? residual + (size_t)i0 * ldr : 0, ldr};
-            const float *ai = a + (size_t)i0 * k;
+            const float *ai = a + (size_t)i0 * lda;
             float *ci = c + (size_t)i0 * ldc;
             int done = x0;
 #ifdef PK_X86
             if (simd && x1 - left >= 16) {
-                gemm_wide[rows](ai, k, bb, step, ld, ci, ldc, left, x1, &e);
+                gemm_wide[rows](ai, lda, k, bb, step, ld, ci, ldc, left, x1, &e);
                 done = x1;
             } else if (simd && x1 - x0 >= 8) {
-                gemm_narrow[rows](ai, k, b, 0, ldb, ci, ldc, x0, x1, &e);
+                gemm_narrow[rows](ai, lda, k, b, 0, ldb, ci, ldc, x0, x1, &e);
                 done = x1;
             }
 #endif
-            if (done < x1) gemm_scalar(ai, rows, k, b, ldb, ci, ldc, done, x1, &e);
+            if (done < x1) gemm_scalar(ai, lda, rows, k, b, ldb, ci, ldc, done, x1, &e);
             i0 += rows;
         }
     }

@@ -165,7 +165,7 @@ void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int
 
     /* 16 products M[xi] (cout x T) = U[xi] (cout x cin) . V[xi] (cin x T). */
     for (int xi = 0; xi < 16; xi++)
-        pk_gemm(u + (size_t)xi * cout * cin, cout, cin, v + (size_t)xi * cin * T, T, m + (size_t)xi * cout * T, T,
+        pk_gemm(u + (size_t)xi * cout * cin, cin, cout, cin, v + (size_t)xi * cin * T, T, m + (size_t)xi * cout * T, T,
                 (int)T, 0, -__builtin_inff(), __builtin_inff(), 0, 0, 0);
 
     /* Output transform Y = A^T M A, plus bias, cropped to the band. */

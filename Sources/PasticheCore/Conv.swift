@@ -180,7 +180,7 @@ public enum Conv2D {
                     Im2Col.band(xg, channels: cinG, h: x.h, w: x.w, map: map!, geometry: g, input: input,
                                 rows: rows, into: buf)
                     // y_g[:, band] [coutG × cols] = act(W_g [coutG × kdim] · cols [kdim × cols] + bias)
-                    pk_gemm(wg, Int32(coutG), Int32(kdim), buf, cols, yg + oy0 * o.w, outPlane, Int32(cols), bg,
+                    pk_gemm(wg, kdim, Int32(coutG), Int32(kdim), buf, cols, yg + oy0 * o.w, outPlane, Int32(cols), bg,
                             lo, hi, nil, 0, buf + kdim * bandRows * o.w)
                 }
             }

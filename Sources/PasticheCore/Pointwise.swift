@@ -35,7 +35,7 @@ public enum Pointwise {
                 let cols = splitColumns ? min(plane, t * colStep)..<min(plane, (t + 1) * colStep) : 0..<plane
                 guard !rows.isEmpty, !cols.isEmpty else { return }
                 let r0 = rows.lowerBound, c0 = cols.lowerBound
-                pk_gemm(w + r0 * cin, Int32(rows.count), Int32(cin), xi + c0, plane,
+                pk_gemm(w + r0 * cin, cin, Int32(rows.count), Int32(cin), xi + c0, plane,
                         yi + r0 * plane + c0, plane, Int32(cols.count), b.map { $0 + r0 }, lo, hi,
                         ri.map { $0 + r0 * plane + c0 }, plane, scratch[t])
             }

@@ -72,14 +72,14 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
 /*
  * C = clamp(A . B + bias, lo, hi) + residual, register-blocked (the 1x1 convolutions and the
  * Winograd products):
- *   a: [m][k] row-major;  b: [k][ldb], columns 0..<n;  c: [m][ldc]
+ *   a: [m][lda] row-major, columns 0..<k;  b: [k][ldb], columns 0..<n;  c: [m][ldc]
  *   bias: [m] or NULL;  lo / hi: -INFINITY / INFINITY for no clamp
  *   residual: [m][ldr] or NULL, added after the clamp (MobileNetV2's shortcut)
  * c must not overlap b or residual (a block may be written twice).
  *   scratch: pk_gemm_scratch(k) floats to copy B's column blocks into contiguous panels (rows a
  *   power of two apart share cache sets), or NULL to read B in place (rows close together)
  */
-void pk_gemm(const float *a, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
+void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
              float lo, float hi, const float *residual, size_t ldr, float *scratch);
 size_t pk_gemm_scratch(int k);
 
