@@ -1,6 +1,7 @@
 #include "pastiche_kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +70,8 @@ static void *worker_main(void *unused) {
         for (int spins = 0;; spins++) {
             s = atomic_load(&pool.sequence);
             if (s != seen && !(s & 1)) break;
-            cpu_relax();
+            if (spins < 4096) cpu_relax();
+            else sched_yield(); /* let a thread that shares this core run */
             if ((spins & 1023) == 1023 && now_ns() - idle_since > SPIN_NS) {
                 pthread_mutex_lock(&pool.sleep_lock);
                 while ((s = atomic_load(&pool.sequence)) == seen || (s & 1))
@@ -128,6 +130,11 @@ void pk_parallel_for(long count, pk_task task, void *context) {
     inside_task = 1;
     run_items();
     inside_task = 0;
-    while (atomic_load(&pool.done) != count) cpu_relax();
+    /* A worker still busy may share this core with us (a busy host, another process): after a
+     * short spin, yield it the core rather than burn the slice waiting. */
+    for (int spins = 0; atomic_load(&pool.done) != count; spins++) {
+        if (spins < 4096) cpu_relax();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&pool.submit);
 }
