@@ -132,15 +132,26 @@ __attribute__((target("avx2,fma"))) static inline __m256 shifted_left(__m256 v) 
     return _mm256_blend_ps(t, _mm256_setzero_ps(), 0x80);
 }
 
+// A row's vectors at x-1, x, x+1 for the 8 outputs at x (zero outside the row).
+__attribute__((target("avx2,fma"))) static inline void neighbours(const float *row, int x, int w, __m256 *l,
+                                                                  __m256 *c, __m256 *r) {
+    *c = _mm256_loadu_ps(row + x);
+    *l = x > 0 ? _mm256_loadu_ps(row + x - 1) : shifted_right(*c);
+    *r = x + 8 < w ? _mm256_loadu_ps(row + x + 1) : shifted_left(*c);
+}
+
+// acc + k0 * l + k1 * c + k2 * r
+__attribute__((target("avx2,fma"))) static inline __m256 taps3(__m256 l, __m256 c, __m256 r, __m256 k0, __m256 k1,
+                                                               __m256 k2, __m256 acc) {
+    return _mm256_fmadd_ps(r, k2, _mm256_fmadd_ps(c, k1, _mm256_fmadd_ps(l, k0, acc)));
+}
+
 // acc += k[0] * row[x-1] + k[1] * row[x] + k[2] * row[x+1] for the 8 outputs at x.
 __attribute__((target("avx2,fma"))) static inline __m256 row_taps(const float *row, int x, int w, __m256 k0,
                                                                   __m256 k1, __m256 k2, __m256 acc) {
-    __m256 c = _mm256_loadu_ps(row + x);
-    __m256 l = x > 0 ? _mm256_loadu_ps(row + x - 1) : shifted_right(c);
-    __m256 r = x + 8 < w ? _mm256_loadu_ps(row + x + 1) : shifted_left(c);
-    acc = _mm256_fmadd_ps(l, k0, acc);
-    acc = _mm256_fmadd_ps(c, k1, acc);
-    return _mm256_fmadd_ps(r, k2, acc);
+    __m256 l, c, r;
+    neighbours(row, x, w, &l, &c, &r);
+    return taps3(l, c, r, k0, k1, k2, acc);
 }
 
 // Stride 2 with TF "SAME" columns on an even width (no zero column before, one after), any rows:
@@ -204,19 +215,16 @@ __attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, in
         for (int x = 0; x < w; x += 8) {
             __m256 top = vb, bottom = vb;
             if (r0) top = row_taps(r0, x, w, k0, k1, k2, top);
+            __m256 l, c, r;
             if (r1) {
-                __m256 c = _mm256_loadu_ps(r1 + x);
-                __m256 l = x > 0 ? _mm256_loadu_ps(r1 + x - 1) : shifted_right(c);
-                __m256 r = x + 8 < w ? _mm256_loadu_ps(r1 + x + 1) : shifted_left(c);
-                top = _mm256_fmadd_ps(r, k5, _mm256_fmadd_ps(c, k4, _mm256_fmadd_ps(l, k3, top)));
-                bottom = _mm256_fmadd_ps(r, k2, _mm256_fmadd_ps(c, k1, _mm256_fmadd_ps(l, k0, bottom)));
+                neighbours(r1, x, w, &l, &c, &r);
+                top = taps3(l, c, r, k3, k4, k5, top);
+                bottom = taps3(l, c, r, k0, k1, k2, bottom);
             }
             if (r2) {
-                __m256 c = _mm256_loadu_ps(r2 + x);
-                __m256 l = x > 0 ? _mm256_loadu_ps(r2 + x - 1) : shifted_right(c);
-                __m256 r = x + 8 < w ? _mm256_loadu_ps(r2 + x + 1) : shifted_left(c);
-                top = _mm256_fmadd_ps(r, k8, _mm256_fmadd_ps(c, k7, _mm256_fmadd_ps(l, k6, top)));
-                bottom = _mm256_fmadd_ps(r, k5, _mm256_fmadd_ps(c, k4, _mm256_fmadd_ps(l, k3, bottom)));
+                neighbours(r2, x, w, &l, &c, &r);
+                top = taps3(l, c, r, k6, k7, k8, top);
+                bottom = taps3(l, c, r, k3, k4, k5, bottom);
             }
             if (r3) bottom = row_taps(r3, x, w, k6, k7, k8, bottom);
             _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(top, vlo), vhi));
