@@ -1,9 +1,11 @@
 // 3x3 depthwise convolution of one channel plane (MobileNetV2's depthwise layers), with the
-// bias and a clamp (ReLU6) fused in. The plane is first copied into a zero-padded scratch plane
-// so the inner loops need no bounds checks; AVX2+FMA computes 8 outputs per step (stride 2
-// de-interleaves even and odd input columns with two shuffles), portable C otherwise.
+// bias and a clamp (ReLU6) fused in. AVX2+FMA computes 8 outputs per step: straight from the
+// input for MobileNetV2's paddings (one zero column each side at stride 1, TF "SAME" at stride
+// 2, widths a multiple of 8), from a zero-padded copy of the plane otherwise (no bounds checks
+// in the inner loops); portable C without AVX2.
 
 #include "pastiche_kernels.h"
+#include "lanes.h"
 
 #include <string.h>
 
@@ -58,18 +60,6 @@ static void rows_scalar(const float *p, size_t pw, const float *k, float bias, i
 }
 
 #ifdef PK_X86
-// Lanes 0, 2, ..., 14 of the 16 floats at p (even) or 1, 3, ..., 15 (odd).
-__attribute__((target("avx2,fma"))) static inline __m256 even_lanes(const float *p) {
-    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-__attribute__((target("avx2,fma"))) static inline __m256 odd_lanes(const float *p) {
-    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
 __attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t pw, const float *k, float bias,
                                                           int stride, float *out, int oh, int ow, float lo,
                                                           float hi) {

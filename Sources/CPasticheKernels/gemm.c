@@ -5,8 +5,9 @@
  * products of the Winograd convolution and the 1x1 convolutions of MobileNetV2 (expand and
  * project). Those are skinny (Cin 16..960, Cout 16..1280, 64..16384 columns); OpenBLAS packs
  * both operands for each call and then needs separate passes for the bias and the activation,
- * which at these sizes costs as much as the products. Here B is read in place (its rows are
- * channel planes, ldb apart) and each output block is written once, finished.
+ * which at these sizes costs as much as the products. Here A is read in place, B is copied
+ * into contiguous panels once per L2-sized chunk (or read in place when the caller gives no
+ * room), and each output block is written once, finished.
  */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -44,9 +45,8 @@ static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b
  * p reads B at b + p*step when packed (step k*8*XB, ldb 8*XB), at b + x in place (step 0). */
 #define DEFINE_GEMM(ROWS, XB)                                                                                \
     __attribute__((target("avx2,fma"))) static void gemm_r##ROWS##_x##XB(                                   \
-        const float *a, size_t lda, int k, const float *b, size_t step, size_t ldb, float *c, size_t ldc, int x0, \
-        int x1,                                                                                              \
-        const epilogue *e) {                                                                                 \
+        const float *a, size_t lda, int k, const float *b, size_t step, size_t ldb, float *c, size_t ldc,      \
+        int x0, int x1, const epilogue *e) {                                                                 \
         __m256 bias[ROWS];                                                                                   \
         for (int i = 0; i < ROWS; i++) bias[i] = _mm256_set1_ps(e->bias ? e->bias[i] : 0.f);                 \
         const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);                                 \
@@ -55,7 +55,7 @@ static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b
             __m256 acc[ROWS][XB];                                                                            \
             for (int i = 0; i < ROWS; i++)                                                                   \
                 for (int v = 0; v < XB; v++) acc[i][v] = bias[i];                                            \
-            const float *bp = step ? b + p * step : b + x;                                                              \
+            const float *bp = step ? b + p * step : b + x;                                                   \
             _Pragma("clang loop unroll(disable)") for (int j = 0; j < k; j++, bp += ldb) {                   \
                 __m256 col[XB];                                                                              \
                 for (int v = 0; v < XB; v++) col[v] = _mm256_loadu_ps(bp + 8 * v);                           \

@@ -147,7 +147,6 @@ public enum Conv2D {
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
         let fused = activation.clampRange
         let (lo, hi) = fused ?? (-.infinity, .infinity)
-        _ = Gemm.singleThreadedBLAS
         // Grouped 1×1 GEMMs start from the bias and accumulate onto it (beta = 1).
         func fillBias(_ yi: UnsafeMutablePointer<Float>, channels: Range<Int>, from p0: Int, count: Int) {
             for co in channels {

@@ -25,17 +25,6 @@ public enum Activation: String, Sendable, Codable {
         }
     }
 
-    /// Applies the activation to `count` floats at `p`, in place.
-    @inline(__always)
-    public func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .none: break
-        case .relu: for i in 0..<count { p[i] = max(p[i], 0) }
-        case .relu6: for i in 0..<count { p[i] = min(max(p[i], 0), 6) }
-        case .sigmoid: for i in 0..<count { p[i] = 1 / (1 + expf(-p[i])) }
-        }
-    }
-
     /// Applies the activation to every element of `x`, in place.
     public func forward(_ x: Tensor) {
         if self == .none { return }

@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -49,7 +49,8 @@ public enum Benchmark {
             let turns = max(1, min(rounds, runs))
             let perTurn = (runs + turns - 1) / turns
             body()  // warm-up: first-touch page faults, the thread pool's start
-            var ours: [Double] = [], theirs: [Double]? = ort.flatMap { $0.time(name, runs: 1) }.map { _ in [] }
+            // onnxruntime's warm-up; nil from here on when it is missing or fails.
+            var ours: [Double] = [], theirs: [Double]? = ort?.time(name, runs: 1) == nil ? nil : []
             for _ in 0..<turns {
                 // Both sides' worker threads spin a while after their last run: let them settle.
                 usleep(20_000)
