@@ -108,6 +108,10 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t
 // the convolution on the 8x8 and 16x16 planes of MobileNetV2's last blocks. A vector's left and right neighbours are
 // unaligned loads inside the row; at the row's ends they are the vector itself shifted by one
 // lane with a zero let in.
+// Where output q (= row * ow + column, a multiple of 8) goes: row-major (ps == 0), or into the
+// projection GEMM's B panels (ps = k * 16: panel q / 16, lane q % 16; see pk_gemm_ex).
+static inline float *out_at(float *out, size_t ps, size_t q) { return ps ? out + (q >> 4) * ps + (q & 15) : out + q; }
+
 // Row iy of an h-row plane, NULL above or below it (zero padding: its taps are skipped).
 static inline const float *input_row(const float *in, int h, int w, int iy) {
     return iy >= 0 && iy < h ? in + (size_t)iy * w : 0;
@@ -168,8 +172,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 row_taps_s2(const float
 }
 
 __attribute__((target("avx2,fma"))) static void same_s2_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, int pad_top, float *out, int oh, int ow,
-                                                             float lo, float hi) {
+                                                             float bias, int pad_top, float *out, size_t ps, int oh,
+                                                             int ow, float lo, float hi) {
     const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
     const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
     const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
@@ -177,21 +181,20 @@ __attribute__((target("avx2,fma"))) static void same_s2_avx2(const float *in, in
     for (int y = 0; y < oh; y++) {
         const float *r0 = input_row(in, h, w, 2 * y - pad_top), *r1 = input_row(in, h, w, 2 * y - pad_top + 1);
         const float *r2 = input_row(in, h, w, 2 * y - pad_top + 2);
-        float *o = out + (size_t)y * ow;
         for (int x = 0; x < ow; x += 8) {
             __m256 acc = vb;
             if (r0) acc = row_taps_s2(r0, x, ow, k0, k1, k2, acc);
             if (r1) acc = row_taps_s2(r1, x, ow, k3, k4, k5, acc);
             if (r2) acc = row_taps_s2(r2, x, ow, k6, k7, k8, acc);
             acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
-            _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
+            _mm256_storeu_ps(out_at(out, ps, (size_t)y * ow + x), _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
         }
     }
 }
 
 __attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, int pad_top, float *out, int oh, float lo,
-                                                             float hi) {
+                                                             float bias, int pad_top, float *out, size_t ps, int oh,
+                                                             float lo, float hi) {
     const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
     const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
     const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
@@ -201,7 +204,6 @@ __attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, in
     for (; y + 2 <= oh; y += 2) {
         const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
         const float *r2 = input_row(in, h, w, y - pad_top + 2), *r3 = input_row(in, h, w, y - pad_top + 3);
-        float *o = out + (size_t)y * w;
         for (int x = 0; x < w; x += 8) {
             __m256 top = vb, bottom = vb;
             if (r0) top = row_taps(r0, x, w, k0, k1, k2, top);
@@ -217,35 +219,62 @@ __attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, in
                 bottom = taps3(l, c, r, k3, k4, k5, bottom);
             }
             if (r3) bottom = row_taps(r3, x, w, k6, k7, k8, bottom);
-            _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(top, vlo), vhi));
-            _mm256_storeu_ps(o + w + x, _mm256_min_ps(_mm256_max_ps(bottom, vlo), vhi));
+            _mm256_storeu_ps(out_at(out, ps, (size_t)y * w + x), _mm256_min_ps(_mm256_max_ps(top, vlo), vhi));
+            _mm256_storeu_ps(out_at(out, ps, (size_t)(y + 1) * w + x), _mm256_min_ps(_mm256_max_ps(bottom, vlo), vhi));
         }
     }
     for (; y < oh; y++) {
         const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
         const float *r2 = input_row(in, h, w, y - pad_top + 2);
-        float *o = out + (size_t)y * w;
         for (int x = 0; x < w; x += 8) {
             __m256 acc = vb;
             if (r0) acc = row_taps(r0, x, w, k0, k1, k2, acc);
             if (r1) acc = row_taps(r1, x, w, k3, k4, k5, acc);
             if (r2) acc = row_taps(r2, x, w, k6, k7, k8, acc);
-            _mm256_storeu_ps(o + x, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
+            _mm256_storeu_ps(out_at(out, ps, (size_t)y * w + x), _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
         }
     }
 }
 #endif
 
+// The unpadded AVX2 paths: MobileNetV2's stride-1 and TF "SAME" stride-2 columns, whole vectors.
+static int direct_s1(int w, int stride, int pad_left, int ow) {
+    return pk_simd_available() && stride == 1 && pad_left == 1 && ow == w && w % 8 == 0;
+}
+static int direct_s2(int w, int stride, int pad_left, int ow) {
+    return pk_simd_available() && stride == 2 && pad_left == 0 && w == 2 * ow && ow % 8 == 0;
+}
+
+int pk_depthwise3x3_writes_panels(int w, int stride, int pad_left, int oh, int ow) {
+#ifdef PK_X86
+    return (direct_s1(w, stride, pad_left, ow) || direct_s2(w, stride, pad_left, ow)) && (size_t)oh * ow % 16 == 0;
+#else
+    (void)w, (void)stride, (void)pad_left, (void)oh, (void)ow;
+    return 0;
+#endif
+}
+
+void pk_depthwise3x3_to_panels(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top,
+                               int pad_left, float *out, size_t panel_stride, int oh, int ow, float lo, float hi) {
+    if (oh <= 0 || ow <= 0 || !pk_depthwise3x3_writes_panels(w, stride, pad_left, oh, ow)) return;
+#ifdef PK_X86
+    if (stride == 1)
+        same_s1_avx2(in, h, w, k, bias, pad_top, out, panel_stride, oh, lo, hi);
+    else
+        same_s2_avx2(in, h, w, k, bias, pad_top, out, panel_stride, oh, ow, lo, hi);
+#endif
+}
+
 void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top, int pad_left,
                      float *out, int oh, int ow, float lo, float hi, float *scratch) {
     if (oh <= 0 || ow <= 0) return;
 #ifdef PK_X86
-    if (pk_simd_available() && stride == 1 && pad_left == 1 && ow == w && w % 8 == 0) {
-        same_s1_avx2(in, h, w, k, bias, pad_top, out, oh, lo, hi);
+    if (direct_s1(w, stride, pad_left, ow)) {
+        same_s1_avx2(in, h, w, k, bias, pad_top, out, 0, oh, lo, hi);
         return;
     }
-    if (pk_simd_available() && stride == 2 && pad_left == 0 && w == 2 * ow && ow % 8 == 0) {
-        same_s2_avx2(in, h, w, k, bias, pad_top, out, oh, ow, lo, hi);
+    if (direct_s2(w, stride, pad_left, ow)) {
+        same_s2_avx2(in, h, w, k, bias, pad_top, out, 0, oh, ow, lo, hi);
         return;
     }
 #endif

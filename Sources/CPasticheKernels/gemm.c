@@ -25,12 +25,17 @@ typedef struct {
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int x0,
-                        int x1, const epilogue *e) {
+/* B[j][x] in place (ldb > 0) or in 16-column panels (ldb == 0: panel x/16, k x 16 floats each). */
+static inline float b_at(const float *b, size_t ldb, int k, int j, int x) {
+    return ldb ? b[(size_t)j * ldb + x] : b[((size_t)(x / 16) * k + j) * 16 + x % 16];
+}
+
+static void gemm_scalar(const float *a, size_t rs, size_t ks, int m, int k, const float *b, size_t ldb, float *c,
+                        size_t ldc, int x0, int x1, const epilogue *e) {
     for (int i = 0; i < m; i++)
         for (int x = x0; x < x1; x++) {
             float acc = e->bias ? e->bias[i] : 0.f;
-            for (int j = 0; j < k; j++) acc += a[(size_t)i * lda + j] * b[(size_t)j * ldb + x];
+            for (int j = 0; j < k; j++) acc += a[(size_t)i * rs + (size_t)j * ks] * b_at(b, ldb, k, j, x);
             if (e->clamp) acc = clampf(acc, e->lo, e->hi);
             if (e->residual) acc += e->residual[(size_t)i * e->ldr + x];
             c[(size_t)i * ldc + x] = acc;
@@ -40,13 +45,14 @@ static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b
 #ifdef PK_X86
 /* ROWS rows x XB vectors of 8 columns: ROWS*XB accumulators (at most 12 of the 16 ymm
  * registers); the k loop stays rolled (clang spills the accumulators of an unrolled one, as in
- * conv_direct.c). Columns [x0, x1) in blocks of 8*XB, the last block moved left so no column
- * needs a scalar tail (x1 - x0 >= 8*XB; recomputed columns get the same values). Block number
- * p reads B at b + p*step when packed (step k*8*XB, ldb 8*XB), at b + x in place (step 0). */
+ * conv_direct.c). A[i][j] is a[i*rs + j*ks]: rs = lda, ks = 1 in place; rs = 1, ks = ROWS
+ * packed (pk_gemm_pack_a). Columns [x0, x1) in blocks of 8*XB, the last block moved left so no
+ * column needs a scalar tail (x1 - x0 >= 8*XB; recomputed columns get the same values). Block
+ * number p reads B at b + p*step when packed (step k*8*XB, ldb 8*XB), at b + x in place (step 0). */
 #define DEFINE_GEMM(ROWS, XB)                                                                                \
     __attribute__((target("avx2,fma"))) static void gemm_r##ROWS##_x##XB(                                   \
-        const float *a, size_t lda, int k, const float *b, size_t step, size_t ldb, float *c, size_t ldc,      \
-        int x0, int x1, const epilogue *e) {                                                                 \
+        const float *a, size_t rs, size_t ks, int k, const float *b, size_t step, size_t ldb, float *c,        \
+        size_t ldc, int x0, int x1, const epilogue *e) {                                                     \
         __m256 bias[ROWS];                                                                                   \
         for (int i = 0; i < ROWS; i++) bias[i] = _mm256_set1_ps(e->bias ? e->bias[i] : 0.f);                 \
         const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);                                 \
@@ -56,11 +62,12 @@ static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b
             for (int i = 0; i < ROWS; i++)                                                                   \
                 for (int v = 0; v < XB; v++) acc[i][v] = bias[i];                                            \
             const float *bp = step ? b + p * step : b + x;                                                   \
-            _Pragma("clang loop unroll(disable)") for (int j = 0; j < k; j++, bp += ldb) {                   \
+            const float *ap = a;                                                                             \
+            _Pragma("clang loop unroll(disable)") for (int j = 0; j < k; j++, bp += ldb, ap += ks) {         \
                 __m256 col[XB];                                                                              \
                 for (int v = 0; v < XB; v++) col[v] = _mm256_loadu_ps(bp + 8 * v);                           \
                 for (int i = 0; i < ROWS; i++) {                                                             \
-                    __m256 w = _mm256_broadcast_ss(a + (size_t)i * lda + j);                                 \
+                    __m256 w = _mm256_broadcast_ss(ap + (size_t)i * rs);                                     \
                     for (int v = 0; v < XB; v++) acc[i][v] = _mm256_fmadd_ps(w, col[v], acc[i][v]);          \
                 }                                                                                            \
             }                                                                                                \
@@ -76,8 +83,8 @@ static void gemm_scalar(const float *a, size_t lda, int m, int k, const float *b
     }
 DEFINE_GEMM(1, 2) DEFINE_GEMM(2, 2) DEFINE_GEMM(3, 2) DEFINE_GEMM(4, 2) DEFINE_GEMM(5, 2) DEFINE_GEMM(6, 2)
 DEFINE_GEMM(1, 1) DEFINE_GEMM(2, 1) DEFINE_GEMM(3, 1) DEFINE_GEMM(4, 1) DEFINE_GEMM(5, 1) DEFINE_GEMM(6, 1)
-typedef void (*gemm_fn)(const float *, size_t, int, const float *, size_t, size_t, float *, size_t, int, int,
-                        const epilogue *);
+typedef void (*gemm_fn)(const float *, size_t, size_t, int, const float *, size_t, size_t, float *, size_t, int,
+                        int, const epilogue *);
 static const gemm_fn gemm_wide[7] = {0, gemm_r1_x2, gemm_r2_x2, gemm_r3_x2, gemm_r4_x2, gemm_r5_x2, gemm_r6_x2};
 static const gemm_fn gemm_narrow[7] = {0, gemm_r1_x1, gemm_r2_x1, gemm_r3_x1, gemm_r4_x1, gemm_r5_x1, gemm_r6_x1};
 
@@ -107,9 +114,23 @@ static int chunk_columns(int k) {
 
 size_t pk_gemm_scratch(int k) { return (size_t)(k > 0 ? k : 1) * (chunk_columns(k) + 16); }
 
-void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
-             float lo, float hi, const float *residual, size_t ldr, float *scratch) {
+/* Rows in even passes of at most 6 (32 = 6+6+5+5+5+5: no 2-row pass at a third the speed);
+ * pass p of `passes` remaining starting at row i0 has pass_rows rows. */
+static inline int pass_rows(int m, int i0, int passes) { return (m - i0 + passes - 1) / passes; }
+
+void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed) {
+    for (int i0 = 0, passes = (m + 5) / 6; i0 < m; passes--) {
+        int rows = pass_rows(m, i0, passes);
+        for (int j = 0; j < k; j++)
+            for (int r = 0; r < rows; r++) *packed++ = a[(size_t)(i0 + r) * lda + j];
+        i0 += rows;
+    }
+}
+
+void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
+                const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
     if (m <= 0 || n <= 0) return;
+    const int a_packed = lda == 0, b_panels = ldb == 0;
     int simd = pk_simd_available();
     int chunk = chunk_columns(k);
     int clamp = lo > -__builtin_inff() || hi < __builtin_inff();
@@ -120,31 +141,38 @@ void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ld
         const float *bb = b;
         size_t step = 0, ld = ldb;
 #ifdef PK_X86
-        /* Pack when the caller gives room and more than one row pass will read the panels. */
-        if (simd && scratch && m > 6 && x1 - left >= 16) {
+        if (simd && b_panels) {
+            bb = b + (size_t)x0 * k, step = (size_t)k * 16, ld = 16;
+        } else if (simd && scratch && m > 6 && x1 - left >= 16) {
+            /* Pack when the caller gives room and more than one row pass will read the panels. */
             pack_panels(b, ldb, k, left, x1, scratch);
             bb = scratch, step = (size_t)k * 16, ld = 16;
         }
 #endif
-        /* Rows in even passes of at most 6 (32 = 6+6+5+5+5+5: no 2-row pass at a third the speed). */
-        int passes = (m + 5) / 6;
-        for (int i0 = 0; i0 < m; passes--) {
-            int rows = (m - i0 + passes - 1) / passes;
+        const float *ai = a;
+        for (int i0 = 0, passes = (m + 5) / 6; i0 < m; passes--) {
+            int rows = pass_rows(m, i0, passes);
+            size_t rs = a_packed ? 1 : lda, ks = a_packed ? (size_t)rows : 1;
             epilogue e = {bias ? bias + i0 : 0, lo, hi, clamp, residual ? residual + (size_t)i0 * ldr : 0, ldr};
-            const float *ai = a + (size_t)i0 * lda;
             float *ci = c + (size_t)i0 * ldc;
             int done = x0;
 #ifdef PK_X86
-            if (simd && x1 - left >= 16) {
-                gemm_wide[rows](ai, lda, k, bb, step, ld, ci, ldc, left, x1, &e);
+            if (simd && (b_panels || x1 - left >= 16)) {
+                gemm_wide[rows](ai, rs, ks, k, bb, step, ld, ci, ldc, b_panels ? x0 : left, x1, &e);
                 done = x1;
             } else if (simd && x1 - x0 >= 8) {
-                gemm_narrow[rows](ai, lda, k, b, 0, ldb, ci, ldc, x0, x1, &e);
+                gemm_narrow[rows](ai, rs, ks, k, b, 0, ldb, ci, ldc, x0, x1, &e);
                 done = x1;
             }
 #endif
-            if (done < x1) gemm_scalar(ai, lda, rows, k, b, ldb, ci, ldc, done, x1, &e);
+            if (done < x1) gemm_scalar(ai, rs, ks, rows, k, b, ldb, ci, ldc, done, x1, &e);
+            ai += a_packed ? (size_t)rows * k : (size_t)rows * lda;
             i0 += rows;
         }
     }
+}
+
+void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
+             const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
+    pk_gemm_ex(a, lda, m, k, b, ldb, c, ldc, n, bias, lo, hi, residual, ldr, scratch);
 }

@@ -1,4 +1,5 @@
 import CPasticheKernels
+import Foundation
 
 /// One inverted-residual block of MobileNetV2 (Sandler et al. 2018, §3.3):
 /// x [Cin, H, W] → expand 1×1 + ReLU6 [C6] → 3×3 depthwise (stride s) + ReLU6 → project 1×1
@@ -13,12 +14,58 @@ import CPasticheKernels
 public enum InvertedResidual {
     public struct Weights {
         /// nil for blocks with expansion 1 (the first block).
-        public var expand: (weight: Tensor, bias: Tensor)?
-        public var depthwise: (weight: Tensor, bias: Tensor)
-        public var project: (weight: Tensor, bias: Tensor)
+        public let expand: (weight: Tensor, bias: Tensor)?
+        public let depthwise: (weight: Tensor, bias: Tensor)
+        public let project: (weight: Tensor, bias: Tensor)
+        /// The 1×1 weights in the GEMM kernel's order, made on first use (keep one `Weights`
+        /// per block: the predictor builds them once).
+        let packed = Packed()
         public init(expand: (weight: Tensor, bias: Tensor)?, depthwise: (weight: Tensor, bias: Tensor),
                     project: (weight: Tensor, bias: Tensor)) {
             self.expand = expand; self.depthwise = depthwise; self.project = project
+        }
+    }
+
+    /// Expand and project weights packed for one core's GEMMs (`PackedMatrix`).
+    struct PackedPair {
+        let expand: PackedMatrix?, project: PackedMatrix
+    }
+
+    /// Packed copies for the two ways a block runs: whole matrices (bands of rows), or each
+    /// core's share of the hidden channels: the rows of expand and the columns of project.
+    final class Packed: @unchecked Sendable {
+        private var whole: PackedPair?
+        private var shares: [PackedPair] = []
+        private let lock = NSLock()
+
+        func whole(_ w: Weights) -> PackedPair {
+            lock.lock()
+            defer { lock.unlock() }
+            if let p = whole { return p }
+            let hidden = w.depthwise.weight.shape[0]
+            let p = pair(w, hidden: 0..<hidden)
+            whole = p
+            return p
+        }
+
+        /// One pair per share; `shares` splits 0..<hidden into consecutive ranges.
+        func shares(_ w: Weights, _ ranges: [Range<Int>]) -> [PackedPair] {
+            lock.lock()
+            defer { lock.unlock() }
+            if shares.count != ranges.count || zip(shares, ranges).contains(where: { $0.project.k != $1.count }) {
+                shares = ranges.map { pair(w, hidden: $0) }
+            }
+            return shares
+        }
+
+        private func pair(_ w: Weights, hidden: Range<Int>) -> PackedPair {
+            let total = w.depthwise.weight.shape[0], cout = w.project.weight.shape[0]
+            let expand = w.expand.map { e in
+                let cin = e.weight.count / total
+                return PackedMatrix(e.weight, lda: cin, rows: hidden, columns: 0..<cin)
+            }
+            return PackedPair(expand: expand,
+                              project: PackedMatrix(w.project.weight, lda: total, rows: 0..<cout, columns: hidden))
         }
     }
 
@@ -54,11 +101,12 @@ public enum InvertedResidual {
         let padCount = pk_depthwise3x3_scratch(Int32(bandRows), Int32(o.w), Int32(stride))
         let perWorker = hiddenCount + depthwiseCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
+        let packed = w.packed.whole(w)
         let rowsPerWorker = (o.h + workers - 1) / workers
         for i in 0..<x.n {
             Parallel.forEach(workers, cost: Int.max / 4) { t in
                 let rows = min(o.h, t * rowsPerWorker)..<min(o.h, (t + 1) * rowsPerWorker)
-                var band = Band(x: x, image: i, weights: w, geometry: g, y: y, bandRows: bandRows,
+                var band = Band(x: x, image: i, weights: w, packed: packed, geometry: g, y: y, bandRows: bandRows,
                                 hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
                                 depthwiseCount: depthwiseCount, packCount: packCount, shortcut: shortcut)
                 var oy0 = rows.lowerBound
@@ -75,7 +123,7 @@ public enum InvertedResidual {
     /// One core's walk down its rows. The expanded rows a band shares with the next (two at
     /// stride 1, one at stride 2) are moved to the top of the buffer, not computed again.
     struct Band {
-        let x: Tensor, image: Int, weights: Weights, geometry: ConvGeometry, y: Tensor
+        let x: Tensor, image: Int, weights: Weights, packed: PackedPair, geometry: ConvGeometry, y: Tensor
         let bandRows: Int, hiddenRows: Int
         let hiddenBuffer: UnsafeMutablePointer<Float>, depthwiseBuffer: UnsafeMutablePointer<Float>
         let pack: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>
@@ -83,10 +131,11 @@ public enum InvertedResidual {
         /// Input rows [held.lowerBound, held.upperBound) are expanded in the hidden buffer.
         var held = 0..<0
 
-        init(x: Tensor, image: Int, weights: Weights, geometry: ConvGeometry, y: Tensor, bandRows: Int,
-             hiddenRows: Int, scratch: UnsafeMutablePointer<Float>, hiddenCount: Int, depthwiseCount: Int,
-             packCount: Int, shortcut: Bool) {
-            self.x = x; self.image = image; self.weights = weights; self.geometry = geometry; self.y = y
+        init(x: Tensor, image: Int, weights: Weights, packed: PackedPair, geometry: ConvGeometry, y: Tensor,
+             bandRows: Int, hiddenRows: Int, scratch: UnsafeMutablePointer<Float>, hiddenCount: Int,
+             depthwiseCount: Int, packCount: Int, shortcut: Bool) {
+            self.x = x; self.image = image; self.weights = weights; self.packed = packed; self.geometry = geometry
+            self.y = y
             self.bandRows = bandRows; self.hiddenRows = hiddenRows; self.shortcut = shortcut
             hiddenBuffer = scratch
             depthwiseBuffer = scratch + hiddenCount
@@ -103,7 +152,7 @@ public enum InvertedResidual {
             let first = out.lowerBound * s - pt
             let need = max(0, first)..<min(x.h, (out.upperBound - 1) * s - pt + 3)
             let input: UnsafePointer<Float>, channelStride: Int
-            if let expand = weights.expand {
+            if let expand = weights.expand, let packedExpand = packed.expand {
                 let kept = need.lowerBound < held.upperBound ? need.lowerBound..<held.upperBound : need.lowerBound..<need.lowerBound
                 if !kept.isEmpty && kept.lowerBound > held.lowerBound {
                     let shift = (kept.lowerBound - held.lowerBound) * w
@@ -114,9 +163,9 @@ public enum InvertedResidual {
                 }
                 let fresh = kept.upperBound..<need.upperBound
                 // hidden[:, fresh] = relu6(W_e [C6 × Cin] · x[:, fresh] + b_e)
-                pk_gemm(expand.weight.pointer, x.c, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
-                        hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
-                        Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
+                pk_gemm_ex(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
+                           hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
+                           Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
                 held = need
                 input = UnsafePointer(hiddenBuffer)
                 channelStride = hiddenRows * w
@@ -124,17 +173,26 @@ public enum InvertedResidual {
                 input = xi + need.lowerBound * w
                 channelStride = plane
             }
+            // The depthwise output goes straight into the projection's B panels where the kernel can.
+            let panels = pk_depthwise3x3_writes_panels(Int32(w), Int32(s), Int32(pl), Int32(out.count), Int32(ow)) != 0
             let dw = weights.depthwise
             for c in 0..<hidden {
-                pk_depthwise3x3(input + c * channelStride, Int32(need.count), Int32(w), dw.weight.pointer + 9 * c,
-                                dw.bias.data[c], Int32(s), Int32(need.lowerBound - first), Int32(pl),
-                                depthwiseBuffer + c * bandRows * ow, Int32(out.count), Int32(ow), 0, 6, pad)
+                let channel = input + c * channelStride, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
+                if panels {
+                    pk_depthwise3x3_to_panels(channel, Int32(need.count), Int32(w), k, bias, Int32(s),
+                                              Int32(need.lowerBound - first), Int32(pl), depthwiseBuffer + 16 * c,
+                                              16 * hidden, Int32(out.count), Int32(ow), 0, 6)
+                } else {
+                    pk_depthwise3x3(channel, Int32(need.count), Int32(w), k, bias, Int32(s),
+                                    Int32(need.lowerBound - first), Int32(pl), depthwiseBuffer + c * bandRows * ow,
+                                    Int32(out.count), Int32(ow), 0, 6, pad)
+                }
             }
             // y[:, out] = W_p [Cout × C6] · depthwise [C6 × band] + b_p (+ x[:, out])
-            let project = weights.project
-            pk_gemm(project.weight.pointer, hidden, Int32(y.c), Int32(hidden), depthwiseBuffer, bandRows * ow,
-                    y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow), project.bias.pointer,
-                    -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil, oplane, pack)
+            pk_gemm_ex(packed.project.pointer, 0, Int32(y.c), Int32(hidden), depthwiseBuffer, panels ? 0 : bandRows * ow,
+                       y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow),
+                       weights.project.bias.pointer, -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil,
+                       oplane, pack)
         }
     }
 
@@ -154,6 +212,9 @@ public enum InvertedResidual {
         let padCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
         let perWorker = hiddenCount + depthwiseCount + partialCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
+        let packed = w.packed.shares(w, (0..<workers).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) })
+        let panels = pk_depthwise3x3_writes_panels(Int32(x.w), Int32(g.stride), Int32(g.padding.left), Int32(y.h),
+                                                   Int32(y.w)) != 0
         let dw = w.depthwise, project = w.project
         for i in 0..<x.n {
             let xi = UnsafePointer(x.image(i)), yi = y.image(i)
@@ -167,22 +228,30 @@ public enum InvertedResidual {
                 }
                 let c0 = channels.lowerBound
                 var input = xi + c0 * plane
-                if let expand = w.expand {
+                if let expand = w.expand, let packedExpand = packed[t].expand {
                     // hidden[share] = relu6(W_e[share] · x + b_e[share])
-                    pk_gemm(expand.weight.pointer + c0 * cin, cin, Int32(channels.count), Int32(cin), xi, plane,
-                            buffer, plane, Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
+                    pk_gemm_ex(packedExpand.pointer, 0, Int32(channels.count), Int32(cin), xi, plane, buffer, plane,
+                               Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
                     input = UnsafePointer(buffer)
                 }
                 for c in channels {
-                    pk_depthwise3x3(input + (c - c0) * plane, Int32(x.h), Int32(x.w), dw.weight.pointer + 9 * c,
-                                    dw.bias.data[c], Int32(g.stride), Int32(g.padding.top), Int32(g.padding.left),
-                                    depthwise + (c - c0) * oplane, Int32(y.h), Int32(y.w), 0, 6, pad)
+                    let channel = input + (c - c0) * plane, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
+                    if panels {
+                        pk_depthwise3x3_to_panels(channel, Int32(x.h), Int32(x.w), k, bias, Int32(g.stride),
+                                                  Int32(g.padding.top), Int32(g.padding.left), depthwise + 16 * (c - c0),
+                                                  16 * channels.count, Int32(y.h), Int32(y.w), 0, 6)
+                    } else {
+                        pk_depthwise3x3(channel, Int32(x.h), Int32(x.w), k, bias, Int32(g.stride), Int32(g.padding.top),
+                                        Int32(g.padding.left), depthwise + (c - c0) * oplane, Int32(y.h), Int32(y.w),
+                                        0, 6, pad)
+                    }
                 }
                 // W_p[:, share] [Cout × share] · depthwise[share] [share × OP] (+ b_p, + x on core 0)
                 let first = t == 0
-                pk_gemm(project.weight.pointer + c0, hidden, Int32(cout), Int32(channels.count), depthwise, oplane,
-                        first ? yi : partial, oplane, Int32(oplane), first ? project.bias.pointer : nil,
-                        -.infinity, .infinity, first && shortcut ? xi : nil, oplane, pack)
+                pk_gemm_ex(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwise,
+                           panels ? 0 : oplane, first ? yi : partial, oplane, Int32(oplane),
+                           first ? project.bias.pointer : nil, -.infinity, .infinity, first && shortcut ? xi : nil,
+                           oplane, pack)
             }
             for t in 1..<workers {
                 let partial = UnsafePointer(scratch[t] + hiddenCount + depthwiseCount)

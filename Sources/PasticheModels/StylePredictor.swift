@@ -21,21 +21,26 @@ func samePadding(h: Int, w: Int, kernel: Int, stride: Int) -> Padding {
 public struct StylePredictor {
     public let weights: ModelWeights
     public var architecture: PredictorArchitecture { weights.predictorArchitecture }
+    /// Each block's weights, looked up once: they also hold the GEMM kernel's packed copies.
+    private let blocks: [InvertedResidual.Weights]
 
-    public init(weights: ModelWeights) { self.weights = weights }
+    public init(weights: ModelWeights) {
+        self.weights = weights
+        blocks = weights.predictorArchitecture.blocks.map { b in
+            func pair(_ layer: String) -> (weight: Tensor, bias: Tensor) {
+                (weights["predictor.block.\(b.index).\(layer).weight"], weights["predictor.block.\(b.index).\(layer).bias"])
+            }
+            return InvertedResidual.Weights(expand: b.hasExpand ? pair("expand") : nil, depthwise: pair("depthwise"),
+                                            project: pair("project"))
+        }
+    }
 
     public func callAsFunction(_ image: Tensor) -> Tensor {
         precondition(image.c == 3, "style image must have 3 channels")
         let arch = architecture
         var x = conv(image, "predictor.conv0", cin: 3, cout: arch.firstChannels,
                      kernel: 3, stride: 2, activation: .relu6)
-        for b in arch.blocks {
-            let p = "predictor.block.\(b.index)"
-            func pair(_ layer: String) -> (weight: Tensor, bias: Tensor) {
-                (weights["\(p).\(layer).weight"], weights["\(p).\(layer).bias"])
-            }
-            let w = InvertedResidual.Weights(expand: b.hasExpand ? pair("expand") : nil, depthwise: pair("depthwise"),
-                                             project: pair("project"))
+        for (b, w) in zip(arch.blocks, blocks) {
             x = InvertedResidual.forward(x, weights: w, stride: b.stride,
                                          padding: samePadding(h: x.h, w: x.w, kernel: 3, stride: b.stride),
                                          shortcut: b.hasResidual)

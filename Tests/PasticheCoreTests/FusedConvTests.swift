@@ -1,5 +1,6 @@
 import XCTest
 @testable import PasticheCore
+import CPasticheKernels
 
 /// The fused fast paths of Conv2D.forward: the AVX2 3×3 depthwise kernel (rows wider than one
 /// 8-float vector, vector tails, stride 2 de-interleaving, asymmetric padding) and the chunked
@@ -160,6 +161,46 @@ final class FusedConvTests: XCTestCase {
                     (activation == .relu6 ? min(max(ref[i], 0), 6) : ref[i]) + Double(residual.data[i])
                 }
                 assertClose(y, expected, "pointwise+residual \(cin)→\(cout) \(h)×\(w) \(activation)")
+            }
+        }
+    }
+
+    /// pk_gemm_ex with operands in the kernel's order: A packed by pk_gemm_pack_a (every pass
+    /// size: m 1…13 and 32, a column slice of a wider matrix), B as 16-column panels written the
+    /// way the depthwise kernel writes them, bias, ReLU6 and a residual; against Double sums.
+    /// Tolerance: 1e-4 · max(1, max |reference|).
+    func testGemmWithPackedOperands() {
+        var rng = SplitMix64(seed: 600)
+        for (m, k, n) in [(1, 5, 16), (5, 7, 32), (6, 16, 48), (7, 3, 16), (11, 40, 64), (13, 9, 80), (32, 600, 96)] {
+            let lda = k + 3, columnOffset = 2  // A is columns 2..<2+k of an m × lda matrix
+            let a = randomTensor(shape: [1, 1, m, lda + columnOffset], &rng)
+            let b = randomTensor(shape: [1, 1, k, n], &rng, lo: 0, hi: 1)
+            let bias = randomTensor(shape: [m], &rng), residual = randomTensor(shape: [1, 1, m, n], &rng)
+            let packedA = PackedMatrix(a, lda: lda + columnOffset, rows: 0..<m, columns: columnOffset..<columnOffset + k)
+            let panels = Tensor(shape: [1, 1, k, n], zeroed: false)
+            for j in 0..<k {
+                for x in 0..<n { panels.data[(x / 16 * k + j) * 16 + x % 16] = b.data[j * n + x] }
+            }
+            for (name, bPointer, ldb) in [("B in place", b.pointer, n), ("B panels", panels.pointer, 0)] {
+                for relu6 in [false, true] {
+                    let c = Tensor(shape: [1, 1, m, n], zeroed: false)
+                    let scratch = Tensor(shape: [1, 1, 1, Int(pk_gemm_scratch(Int32(k)))], zeroed: false)
+                    pk_gemm_ex(packedA.pointer, 0, Int32(m), Int32(k), bPointer, ldb, c.pointer, n, Int32(n),
+                               bias.pointer, relu6 ? 0 : -.infinity, relu6 ? 6 : .infinity, residual.pointer, n,
+                               scratch.pointer)
+                    var expected = [Double](repeating: 0, count: m * n)
+                    for i in 0..<m {
+                        for x in 0..<n {
+                            var acc = Double(bias.data[i])
+                            for j in 0..<k {
+                                acc += Double(a.data[i * (lda + columnOffset) + columnOffset + j]) * Double(b.data[j * n + x])
+                            }
+                            if relu6 { acc = min(max(acc, 0), 6) }
+                            expected[i * n + x] = acc + Double(residual.data[i * n + x])
+                        }
+                    }
+                    assertClose(c, expected, "packed A, \(name), m\(m) k\(k) n\(n) relu6 \(relu6)")
+                }
             }
         }
     }

@@ -81,6 +81,17 @@ final class InvertedResidualTests: XCTestCase {
         check(cin: 16, expansion: 1, cout: 8, h: 36, w: 36, stride: 1, bands: [nil, 1, 4], seed: 5)
     }
 
+    /// Shapes where the depthwise kernel writes the projection's B panels directly (widths a
+    /// multiple of 8, band pixels a multiple of 16), and one where bands alternate between
+    /// panels and rows (8 wide: even bands fill whole panels, odd ones do not).
+    func testDepthwiseIntoProjectionPanels() {
+        check(cin: 8, expansion: 6, cout: 8, h: 40, w: 32, stride: 1, bands: [nil, 1, 2, 3], seed: 9)
+        check(cin: 8, expansion: 6, cout: 12, h: 36, w: 64, stride: 2, bands: [nil, 1, 3], seed: 10)
+        check(cin: 4, expansion: 6, cout: 4, h: 128, w: 8, stride: 1, bands: [nil, 1, 2, 5], seed: 11)
+        check(n: 2, cin: 16, expansion: 6, cout: 24, h: 16, w: 16, stride: 2, bands: [nil], seed: 12)
+        check(cin: 16, expansion: 6, cout: 24, h: 6, w: 16, stride: 2, bands: [nil], seed: 13)
+    }
+
     func testChannelSplitOnSmallPlanes() {
         XCTAssertLessThan(16 * 12, InvertedResidual.minimumBandedPlane)
         check(cin: 16, expansion: 6, cout: 16, h: 8, w: 8, stride: 1, bands: [nil], seed: 6)

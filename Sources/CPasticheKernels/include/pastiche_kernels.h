@@ -50,6 +50,18 @@ void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, 
 size_t pk_depthwise3x3_scratch(int oh, int ow, int stride);
 
 /*
+ * pk_depthwise3x3 writing its output straight into the B panels of the 1x1 projection that
+ * follows (pk_gemm_ex with ldb == 0), which then needs no packing pass: output q = oy*ow + ox
+ * goes to out[(q / 16) * panel_stride + q % 16], with out at the channel's row of panel 0
+ * (panels + channel * 16) and panel_stride = channels * 16. Only the unpadded AVX2 paths
+ * (MobileNetV2's paddings, ow a multiple of 8) do this: pk_depthwise3x3_writes_panels says
+ * whether a shape has one (oh * ow a multiple of 16 too); otherwise use pk_depthwise3x3.
+ */
+int pk_depthwise3x3_writes_panels(int w, int stride, int pad_left, int oh, int ow);
+void pk_depthwise3x3_to_panels(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top,
+                               int pad_left, float *out, size_t panel_stride, int oh, int ow, float lo, float hi);
+
+/*
  * Gradients of pk_depthwise3x3 without the clamp (dy is the gradient before the activation):
  *   dk[t] += sum_{oy,ox} dy[oy][ox] * x[oy*s + ky - pad_top][ox*s + kx - pad_left]   (zero outside)
  *   dx (optional, accumulated): dx[iy][ix] += sum of k[t] * dy over the outputs that read x[iy][ix]
@@ -82,6 +94,19 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
 void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
              float lo, float hi, const float *residual, size_t ldr, float *scratch);
 size_t pk_gemm_scratch(int k);
+
+/*
+ * pk_gemm with operands already in the kernel's order, so no pass gathers them:
+ *   lda == 0: a is pk_gemm_pack_a's copy of A (weights, packed once): each pass of up to 6 rows
+ *     is one contiguous stream instead of 6 rows lda apart.
+ *   ldb == 0: b holds n / 16 panels of k x 16 floats (column x of B at panel x / 16, lane
+ *     x % 16; n a multiple of 16), written so by its producer (the depthwise kernel).
+ * Otherwise as pk_gemm (which is pk_gemm_ex with both operands in place).
+ */
+void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
+                const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch);
+/* A [m][lda] (columns 0..<k) -> packed [m * k] floats for pk_gemm_ex with lda == 0. */
+void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed);
 
 /*
  * 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over one band of output rows.
