@@ -103,19 +103,22 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t
     if (vec_end < ow) rows_scalar(p, pw, k, bias, stride, out, oh, ow, vec_end, lo, hi);
 }
 
-// Stride 1, one zero column on either side, width a multiple of 8, any rows (pad_top, oh: a
-// band of a plane too): straight from the input, no padded copy. Copying the plane cost twice
-// the convolution on the 8x8 and 16x16 planes of MobileNetV2's last blocks. A vector's left and right neighbours are
-// unaligned loads inside the row; at the row's ends they are the vector itself shifted by one
-// lane with a zero let in.
+// Stride 1 with one zero column on either side, and stride 2 with TF "SAME" columns on an even
+// width (none before, one after), widths a multiple of 8 and any rows (pad_top, oh: a band of a
+// plane too): straight from the input, no padded copy (copying the plane cost twice the
+// convolution on MobileNetV2's 8x8 and 16x16 planes). Zero rows above and below the plane are
+// NULL rows whose taps are skipped; the zero columns are let in by shifting the edge vector.
+static inline const float *input_row(const float *in, int h, int w, int iy) {
+    return iy >= 0 && iy < h ? in + (size_t)iy * w : 0;
+}
+
 // Where output q (= row * ow + column, a multiple of 8) goes: row-major (ps == 0), or into the
 // projection GEMM's B panels (ps = k * 16: panel q / 16, lane q % 16; see pk_gemm_ex).
 static inline float *out_at(float *out, size_t ps, size_t q) { return ps ? out + (q >> 4) * ps + (q & 15) : out + q; }
 
-// Row iy of an h-row plane, NULL above or below it (zero padding: its taps are skipped).
-static inline const float *input_row(const float *in, int h, int w, int iy) {
-    return iy >= 0 && iy < h ? in + (size_t)iy * w : 0;
-}
+typedef struct {
+    __m256 k[9], bias, lo, hi;
+} dw_consts;
 
 __attribute__((target("avx2,fma"))) static inline __m256 shifted_right(__m256 v) { /* [0, v0 .. v6] */
     __m256 t = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
@@ -126,112 +129,95 @@ __attribute__((target("avx2,fma"))) static inline __m256 shifted_left(__m256 v) 
     return _mm256_blend_ps(t, _mm256_setzero_ps(), 0x80);
 }
 
-// A row's vectors at x-1, x, x+1 for the 8 outputs at x (zero outside the row).
-__attribute__((target("avx2,fma"))) static inline void neighbours(const float *row, int x, int w, __m256 *l,
-                                                                  __m256 *c, __m256 *r) {
-    *c = _mm256_loadu_ps(row + x);
-    *l = x > 0 ? _mm256_loadu_ps(row + x - 1) : shifted_right(*c);
-    *r = x + 8 < w ? _mm256_loadu_ps(row + x + 1) : shifted_left(*c);
+// acc + k0 * row[x-1] + k1 * row[x] + k2 * row[x+1] for the 8 outputs at x. FIRST / LAST: x is
+// the row's first / last vector, where a neighbour is the vector shifted with a zero let in.
+// The flags are constants at every call, so each loop keeps only the loads it needs: a select
+// between load and shift made every vector compute both (2.5x the time of plain loads).
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 taps_s1(const float *row, int x, int first,
+                                                                                int last, const __m256 *k, __m256 acc) {
+    __m256 c = _mm256_loadu_ps(row + x);
+    __m256 l = first ? _mm256_maskload_ps(row + x - 1, _mm256_setr_epi32(0, -1, -1, -1, -1, -1, -1, -1))
+                     : _mm256_loadu_ps(row + x - 1);
+    __m256 r = last ? _mm256_maskload_ps(row + x + 1, _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, -1, 0))
+                    : _mm256_loadu_ps(row + x + 1);
+    return _mm256_fmadd_ps(r, k[2], _mm256_fmadd_ps(c, k[1], _mm256_fmadd_ps(l, k[0], acc)));
 }
 
-// acc + k0 * l + k1 * c + k2 * r
-__attribute__((target("avx2,fma"))) static inline __m256 taps3(__m256 l, __m256 c, __m256 r, __m256 k0, __m256 k1,
-                                                               __m256 k2, __m256 acc) {
-    return _mm256_fmadd_ps(r, k2, _mm256_fmadd_ps(c, k1, _mm256_fmadd_ps(l, k0, acc)));
-}
-
-// acc += k[0] * row[x-1] + k[1] * row[x] + k[2] * row[x+1] for the 8 outputs at x.
-__attribute__((target("avx2,fma"))) static inline __m256 row_taps(const float *row, int x, int w, __m256 k0,
-                                                                  __m256 k1, __m256 k2, __m256 acc) {
-    __m256 l, c, r;
-    neighbours(row, x, w, &l, &c, &r);
-    return taps3(l, c, r, k0, k1, k2, acc);
-}
-
-// Stride 2 with TF "SAME" columns on an even width (no zero column before, one after), any rows:
-// acc += k[0] * row[2x] + k[1] * row[2x+1] + k[2] * row[2x+2] for the 8 outputs at x; the last
-// vector's row[2x+16] is the zero after the row. The three tap vectors are de-interleaved in the
-// order one in-lane shuffle leaves them, outputs [0 1 4 5 | 2 3 6 7]; the caller restores the
-// order once per output vector (a lane-crossing permute per tap cost 3x the FMAs).
-__attribute__((target("avx2,fma"))) static inline __m256 row_taps_s2(const float *row, int x, int ow, __m256 k0,
-                                                                     __m256 k1, __m256 k2, __m256 acc) {
+// acc + k0 * row[2x] + k1 * row[2x+1] + k2 * row[2x+2] for the 8 outputs at x, de-interleaved
+// in the order one in-lane shuffle leaves them, outputs [0 1 4 5 | 2 3 6 7] (the caller restores
+// the order once per output vector: a lane-crossing permute per tap cost 3x the FMAs). LAST:
+// the row's last vector, whose row[2x+16] is the zero after the row.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 taps_s2(const float *row, int x, int last,
+                                                                                const __m256 *k, __m256 acc) {
     const float *p = row + 2 * x;
     __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
     __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* p[0 2 8 10 | 4 6 12 14] */
     __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); /* p[1 3 9 11 | 5 7 13 15] */
     __m256 r;
-    if (x + 8 < ow) {
+    if (!last) {
         r = _mm256_shuffle_ps(_mm256_loadu_ps(p + 2), _mm256_loadu_ps(p + 10), _MM_SHUFFLE(2, 0, 2, 0));
     } else { /* p[2 4 10 12 | 6 8 14 16] from e, p[16] = 0 */
         r = _mm256_permutevar8x32_ps(e, _mm256_setr_epi32(1, 4, 3, 6, 5, 2, 7, 7));
         r = _mm256_blend_ps(r, _mm256_setzero_ps(), 0x80);
     }
-    acc = _mm256_fmadd_ps(e, k0, acc);
-    acc = _mm256_fmadd_ps(o, k1, acc);
-    return _mm256_fmadd_ps(r, k2, acc);
+    return _mm256_fmadd_ps(r, k[2], _mm256_fmadd_ps(o, k[1], _mm256_fmadd_ps(e, k[0], acc)));
 }
 
-__attribute__((target("avx2,fma"))) static void same_s2_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, int pad_top, float *out, size_t ps, int oh,
-                                                             int ow, float lo, float hi) {
-    const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
-    const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
-    const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
-    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+// One output vector: each input row's taps are their own chain, summed at the end (nine
+// dependent FMAs are 36 cycles of latency per output). ALL: the three rows exist (constant, so
+// interior rows test nothing).
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 vector_out(const float *r0, const float *r1,
+                                                                                   const float *r2, int x, int stride,
+                                                                                   int first, int last, int all,
+                                                                                   const dw_consts *q) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 t = q->bias, m = zero, b = zero;
+    if (stride == 1) {
+        if (all || r0) t = taps_s1(r0, x, first, last, q->k, t);
+        if (all || r1) m = taps_s1(r1, x, first, last, q->k + 3, m);
+        if (all || r2) b = taps_s1(r2, x, first, last, q->k + 6, b);
+    } else {
+        if (all || r0) t = taps_s2(r0, x, last, q->k, t);
+        if (all || r1) m = taps_s2(r1, x, last, q->k + 3, m);
+        if (all || r2) b = taps_s2(r2, x, last, q->k + 6, b);
+    }
+    __m256 acc = _mm256_add_ps(_mm256_add_ps(t, m), b);
+    if (stride == 2) acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+    return _mm256_min_ps(_mm256_max_ps(acc, q->lo), q->hi);
+}
+
+// One output row (ow outputs, starting at output index q0): first vector, middle, last.
+__attribute__((target("avx2,fma"), always_inline)) static inline void row_out(const float *r0, const float *r1,
+                                                                              const float *r2, int ow, int stride,
+                                                                              int all, float *out, size_t ps,
+                                                                              size_t q0, const dw_consts *q) {
+    if (ow == 8) {
+        _mm256_storeu_ps(out_at(out, ps, q0), vector_out(r0, r1, r2, 0, stride, 1, 1, all, q));
+        return;
+    }
+    _mm256_storeu_ps(out_at(out, ps, q0), vector_out(r0, r1, r2, 0, stride, 1, 0, all, q));
+    int x = 8;
+    for (; x + 8 < ow; x += 8) _mm256_storeu_ps(out_at(out, ps, q0 + x), vector_out(r0, r1, r2, x, stride, 0, 0, all, q));
+    _mm256_storeu_ps(out_at(out, ps, q0 + x), vector_out(r0, r1, r2, x, stride, 0, 1, all, q));
+}
+
+__attribute__((target("avx2,fma"))) static void same_avx2(const float *in, int h, int w, const float *k, float bias,
+                                                          int stride, int pad_top, float *out, size_t ps, int oh,
+                                                          int ow, float lo, float hi) {
+    dw_consts q;
+    for (int t = 0; t < 9; t++) q.k[t] = _mm256_set1_ps(k[t]);
+    q.bias = _mm256_set1_ps(bias), q.lo = _mm256_set1_ps(lo), q.hi = _mm256_set1_ps(hi);
     for (int y = 0; y < oh; y++) {
-        const float *r0 = input_row(in, h, w, 2 * y - pad_top), *r1 = input_row(in, h, w, 2 * y - pad_top + 1);
-        const float *r2 = input_row(in, h, w, 2 * y - pad_top + 2);
-        for (int x = 0; x < ow; x += 8) {
-            __m256 acc = vb;
-            if (r0) acc = row_taps_s2(r0, x, ow, k0, k1, k2, acc);
-            if (r1) acc = row_taps_s2(r1, x, ow, k3, k4, k5, acc);
-            if (r2) acc = row_taps_s2(r2, x, ow, k6, k7, k8, acc);
-            acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
-            _mm256_storeu_ps(out_at(out, ps, (size_t)y * ow + x), _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
-        }
-    }
-}
-
-__attribute__((target("avx2,fma"))) static void same_s1_avx2(const float *in, int h, int w, const float *k,
-                                                             float bias, int pad_top, float *out, size_t ps, int oh,
-                                                             float lo, float hi) {
-    const __m256 k0 = _mm256_set1_ps(k[0]), k1 = _mm256_set1_ps(k[1]), k2 = _mm256_set1_ps(k[2]);
-    const __m256 k3 = _mm256_set1_ps(k[3]), k4 = _mm256_set1_ps(k[4]), k5 = _mm256_set1_ps(k[5]);
-    const __m256 k6 = _mm256_set1_ps(k[6]), k7 = _mm256_set1_ps(k[7]), k8 = _mm256_set1_ps(k[8]);
-    const __m256 vb = _mm256_set1_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    int y = 0;
-    /* Two output rows at a time: the two middle input rows feed both (12 row loads instead of 18). */
-    for (; y + 2 <= oh; y += 2) {
-        const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
-        const float *r2 = input_row(in, h, w, y - pad_top + 2), *r3 = input_row(in, h, w, y - pad_top + 3);
-        for (int x = 0; x < w; x += 8) {
-            __m256 top = vb, bottom = vb;
-            if (r0) top = row_taps(r0, x, w, k0, k1, k2, top);
-            __m256 l, c, r;
-            if (r1) {
-                neighbours(r1, x, w, &l, &c, &r);
-                top = taps3(l, c, r, k3, k4, k5, top);
-                bottom = taps3(l, c, r, k0, k1, k2, bottom);
-            }
-            if (r2) {
-                neighbours(r2, x, w, &l, &c, &r);
-                top = taps3(l, c, r, k6, k7, k8, top);
-                bottom = taps3(l, c, r, k3, k4, k5, bottom);
-            }
-            if (r3) bottom = row_taps(r3, x, w, k6, k7, k8, bottom);
-            _mm256_storeu_ps(out_at(out, ps, (size_t)y * w + x), _mm256_min_ps(_mm256_max_ps(top, vlo), vhi));
-            _mm256_storeu_ps(out_at(out, ps, (size_t)(y + 1) * w + x), _mm256_min_ps(_mm256_max_ps(bottom, vlo), vhi));
-        }
-    }
-    for (; y < oh; y++) {
-        const float *r0 = input_row(in, h, w, y - pad_top), *r1 = input_row(in, h, w, y - pad_top + 1);
-        const float *r2 = input_row(in, h, w, y - pad_top + 2);
-        for (int x = 0; x < w; x += 8) {
-            __m256 acc = vb;
-            if (r0) acc = row_taps(r0, x, w, k0, k1, k2, acc);
-            if (r1) acc = row_taps(r1, x, w, k3, k4, k5, acc);
-            if (r2) acc = row_taps(r2, x, w, k6, k7, k8, acc);
-            _mm256_storeu_ps(out_at(out, ps, (size_t)y * w + x), _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
+        int iy = y * stride - pad_top;
+        const float *r0 = input_row(in, h, w, iy), *r1 = input_row(in, h, w, iy + 1);
+        const float *r2 = input_row(in, h, w, iy + 2);
+        size_t q0 = (size_t)y * ow;
+        if (stride == 1) {
+            if (r0 && r1 && r2) row_out(r0, r1, r2, ow, 1, 1, out, ps, q0, &q);
+            else row_out(r0, r1, r2, ow, 1, 0, out, ps, q0, &q);
+        } else {
+            if (r0 && r1 && r2) row_out(r0, r1, r2, ow, 2, 1, out, ps, q0, &q);
+            else row_out(r0, r1, r2, ow, 2, 0, out, ps, q0, &q);
         }
     }
 }
@@ -258,10 +244,7 @@ void pk_depthwise3x3_to_panels(const float *in, int h, int w, const float *k, fl
                                int pad_left, float *out, size_t panel_stride, int oh, int ow, float lo, float hi) {
     if (oh <= 0 || ow <= 0 || !pk_depthwise3x3_writes_panels(w, stride, pad_left, oh, ow)) return;
 #ifdef PK_X86
-    if (stride == 1)
-        same_s1_avx2(in, h, w, k, bias, pad_top, out, panel_stride, oh, lo, hi);
-    else
-        same_s2_avx2(in, h, w, k, bias, pad_top, out, panel_stride, oh, ow, lo, hi);
+    same_avx2(in, h, w, k, bias, stride, pad_top, out, panel_stride, oh, ow, lo, hi);
 #endif
 }
 
@@ -269,12 +252,8 @@ void pk_depthwise3x3(const float *in, int h, int w, const float *k, float bias, 
                      float *out, int oh, int ow, float lo, float hi, float *scratch) {
     if (oh <= 0 || ow <= 0) return;
 #ifdef PK_X86
-    if (direct_s1(w, stride, pad_left, ow)) {
-        same_s1_avx2(in, h, w, k, bias, pad_top, out, 0, oh, lo, hi);
-        return;
-    }
-    if (direct_s2(w, stride, pad_left, ow)) {
-        same_s2_avx2(in, h, w, k, bias, pad_top, out, 0, oh, ow, lo, hi);
+    if (direct_s1(w, stride, pad_left, ow) || direct_s2(w, stride, pad_left, ow)) {
+        same_avx2(in, h, w, k, bias, stride, pad_top, out, 0, oh, ow, lo, hi);
         return;
     }
 #endif

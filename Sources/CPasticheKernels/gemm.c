@@ -118,6 +118,17 @@ size_t pk_gemm_scratch(int k) { return (size_t)(k > 0 ? k : 1) * (chunk_columns(
  * pass p of `passes` remaining starting at row i0 has pass_rows rows. */
 static inline int pass_rows(int m, int i0, int passes) { return (m - i0 + passes - 1) / passes; }
 
+void pk_gemm_pack_b(const float *b, size_t ldb, int k, int n, float *panels) {
+#ifdef PK_X86
+    if (pk_simd_available() && n % 16 == 0) {
+        pack_panels(b, ldb, k, 0, n, panels);
+        return;
+    }
+#endif
+    for (int x = 0; x < n; x++)
+        for (int j = 0; j < k; j++) panels[((size_t)(x / 16) * k + j) * 16 + x % 16] = b[(size_t)j * ldb + x];
+}
+
 void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed) {
     for (int i0 = 0, passes = (m + 5) / 6; i0 < m; passes--) {
         int rows = pass_rows(m, i0, passes);

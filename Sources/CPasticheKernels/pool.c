@@ -138,3 +138,5 @@ void pk_parallel_for(long count, pk_task task, void *context) {
     }
     pthread_mutex_unlock(&pool.submit);
 }
+
+long pk_next_item(long *counter) { return atomic_fetch_add_explicit((_Atomic long *)counter, 1, memory_order_relaxed); }

@@ -1,4 +1,5 @@
 import CPasticheKernels
+import Foundation
 
 /// A weight matrix A [m × k] copied once into `pk_gemm`'s pass order (`pk_gemm_pack_a`): each
 /// pass of up to 6 output rows reads one contiguous stream of 6 floats per k step instead of
@@ -20,4 +21,29 @@ public struct PackedMatrix {
     }
 
     public var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+}
+
+/// Row slices of one weight matrix [m × k], packed the first time a split asks for them and
+/// kept (a layer splits its output channels the same way on every call with the same plane
+/// size). Safe to share between threads.
+public final class PackedRows: @unchecked Sendable {
+    public let weight: Tensor
+    public let k: Int
+    private var slices: [Range<Int>: PackedMatrix] = [:]
+    private let lock = NSLock()
+
+    public init(_ weight: Tensor, columns k: Int) {
+        precondition(k > 0 && weight.count % k == 0, "packed rows shape")
+        self.weight = weight
+        self.k = k
+    }
+
+    public func rows(_ range: Range<Int>) -> PackedMatrix {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = slices[range] { return p }
+        let p = PackedMatrix(weight, lda: k, rows: range, columns: 0..<k)
+        slices[range] = p
+        return p
+    }
 }

@@ -53,6 +53,25 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(worker, item)` for every item in `0..<count` on `workers` threads, each worker
+    /// taking the next untaken item when it finishes one, so a core slowed by the host (or by
+    /// a heavier item) takes fewer; `worker` indexes per-worker scratch as in
+    /// `forEachInterleaved`.
+    @inline(__always)
+    public static func forEachDynamic(_ count: Int, workers: Int, cost: Int = Int.max / 4,
+                                      _ body: (_ worker: Int, _ item: Int) -> Void) {
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { next in
+            forEach(workers, cost: cost) { t in
+                while true {
+                    let item = pk_next_item(next)
+                    if item >= count { break }
+                    body(t, item)
+                }
+            }
+        }
+    }
+
     /// Runs `body(i)` for each `i` in `0..<count` (e.g. one per channel) on all cores.
     @inline(__always)
     public static func forEach(_ count: Int, cost: Int = 1 << 20, _ body: (Int) -> Void) {

@@ -23,6 +23,7 @@ public struct StylePredictor {
     public var architecture: PredictorArchitecture { weights.predictorArchitecture }
     /// Each block's weights, looked up once: they also hold the GEMM kernel's packed copies.
     private let blocks: [InvertedResidual.Weights]
+    private let lastConv: PackedRows
 
     public init(weights: ModelWeights) {
         self.weights = weights
@@ -33,6 +34,8 @@ public struct StylePredictor {
             return InvertedResidual.Weights(expand: b.hasExpand ? pair("expand") : nil, depthwise: pair("depthwise"),
                                             project: pair("project"))
         }
+        lastConv = PackedRows(weights["predictor.conv_last.weight"],
+                              columns: weights.predictorArchitecture.blocks.last!.outChannels)
     }
 
     public func callAsFunction(_ image: Tensor) -> Tensor {
@@ -45,8 +48,10 @@ public struct StylePredictor {
                                          padding: samePadding(h: x.h, w: x.w, kernel: 3, stride: b.stride),
                                          shortcut: b.hasResidual)
         }
-        x = conv(x, "predictor.conv_last", cin: arch.blocks.last!.outChannels,
-                 cout: arch.lastChannels, kernel: 1, stride: 1, activation: .relu6)
+        let features = Tensor(x.n, arch.lastChannels, x.h, x.w, zeroed: false)
+        Pointwise.forward(x, weight: lastConv.weight, bias: weights["predictor.conv_last.bias"], into: features,
+                          activation: .relu6, packed: lastConv)
+        x = features
         let pooled = GlobalAveragePool.forward(x)
         return Linear.forward(pooled, weight: weights["predictor.bottleneck.weight"],
                               bias: weights["predictor.bottleneck.bias"])

@@ -92,10 +92,20 @@ final class InvertedResidualTests: XCTestCase {
         check(cin: 16, expansion: 6, cout: 24, h: 6, w: 16, stride: 2, bands: [nil], seed: 13)
     }
 
+    /// Shares of the hidden channels taken in turn (1, 3 and more per core than there are
+    /// channels for: capped at a share of 8), the input packed once per core, a core's later
+    /// shares added onto its sum; one share per core where an output block would be computed
+    /// twice (35 pixels).
     func testChannelSplitOnSmallPlanes() {
         XCTAssertLessThan(16 * 12, InvertedResidual.minimumBandedPlane)
-        check(cin: 16, expansion: 6, cout: 16, h: 8, w: 8, stride: 1, bands: [nil], seed: 6)
-        check(n: 2, cin: 12, expansion: 6, cout: 20, h: 16, w: 12, stride: 2, bands: [nil], seed: 7)
-        check(cin: 10, expansion: 1, cout: 10, h: 5, w: 7, stride: 1, bands: [nil], seed: 8)
+        let saved = InvertedResidual.sharesPerCore
+        defer { InvertedResidual.sharesPerCore = saved }
+        for shares in [1, 3, 20] {
+            InvertedResidual.sharesPerCore = shares
+            check(cin: 16, expansion: 6, cout: 16, h: 8, w: 8, stride: 1, bands: [nil], seed: 6)
+            check(n: 2, cin: 12, expansion: 6, cout: 20, h: 16, w: 12, stride: 2, bands: [nil], seed: 7)
+            check(cin: 10, expansion: 1, cout: 10, h: 5, w: 7, stride: 1, bands: [nil], seed: 8)
+            check(cin: 24, expansion: 1, cout: 24, h: 8, w: 8, stride: 1, bands: [nil], seed: 14)
+        }
     }
 }

@@ -31,6 +31,9 @@ void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, 
 typedef void (*pk_task)(void *context, long i);
 void pk_parallel_for(long count, pk_task task, void *context);
 
+/* *counter += 1 atomically, returning the value before: workers taking items from a shared queue. */
+long pk_next_item(long *counter);
+
 /* dst[j] = src[2*j] for j < n (stride-2 unfolding); reads src[0 ... 2n-2] only. */
 void pk_gather_even(float *dst, const float *src, long n);
 
@@ -107,6 +110,9 @@ void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t
                 const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch);
 /* A [m][lda] (columns 0..<k) -> packed [m * k] floats for pk_gemm_ex with lda == 0. */
 void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed);
+/* B [k][ldb] (columns 0..<n, n a multiple of 16) -> k * n floats of panels for ldb == 0: for an
+ * operand several products read (each core's shares of a layer). */
+void pk_gemm_pack_b(const float *b, size_t ldb, int k, int n, float *panels);
 
 /*
  * 3x3 stride-1 convolution by Winograd F(2x2, 3x3) over one band of output rows.
