@@ -9,14 +9,11 @@ import CPasticheKernels
 public enum Pointwise {
     /// y = act(W · x + bias) + residual; `residual` (same shape as y, not y itself) is
     /// MobileNetV2's shortcut, added after the activation.
-    /// `packed`: the weight's rows in the GEMM kernel's order, for a layer called many times
-    /// (the predictor's Conv_1, where the 1.6 MB of weights are the larger operand).
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor, activation: Activation,
-                               residual: Tensor? = nil, packed: PackedRows? = nil, workspace: Workspace = .shared) {
+                               residual: Tensor? = nil, workspace: Workspace = .shared) {
         let cin = x.c, cout = y.c, plane = y.plane
         precondition(x.plane == plane && weight.count == cin * cout, "pointwise conv shapes")
         precondition(residual.map { $0.shape == y.shape && $0.pointer != y.pointer } ?? true, "pointwise residual")
-        precondition(packed.map { $0.weight === weight && $0.k == cin } ?? true, "packed rows of another weight")
         let fused = activation.clampRange
         precondition(residual == nil || fused != nil, "pointwise residual after sigmoid")
         let (lo, hi) = fused ?? (-.infinity, .infinity)
@@ -38,10 +35,9 @@ public enum Pointwise {
                 let cols = splitColumns ? min(plane, t * colStep)..<min(plane, (t + 1) * colStep) : 0..<plane
                 guard !rows.isEmpty, !cols.isEmpty else { return }
                 let r0 = rows.lowerBound, c0 = cols.lowerBound
-                let a = packed.map { $0.rows(rows).pointer } ?? w + r0 * cin
-                pk_gemm_ex(a, packed == nil ? cin : 0, Int32(rows.count), Int32(cin), xi + c0, plane,
-                           yi + r0 * plane + c0, plane, Int32(cols.count), b.map { $0 + r0 }, lo, hi,
-                           ri.map { $0 + r0 * plane + c0 }, plane, scratch[t])
+                pk_gemm(w + r0 * cin, cin, Int32(rows.count), Int32(cin), xi + c0, plane,
+                        yi + r0 * plane + c0, plane, Int32(cols.count), b.map { $0 + r0 }, lo, hi,
+                        ri.map { $0 + r0 * plane + c0 }, plane, scratch[t])
             }
         }
         if fused == nil { activation.forward(y) }

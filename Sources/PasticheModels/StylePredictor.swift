@@ -48,11 +48,8 @@ public struct StylePredictor {
                                          padding: samePadding(h: x.h, w: x.w, kernel: 3, stride: b.stride),
                                          shortcut: b.hasResidual)
         }
-        let features = Tensor(x.n, arch.lastChannels, x.h, x.w, zeroed: false)
-        Pointwise.forward(x, weight: lastConv.weight, bias: weights["predictor.conv_last.bias"], into: features,
-                          activation: .relu6, packed: lastConv)
-        x = features
-        let pooled = GlobalAveragePool.forward(x)
+        let pooled = PooledPointwise.forward(x, weight: lastConv, bias: weights["predictor.conv_last.bias"],
+                                             activation: .relu6)
         return Linear.forward(pooled, weight: weights["predictor.bottleneck.weight"],
                               bias: weights["predictor.bottleneck.bias"])
     }

@@ -205,6 +205,31 @@ final class FusedConvTests: XCTestCase {
         }
     }
 
+    /// PooledPointwise (Conv_1 and the global average pool in one op) against the mean of the
+    /// nested-loop 1×1 conv after ReLU6: one core (13 channels), shares taken in turn with the
+    /// input packed once per core (64 channels on 8×8), unpacked input (35 pixels), two images,
+    /// and more shares per core than channels allow. Tolerance: 1e-4 · max(1, max |reference|).
+    func testPooledPointwise() {
+        var rng = SplitMix64(seed: 700)
+        let saved = PooledPointwise.sharesPerCore
+        defer { PooledPointwise.sharesPerCore = saved }
+        for (n, cin, cout, h, w, shares) in [(1, 40, 13, 8, 8, 2), (1, 24, 64, 8, 8, 2), (1, 24, 50, 5, 7, 2),
+                                             (2, 320, 96, 8, 8, 2), (1, 16, 20, 4, 4, 9)] {
+            PooledPointwise.sharesPerCore = shares
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: 1)
+            let x = randomTensor(n, cin, h, w, &rng, lo: -3, hi: 3)
+            let weight = randomTensor(shape: g.weightShape, &rng), bias = randomTensor(shape: [cout], &rng)
+            let y = PooledPointwise.forward(x, weight: PackedRows(weight, columns: cin), bias: bias, activation: .relu6)
+            XCTAssertEqual(y.shape, [n, cout, 1, 1])
+            let ref = Naive.conv(x, weight, bias, g).values
+            let plane = h * w
+            let expected = (0..<n * cout).map { j in
+                (0..<plane).reduce(0.0) { $0 + min(max(ref[j * plane + $1], 0), 6) } / Double(plane)
+            }
+            assertClose(y, expected, "pooled pointwise N\(n) \(cin)→\(cout) \(h)×\(w) shares \(shares)")
+        }
+    }
+
     /// Input gradients of stride-1 convs computed as forward convs of the turned weights (direct
     /// kernel, Winograd) against the GEMM + col2im path, accumulating onto a non-zero dx.
     /// Tolerance: 1e-4 · max(1, max |reference|).
