@@ -37,7 +37,7 @@ public enum Benchmark {
     /// Each case runs in `rounds` alternating turns, Pastiche then onnxruntime (a python3 child
     /// that times on request), so a drift in the machine's speed (this 2-core host's swings
     /// by a third within a minute) falls on both sides; each side's figure is the median of
-    /// all its runs.
+    /// all its runs. A turn starts once the other side's threads have stopped spinning.
     public static func run(stylizer: Stylizer, runs: Int, rounds: Int = 3, predictor: Bool = true,
                            transferSizes: [Int] = [384, 1024], onnxDirectory: String?,
                            progress: (String) -> Void = { _ in }) -> [Case] {
@@ -54,6 +54,7 @@ public enum Benchmark {
             for _ in 0..<turns {
                 // Both sides' worker threads spin a while after their last run: let them settle.
                 usleep(20_000)
+                if theirs != nil { ort?.waitUntilIdle() }
                 for _ in 0..<perTurn {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     body()
@@ -152,6 +153,33 @@ final class OnnxRuntimeTimer {
     deinit {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
+    }
+
+    /// Returns once the child has used no CPU for two samples 10 ms apart (at most 1 s):
+    /// onnxruntime's worker threads spin for 60–70 ms after each run, taking one of the two
+    /// cores from whatever runs next (Pastiche's predictor measured 20 ms instead of 10 when it
+    /// started 20 ms after onnxruntime's run). Without /proc, a fixed 100 ms.
+    func waitUntilIdle() {
+        let path = "/proc/\(process.processIdentifier)/stat"
+        func cpuTicks() -> Int? {
+            // Fields after the parenthesised name: state is the 3rd, utime the 14th, stime the 15th.
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+            return user + system
+        }
+        guard var last = cpuTicks() else {
+            usleep(100_000)
+            return
+        }
+        var quiet = 0
+        for _ in 0..<100 where quiet < 2 {
+            usleep(10_000)
+            guard let now = cpuTicks() else { return }
+            quiet = now == last ? quiet + 1 : 0
+            last = now
+        }
     }
 
     /// `runs` timed runs of a case ("predict_256", "transfer_384"), in milliseconds.

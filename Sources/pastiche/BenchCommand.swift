@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the predictor (256²) and transfer network (384², 1024²) beside onnxruntime.",
-        discussion: "Median of --runs timed runs after one warm-up. onnxruntime (2 threads, float graph) runs in the same invocation when python3 can import it, in turns with Pastiche (three per case), so both sides see the same machine load."
+        discussion: "Median of --runs timed runs after one warm-up. onnxruntime (2 threads, float graph) runs in the same invocation when python3 can import it, in turns with Pastiche (three per case), each turn starting once the other side's threads are idle, so both sides see the same machine load."
     )
     @OptionGroup var model: ModelOptions
     @Option(help: "Timed runs per case.") var runs: Int = 9
