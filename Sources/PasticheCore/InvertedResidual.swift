@@ -196,55 +196,41 @@ public enum InvertedResidual {
         }
     }
 
-    /// Small planes: each core expands, convolves and projects shares of the hidden channels
-    /// (they never leave its cache): a core computes W_p[:, share] · hidden[share] for each
-    /// share it takes, core 0 into y (its first share with the bias and the shortcut), the
-    /// others into a sum of their own that is added to y after the join. One fork-join per
-    /// block instead of three, and no core reads another's hidden activations. The cores take
-    /// `sharesPerCore` shares each in turn rather than one fixed half each (on this shared host
-    /// either core finished 30–110 µs after the other in every block): 2 measured 0.7 % faster
-    /// than 1 and 2 % faster than 3 (predictor calls alternating in one process).
-    public static var sharesPerCore = 2
-
+    /// Small planes: each core expands, convolves and projects its own share of the hidden
+    /// channels (they never leave its cache): core t computes W_p[:, share_t] · hidden[share_t],
+    /// core 0 straight into y with the bias and shortcut, the others into scratch that is added
+    /// to y after the join. One fork-join per block instead of three, and no core reads another's
+    /// hidden activations.
     static func channelSplit(_ x: Tensor, weights w: Weights, geometry g: ConvGeometry, shortcut: Bool, into y: Tensor,
                              workspace: Workspace) {
         let cin = x.c, hidden = g.inChannels, cout = y.c, plane = x.plane, oplane = y.plane
         let workers = max(1, min(Parallel.cores, hidden / 8))
-        // A core's later shares are added onto its sum in place, which needs every output block
-        // computed once (whole 16-column blocks); otherwise one share per core.
-        let shares = workers == 1 || oplane % 16 != 0 ? workers : max(workers, min(hidden / 8, sharesPerCore * workers))
-        let share = (hidden + shares - 1) / shares
-        let ranges = (0..<shares).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) }
-        let packed = w.packed.shares(w, ranges)
-        // x copied once per core into the kernel's panels, for all the core's expand products.
-        let packInput = w.expand != nil && shares > workers && plane % 16 == 0
-        let inputCount = packInput ? cin * plane : 0
+        let share = (hidden + workers - 1) / workers
         let hiddenCount = w.expand == nil ? 0 : share * plane
         let depthwiseCount = share * oplane, partialCount = cout * oplane
         let packCount = pk_gemm_scratch(Int32(max(cin, share)))
         let padCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
-        let perWorker = inputCount + hiddenCount + depthwiseCount + partialCount + packCount + padCount
+        let perWorker = hiddenCount + depthwiseCount + partialCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
+        let packed = w.packed.shares(w, (0..<workers).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) })
         let panels = pk_depthwise3x3_writes_panels(Int32(x.w), Int32(g.stride), Int32(g.padding.left), Int32(y.h),
                                                    Int32(y.w)) != 0
         let dw = w.depthwise, project = w.project
-        let started = UnsafeMutablePointer<Bool>.allocate(capacity: workers)
-        defer { started.deallocate() }
         for i in 0..<x.n {
             let xi = UnsafePointer(x.image(i)), yi = y.image(i)
-            started.initialize(repeating: false, count: workers)
-            let run = { (t: Int, s: Int) in
-                let channels = ranges[s]
-                guard !channels.isEmpty else { return }
-                let inputPanels = scratch[t], buffer = inputPanels + inputCount, depthwise = buffer + hiddenCount
-                let partial = depthwise + depthwiseCount, pack = partial + partialCount, pad = pack + packCount
+            Parallel.forEach(workers, cost: Int.max / 4) { t in
+                let channels = min(hidden, t * share)..<min(hidden, (t + 1) * share)
+                let buffer = scratch[t], depthwise = buffer + hiddenCount, partial = depthwise + depthwiseCount
+                let pack = partial + partialCount, pad = pack + packCount
+                guard !channels.isEmpty else {
+                    if t > 0 { partial.update(repeating: 0, count: partialCount) }
+                    return
+                }
                 let c0 = channels.lowerBound
                 var input = xi + c0 * plane
-                if let expand = w.expand, let packedExpand = packed[s].expand {
-                    if packInput && !started[t] { pk_gemm_pack_b(xi, plane, Int32(cin), Int32(plane), inputPanels) }
+                if let expand = w.expand, let packedExpand = packed[t].expand {
                     // hidden[share] = relu6(W_e[share] · x + b_e[share])
-                    pk_gemm_ex(packedExpand.pointer, 0, Int32(channels.count), Int32(cin),
-                               packInput ? UnsafePointer(inputPanels) : xi, packInput ? 0 : plane, buffer, plane,
+                    pk_gemm_ex(packedExpand.pointer, 0, Int32(channels.count), Int32(cin), xi, plane, buffer, plane,
                                Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
                     input = UnsafePointer(buffer)
                 }
@@ -260,26 +246,15 @@ public enum InvertedResidual {
                                         0, 6, pad)
                     }
                 }
-                // sum_t += W_p[:, share] [Cout × share] · depthwise[share] [share × OP]; core 0's sum is y,
-                // starting from b_p (+ x).
-                let sum = t == 0 ? yi : partial
-                let onto: UnsafePointer<Float>? = started[t] ? UnsafePointer(sum) : (t == 0 && shortcut ? xi : nil)
-                pk_gemm_ex(packed[s].project.pointer, 0, Int32(cout), Int32(channels.count), depthwise,
-                           panels ? 0 : oplane, sum, oplane, Int32(oplane),
-                           t == 0 && !started[t] ? project.bias.pointer : nil, -.infinity, .infinity, onto, oplane, pack)
-                started[t] = true
+                // W_p[:, share] [Cout × share] · depthwise[share] [share × OP] (+ b_p, + x on core 0)
+                let first = t == 0
+                pk_gemm_ex(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwise,
+                           panels ? 0 : oplane, first ? yi : partial, oplane, Int32(oplane),
+                           first ? project.bias.pointer : nil, -.infinity, .infinity, first && shortcut ? xi : nil,
+                           oplane, pack)
             }
-            if shares == workers {
-                Parallel.forEach(workers, cost: Int.max / 4) { t in run(t, t) }
-            } else {
-                Parallel.forEachDynamic(shares, workers: workers, run)
-            }
-            if !started[0] {  // core 0 took no share: y starts from the bias (and the shortcut)
-                for c in 0..<cout { (yi + c * oplane).update(repeating: project.bias.data[c], count: oplane) }
-                if shortcut { for j in 0..<cout * oplane { yi[j] += xi[j] } }
-            }
-            for t in 1..<workers where started[t] {
-                let partial = UnsafePointer(scratch[t] + inputCount + hiddenCount + depthwiseCount)
+            for t in 1..<workers {
+                let partial = UnsafePointer(scratch[t] + hiddenCount + depthwiseCount)
                 for j in 0..<cout * oplane { yi[j] += partial[j] }
             }
         }

@@ -56,7 +56,9 @@ public enum Parallel {
     /// Runs `body(worker, item)` for every item in `0..<count` on `workers` threads, each worker
     /// taking the next untaken item when it finishes one, so a core slowed by the host (or by
     /// a heavier item) takes fewer; `worker` indexes per-worker scratch as in
-    /// `forEachInterleaved`.
+    /// `forEachInterleaved`. Which worker takes which item varies from run to run: an item's
+    /// output must not depend on it (no sums carried across a worker's items), or results stop
+    /// being reproducible (training resumes, `-o -` against `-o FILE`).
     @inline(__always)
     public static func forEachDynamic(_ count: Int, workers: Int, cost: Int = Int.max / 4,
                                       _ body: (_ worker: Int, _ item: Int) -> Void) {

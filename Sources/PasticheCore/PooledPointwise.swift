@@ -5,7 +5,8 @@ import CPasticheKernels
 /// each core multiplies shares of the output channels into its own scratch and averages them
 /// there, where the predictor wrote 1280 × 64 floats and then pooled them on one core.
 public enum PooledPointwise {
-    /// Shares of the output channels per core, taken in turn (as `InvertedResidual`'s).
+    /// Shares of the output channels per core, taken in turn. Each output channel is computed
+    /// whole by one share, so the result does not depend on which core took which share.
     public static var sharesPerCore = 2
 
     public static func forward(_ x: Tensor, weight: PackedRows, bias: Tensor?, activation: Activation,
