@@ -107,32 +107,23 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(const float *p, size_t
 // width (none before, one after), widths a multiple of 8 and any rows (pad_top, oh: a band of a
 // plane too): straight from the input, no padded copy (copying the plane cost twice the
 // convolution on MobileNetV2's 8x8 and 16x16 planes). Zero rows above and below the plane are
-// NULL rows whose taps are skipped; the zero columns are let in by shifting the edge vector.
+// NULL rows whose taps are skipped; the zero columns are the lanes a masked load leaves zero.
 static inline const float *input_row(const float *in, int h, int w, int iy) {
     return iy >= 0 && iy < h ? in + (size_t)iy * w : 0;
 }
 
 // Where output q (= row * ow + column, a multiple of 8) goes: row-major (ps == 0), or into the
-// projection GEMM's B panels (ps = k * 16: panel q / 16, lane q % 16; see pk_gemm_ex).
+// projection GEMM's B panels (ps = k * 16: panel q / 16, lane q % 16; see pk_gemm).
 static inline float *out_at(float *out, size_t ps, size_t q) { return ps ? out + (q >> 4) * ps + (q & 15) : out + q; }
 
 typedef struct {
     __m256 k[9], bias, lo, hi;
 } dw_consts;
 
-__attribute__((target("avx2,fma"))) static inline __m256 shifted_right(__m256 v) { /* [0, v0 .. v6] */
-    __m256 t = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
-    return _mm256_blend_ps(t, _mm256_setzero_ps(), 0x01);
-}
-__attribute__((target("avx2,fma"))) static inline __m256 shifted_left(__m256 v) { /* [v1 .. v7, 0] */
-    __m256 t = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
-    return _mm256_blend_ps(t, _mm256_setzero_ps(), 0x80);
-}
-
 // acc + k0 * row[x-1] + k1 * row[x] + k2 * row[x+1] for the 8 outputs at x. FIRST / LAST: x is
-// the row's first / last vector, where a neighbour is the vector shifted with a zero let in.
-// The flags are constants at every call, so each loop keeps only the loads it needs: a select
-// between load and shift made every vector compute both (2.5x the time of plain loads).
+// the row's first / last vector, whose neighbour vector is a masked load: the lane outside the
+// row is neither read nor nonzero (it may lie outside the buffer). The flags are constants at
+// every call, so interior vectors are plain loads.
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 taps_s1(const float *row, int x, int first,
                                                                                 int last, const __m256 *k, __m256 acc) {
     __m256 c = _mm256_loadu_ps(row + x);

@@ -5,9 +5,10 @@
  * products of the Winograd convolution and the 1x1 convolutions of MobileNetV2 (expand and
  * project). Those are skinny (Cin 16..960, Cout 16..1280, 64..16384 columns); OpenBLAS packs
  * both operands for each call and then needs separate passes for the bias and the activation,
- * which at these sizes costs as much as the products. Here A is read in place, B is copied
- * into contiguous panels once per L2-sized chunk (or read in place when the caller gives no
- * room), and each output block is written once, finished.
+ * which at these sizes costs as much as the products. Here A is read in place or from a copy
+ * packed once (pk_gemm_pack_a: weights), B is copied into contiguous panels once per L2-sized
+ * chunk (or read in place when the caller gives no room, or comes in panels from its
+ * producer), and each output block is written once, finished.
  */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -25,9 +26,12 @@ typedef struct {
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/* B[j][x] in place (ldb > 0) or in 16-column panels (ldb == 0: panel x/16, k x 16 floats each). */
+/* Where B[j][x] lies in 16-column panels of k x 16 floats (panel x/16, row j, lane x%16). */
+static inline size_t panel_index(int k, int j, int x) { return ((size_t)(x / 16) * k + j) * 16 + x % 16; }
+
+/* B[j][x] in place (ldb > 0) or in panels (ldb == 0). */
 static inline float b_at(const float *b, size_t ldb, int k, int j, int x) {
-    return ldb ? b[(size_t)j * ldb + x] : b[((size_t)(x / 16) * k + j) * 16 + x % 16];
+    return ldb ? b[(size_t)j * ldb + x] : b[panel_index(k, j, x)];
 }
 
 static void gemm_scalar(const float *a, size_t rs, size_t ks, int m, int k, const float *b, size_t ldb, float *c,
@@ -126,7 +130,7 @@ void pk_gemm_pack_b(const float *b, size_t ldb, int k, int n, float *panels) {
     }
 #endif
     for (int x = 0; x < n; x++)
-        for (int j = 0; j < k; j++) panels[((size_t)(x / 16) * k + j) * 16 + x % 16] = b[(size_t)j * ldb + x];
+        for (int j = 0; j < k; j++) panels[panel_index(k, j, x)] = b[(size_t)j * ldb + x];
 }
 
 void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed) {
@@ -138,8 +142,8 @@ void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed) {
     }
 }
 
-void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
-                const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
+void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
+             const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
     if (m <= 0 || n <= 0) return;
     const int a_packed = lda == 0, b_panels = ldb == 0;
     int simd = pk_simd_available();
@@ -181,9 +185,4 @@ void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t
             i0 += rows;
         }
     }
-}
-
-void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
-             const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
-    pk_gemm_ex(a, lda, m, k, b, ldb, c, ldc, n, bias, lo, hi, residual, ldr, scratch);
 }

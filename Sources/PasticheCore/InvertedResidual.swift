@@ -144,7 +144,7 @@ public enum InvertedResidual {
         }
 
         mutating func run(_ out: Range<Int>) {
-            let s = geometry.stride, pt = geometry.padding.top, pl = geometry.padding.left
+            let s = geometry.stride, pt = geometry.padding.top
             let w = x.w, plane = x.plane, hidden = geometry.inChannels
             let ow = y.w, oplane = y.plane
             let xi = UnsafePointer(x.image(image))
@@ -163,9 +163,9 @@ public enum InvertedResidual {
                 }
                 let fresh = kept.upperBound..<need.upperBound
                 // hidden[:, fresh] = relu6(W_e [C6 × Cin] · x[:, fresh] + b_e)
-                pk_gemm_ex(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
-                           hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
-                           Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
+                pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
+                        hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
+                        Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
                 held = need
                 input = UnsafePointer(hiddenBuffer)
                 channelStride = hiddenRows * w
@@ -173,27 +173,41 @@ public enum InvertedResidual {
                 input = xi + need.lowerBound * w
                 channelStride = plane
             }
-            // The depthwise output goes straight into the projection's B panels where the kernel can.
-            let panels = pk_depthwise3x3_writes_panels(Int32(w), Int32(s), Int32(pl), Int32(out.count), Int32(ow)) != 0
-            let dw = weights.depthwise
-            for c in 0..<hidden {
-                let channel = input + c * channelStride, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
-                if panels {
-                    pk_depthwise3x3_to_panels(channel, Int32(need.count), Int32(w), k, bias, Int32(s),
-                                              Int32(need.lowerBound - first), Int32(pl), depthwiseBuffer + 16 * c,
-                                              16 * hidden, Int32(out.count), Int32(ow), 0, 6)
-                } else {
-                    pk_depthwise3x3(channel, Int32(need.count), Int32(w), k, bias, Int32(s),
-                                    Int32(need.lowerBound - first), Int32(pl), depthwiseBuffer + c * bandRows * ow,
-                                    Int32(out.count), Int32(ow), 0, 6, pad)
-                }
-            }
+            let ldb = InvertedResidual.depthwise(input, channelStride: channelStride, rows: need.count,
+                                                 padTop: need.lowerBound - first, channels: 0..<hidden,
+                                                 weights: weights.depthwise, geometry: geometry, width: w,
+                                                 outRows: out.count, outWidth: ow, into: depthwiseBuffer, pad: pad)
             // y[:, out] = W_p [Cout × C6] · depthwise [C6 × band] + b_p (+ x[:, out])
-            pk_gemm_ex(packed.project.pointer, 0, Int32(y.c), Int32(hidden), depthwiseBuffer, panels ? 0 : bandRows * ow,
-                       y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow),
-                       weights.project.bias.pointer, -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil,
-                       oplane, pack)
+            pk_gemm(packed.project.pointer, 0, Int32(y.c), Int32(hidden), depthwiseBuffer, ldb,
+                    y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow),
+                    weights.project.bias.pointer, -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil,
+                    oplane, pack)
         }
+    }
+
+    /// 3×3 depthwise + ReLU6 of `channels` (their input planes `channelStride` apart from
+    /// `input`, `rows` rows of them, the first `padTop` rows below the conv's first input row)
+    /// into `out`: straight into the projection's B panels where the kernel can (no packing
+    /// pass before the product), as `outRows` × `outWidth` planes otherwise. Returns the
+    /// projection's `ldb`: 0 for panels, the plane size for rows.
+    static func depthwise(_ input: UnsafePointer<Float>, channelStride: Int, rows: Int, padTop: Int,
+                          channels: Range<Int>, weights dw: (weight: Tensor, bias: Tensor), geometry g: ConvGeometry,
+                          width: Int, outRows: Int, outWidth: Int, into out: UnsafeMutablePointer<Float>,
+                          pad: UnsafeMutablePointer<Float>) -> Int {
+        let s = Int32(g.stride), pt = Int32(padTop), pl = Int32(g.padding.left)
+        let panels = pk_depthwise3x3_writes_panels(Int32(width), s, pl, Int32(outRows), Int32(outWidth)) != 0
+        let outPlane = outRows * outWidth, c0 = channels.lowerBound
+        for c in channels {
+            let channel = input + (c - c0) * channelStride, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
+            if panels {
+                pk_depthwise3x3_to_panels(channel, Int32(rows), Int32(width), k, bias, s, pt, pl, out + 16 * (c - c0),
+                                          16 * channels.count, Int32(outRows), Int32(outWidth), 0, 6)
+            } else {
+                pk_depthwise3x3(channel, Int32(rows), Int32(width), k, bias, s, pt, pl, out + (c - c0) * outPlane,
+                                Int32(outRows), Int32(outWidth), 0, 6, pad)
+            }
+        }
+        return panels ? 0 : outPlane
     }
 
     /// Small planes: each core expands, convolves and projects its own share of the hidden
@@ -213,14 +227,12 @@ public enum InvertedResidual {
         let perWorker = hiddenCount + depthwiseCount + partialCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.shares(w, (0..<workers).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) })
-        let panels = pk_depthwise3x3_writes_panels(Int32(x.w), Int32(g.stride), Int32(g.padding.left), Int32(y.h),
-                                                   Int32(y.w)) != 0
-        let dw = w.depthwise, project = w.project
+        let project = w.project
         for i in 0..<x.n {
             let xi = UnsafePointer(x.image(i)), yi = y.image(i)
             Parallel.forEach(workers, cost: Int.max / 4) { t in
                 let channels = min(hidden, t * share)..<min(hidden, (t + 1) * share)
-                let buffer = scratch[t], depthwise = buffer + hiddenCount, partial = depthwise + depthwiseCount
+                let buffer = scratch[t], depthwiseOut = buffer + hiddenCount, partial = depthwiseOut + depthwiseCount
                 let pack = partial + partialCount, pad = pack + packCount
                 guard !channels.isEmpty else {
                     if t > 0 { partial.update(repeating: 0, count: partialCount) }
@@ -230,28 +242,19 @@ public enum InvertedResidual {
                 var input = xi + c0 * plane
                 if let expand = w.expand, let packedExpand = packed[t].expand {
                     // hidden[share] = relu6(W_e[share] · x + b_e[share])
-                    pk_gemm_ex(packedExpand.pointer, 0, Int32(channels.count), Int32(cin), xi, plane, buffer, plane,
-                               Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
+                    pk_gemm(packedExpand.pointer, 0, Int32(channels.count), Int32(cin), xi, plane, buffer, plane,
+                            Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
                     input = UnsafePointer(buffer)
                 }
-                for c in channels {
-                    let channel = input + (c - c0) * plane, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
-                    if panels {
-                        pk_depthwise3x3_to_panels(channel, Int32(x.h), Int32(x.w), k, bias, Int32(g.stride),
-                                                  Int32(g.padding.top), Int32(g.padding.left), depthwise + 16 * (c - c0),
-                                                  16 * channels.count, Int32(y.h), Int32(y.w), 0, 6)
-                    } else {
-                        pk_depthwise3x3(channel, Int32(x.h), Int32(x.w), k, bias, Int32(g.stride), Int32(g.padding.top),
-                                        Int32(g.padding.left), depthwise + (c - c0) * oplane, Int32(y.h), Int32(y.w),
-                                        0, 6, pad)
-                    }
-                }
+                let ldb = depthwise(input, channelStride: plane, rows: x.h, padTop: g.padding.top, channels: channels,
+                                    weights: w.depthwise, geometry: g, width: x.w, outRows: y.h, outWidth: y.w,
+                                    into: depthwiseOut, pad: pad)
                 // W_p[:, share] [Cout × share] · depthwise[share] [share × OP] (+ b_p, + x on core 0)
                 let first = t == 0
-                pk_gemm_ex(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwise,
-                           panels ? 0 : oplane, first ? yi : partial, oplane, Int32(oplane),
-                           first ? project.bias.pointer : nil, -.infinity, .infinity, first && shortcut ? xi : nil,
-                           oplane, pack)
+                pk_gemm(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwiseOut,
+                        ldb, first ? yi : partial, oplane, Int32(oplane),
+                        first ? project.bias.pointer : nil, -.infinity, .infinity, first && shortcut ? xi : nil,
+                        oplane, pack)
             }
             for t in 1..<workers {
                 let partial = UnsafePointer(scratch[t] + hiddenCount + depthwiseCount)

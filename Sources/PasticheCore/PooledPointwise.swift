@@ -36,9 +36,9 @@ public enum PooledPointwise {
                 if packInput && !started[t] { pk_gemm_pack_b(xi, plane, Int32(cin), Int32(plane), panels) }
                 started[t] = true
                 // out [rows × P] = act(W[rows] · x + b[rows])
-                pk_gemm_ex(weight.rows(rows).pointer, 0, Int32(rows.count), Int32(cin),
-                           packInput ? UnsafePointer(panels) : xi, packInput ? 0 : plane, out, plane, Int32(plane),
-                           bias.map { UnsafePointer($0.pointer + rows.lowerBound) }, lo, hi, nil, 0, pack)
+                pk_gemm(weight.rows(rows).pointer, 0, Int32(rows.count), Int32(cin),
+                        packInput ? UnsafePointer(panels) : xi, packInput ? 0 : plane, out, plane, Int32(plane),
+                        bias.map { UnsafePointer($0.pointer + rows.lowerBound) }, lo, hi, nil, 0, pack)
                 for (j, r) in rows.enumerated() {
                     var sum = 0.0, sumsq = 0.0
                     pk_moments(out + j * plane, plane, 0, &sum, &sumsq)

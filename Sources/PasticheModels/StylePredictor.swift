@@ -27,15 +27,15 @@ public struct StylePredictor {
 
     public init(weights: ModelWeights) {
         self.weights = weights
-        blocks = weights.predictorArchitecture.blocks.map { b in
+        let arch = weights.predictorArchitecture
+        blocks = arch.blocks.map { b in
             func pair(_ layer: String) -> (weight: Tensor, bias: Tensor) {
                 (weights["predictor.block.\(b.index).\(layer).weight"], weights["predictor.block.\(b.index).\(layer).bias"])
             }
             return InvertedResidual.Weights(expand: b.hasExpand ? pair("expand") : nil, depthwise: pair("depthwise"),
                                             project: pair("project"))
         }
-        lastConv = PackedRows(weights["predictor.conv_last.weight"],
-                              columns: weights.predictorArchitecture.blocks.last!.outChannels)
+        lastConv = PackedRows(weights["predictor.conv_last.weight"], columns: arch.blocks.last!.outChannels)
     }
 
     public func callAsFunction(_ image: Tensor) -> Tensor {

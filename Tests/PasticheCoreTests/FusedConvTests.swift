@@ -165,7 +165,7 @@ final class FusedConvTests: XCTestCase {
         }
     }
 
-    /// pk_gemm_ex with operands in the kernel's order: A packed by pk_gemm_pack_a (every pass
+    /// pk_gemm with operands in the kernel's order: A packed by pk_gemm_pack_a (every pass
     /// size: m 1…13 and 32, a column slice of a wider matrix), B as 16-column panels written the
     /// way the depthwise kernel writes them, bias, ReLU6 and a residual; against Double sums.
     /// Tolerance: 1e-4 · max(1, max |reference|).
@@ -185,9 +185,9 @@ final class FusedConvTests: XCTestCase {
                 for relu6 in [false, true] {
                     let c = Tensor(shape: [1, 1, m, n], zeroed: false)
                     let scratch = Tensor(shape: [1, 1, 1, Int(pk_gemm_scratch(Int32(k)))], zeroed: false)
-                    pk_gemm_ex(packedA.pointer, 0, Int32(m), Int32(k), bPointer, ldb, c.pointer, n, Int32(n),
-                               bias.pointer, relu6 ? 0 : -.infinity, relu6 ? 6 : .infinity, residual.pointer, n,
-                               scratch.pointer)
+                    pk_gemm(packedA.pointer, 0, Int32(m), Int32(k), bPointer, ldb, c.pointer, n, Int32(n),
+                            bias.pointer, relu6 ? 0 : -.infinity, relu6 ? 6 : .infinity, residual.pointer, n,
+                            scratch.pointer)
                     var expected = [Double](repeating: 0, count: m * n)
                     for i in 0..<m {
                         for x in 0..<n {

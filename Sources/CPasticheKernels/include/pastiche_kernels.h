@@ -54,7 +54,7 @@ size_t pk_depthwise3x3_scratch(int oh, int ow, int stride);
 
 /*
  * pk_depthwise3x3 writing its output straight into the B panels of the 1x1 projection that
- * follows (pk_gemm_ex with ldb == 0), which then needs no packing pass: output q = oy*ow + ox
+ * follows (pk_gemm with ldb == 0), which then needs no packing pass: output q = oy*ow + ox
  * goes to out[(q / 16) * panel_stride + q % 16], with out at the channel's row of panel 0
  * (panels + channel * 16) and panel_stride = channels * 16. Only the unpadded AVX2 paths
  * (MobileNetV2's paddings, ow a multiple of 8) do this: pk_depthwise3x3_writes_panels says
@@ -87,8 +87,12 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
 /*
  * C = clamp(A . B + bias, lo, hi) + residual, register-blocked (the 1x1 convolutions and the
  * Winograd products):
- *   a: [m][lda] row-major, columns 0..<k;  b: [k][ldb], columns 0..<n;  c: [m][ldc]
- *   bias: [m] or NULL;  lo / hi: -INFINITY / INFINITY for no clamp
+ *   a: [m][lda] row-major, columns 0..<k; or, with lda == 0, pk_gemm_pack_a's copy of A
+ *     (weights packed once: each pass of up to 6 rows one contiguous stream, not 6 rows lda apart)
+ *   b: [k][ldb], columns 0..<n; or, with ldb == 0, n / 16 panels of k x 16 floats (column x at
+ *     panel x / 16, lane x % 16; n a multiple of 16) as pk_gemm_pack_b or the depthwise kernel
+ *     write them
+ *   c: [m][ldc];  bias: [m] or NULL;  lo / hi: -INFINITY / INFINITY for no clamp
  *   residual: [m][ldr] or NULL, added after the clamp (MobileNetV2's shortcut)
  * c must not overlap b or residual (a block may be written twice).
  *   scratch: pk_gemm_scratch(k) floats to copy B's column blocks into contiguous panels (rows a
@@ -97,18 +101,7 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
 void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
              float lo, float hi, const float *residual, size_t ldr, float *scratch);
 size_t pk_gemm_scratch(int k);
-
-/*
- * pk_gemm with operands already in the kernel's order, so no pass gathers them:
- *   lda == 0: a is pk_gemm_pack_a's copy of A (weights, packed once): each pass of up to 6 rows
- *     is one contiguous stream instead of 6 rows lda apart.
- *   ldb == 0: b holds n / 16 panels of k x 16 floats (column x of B at panel x / 16, lane
- *     x % 16; n a multiple of 16), written so by its producer (the depthwise kernel).
- * Otherwise as pk_gemm (which is pk_gemm_ex with both operands in place).
- */
-void pk_gemm_ex(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
-                const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch);
-/* A [m][lda] (columns 0..<k) -> packed [m * k] floats for pk_gemm_ex with lda == 0. */
+/* A [m][lda] (columns 0..<k) -> packed [m * k] floats for pk_gemm with lda == 0. */
 void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed);
 /* B [k][ldb] (columns 0..<n, n a multiple of 16) -> k * n floats of panels for ldb == 0: for an
  * operand several products read (each core's shares of a layer). */
