@@ -5,8 +5,8 @@ import Foundation
 /// x [Cin, H, W] → expand 1×1 + ReLU6 [C6] → 3×3 depthwise (stride s) + ReLU6 → project 1×1
 /// [Cout, OH, OW] (+ x when the block keeps its shape).
 ///
-/// On large planes the three layers run together over bands of output rows, each core on its
-/// own rows: the band's hidden activation (six times the block's input, 6 MB at 128²) stays in
+/// On large planes the three layers run together over bands of output rows, each core taking
+/// bands from one end of its pair's rows: the band's hidden activation (six times the block's input, 6 MB at 128²) stays in
 /// the core's L2 instead of going to memory and back twice, which is what bounded the
 /// layer-by-layer predictor on its 128² and 64² blocks. Small planes (16², 8²), where everything
 /// fits in cache anyway and a split by rows would leave each core a few rows plus their halo,
@@ -73,7 +73,8 @@ public enum InvertedResidual {
     public static var minimumBandedPlane = 32 * 32
     /// Output rows per band (tests set it to exercise band edges); nil: from the cache budget.
     public static var bandRowsOverride: Int?
-    /// Floats of hidden activation per band and core (192 KB: room beside it in a 512 KB L2).
+    /// Floats of hidden activation per band and core (192 KB: room beside it in a 512 KB L2),
+    /// unless that leaves fewer than three output rows.
     static let bandFloats = 48 * 1024
 
     /// `padding`: the depthwise conv's zero padding (TF "SAME": `samePadding`); `shortcut`
@@ -93,7 +94,10 @@ public enum InvertedResidual {
             return y
         }
         let workers = min(Parallel.cores, o.h)
-        let bandRows = max(1, bandRowsOverride ?? ((bandFloats / max(1, hidden * x.w) - 3) / stride + 1))
+        // At least three output rows: one-row bands (block 1 at 128² → 64², 96 hidden channels)
+        // made the projection a 64-column product per band, 11-20 % slower (seven expanded rows
+        // of that block, 344 KB, still fit a 512 KB L2).
+        let bandRows = max(1, bandRowsOverride ?? max(3, (bandFloats / max(1, hidden * x.w) - 3) / stride + 1))
         let hiddenRows = (bandRows - 1) * stride + 3
         let hiddenCount = w.expand == nil ? 0 : hidden * hiddenRows * x.w
         let depthwiseCount = hidden * bandRows * o.w
@@ -102,18 +106,33 @@ public enum InvertedResidual {
         let perWorker = hiddenCount + depthwiseCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.whole(w)
-        let rowsPerWorker = (o.h + workers - 1) / workers
+        // Cores in pairs walk a segment of bands from its two ends, each taking the next band
+        // from its own end until they meet: the two cores of this machine often run at
+        // different speeds for seconds at a time (the host's other load), and a fixed half each
+        // left the faster one waiting up to a tenth of the block. Each core still reuses the
+        // rows its previous band expanded, and a band's values do not depend on which core or
+        // which neighbour came before it (every output is one sum in a fixed order).
+        let bands = (o.h + bandRows - 1) / bandRows
+        let segments = (workers + 1) / 2
+        let perSegment = (bands + segments - 1) / segments
+        var taken = [Int](repeating: 0, count: segments)
         for i in 0..<x.n {
-            Parallel.forEach(workers, cost: Int.max / 4) { t in
-                let rows = min(o.h, t * rowsPerWorker)..<min(o.h, (t + 1) * rowsPerWorker)
-                var band = Band(x: x, image: i, weights: w, packed: packed, geometry: g, y: y, bandRows: bandRows,
-                                hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
-                                depthwiseCount: depthwiseCount, packCount: packCount, shortcut: shortcut)
-                var oy0 = rows.lowerBound
-                while oy0 < rows.upperBound {
-                    let oy1 = min(rows.upperBound, oy0 + bandRows)
-                    band.run(oy0..<oy1)
-                    oy0 = oy1
+            for s in 0..<segments { taken[s] = 0 }
+            taken.withUnsafeMutableBufferPointer { taken in
+                Parallel.forEach(workers, cost: Int.max / 4) { t in
+                    let segment = t / 2, fromEnd = t % 2 == 1
+                    let first = segment * perSegment, count = min(bands, first + perSegment) - first
+                    guard count > 0 else { return }
+                    var band = Band(x: x, image: i, weights: w, packed: packed, geometry: g, y: y,
+                                    bandRows: bandRows, hiddenRows: hiddenRows, scratch: scratch[t],
+                                    hiddenCount: hiddenCount, depthwiseCount: depthwiseCount, packCount: packCount,
+                                    shortcut: shortcut)
+                    var mine = 0
+                    while pk_next_item(taken.baseAddress! + segment) < count {
+                        let k = first + (fromEnd ? count - 1 - mine : mine)
+                        mine += 1
+                        band.run(k * bandRows..<min(o.h, (k + 1) * bandRows))
+                    }
                 }
             }
         }
@@ -153,19 +172,28 @@ public enum InvertedResidual {
             let need = max(0, first)..<min(x.h, (out.upperBound - 1) * s - pt + 3)
             let input: UnsafePointer<Float>, channelStride: Int
             if let expand = weights.expand, let packedExpand = packed.expand {
-                let kept = need.lowerBound < held.upperBound ? need.lowerBound..<held.upperBound : need.lowerBound..<need.lowerBound
-                if !kept.isEmpty && kept.lowerBound > held.lowerBound {
-                    let shift = (kept.lowerBound - held.lowerBound) * w
+                // Rows the previous band expanded move to their place in this band's buffer
+                // (up on the walk down, down on the walk up: `update(from:)` is a memmove).
+                let kept = need.clamped(to: held)
+                if !kept.isEmpty && kept.lowerBound - held.lowerBound != kept.lowerBound - need.lowerBound {
+                    let from = (kept.lowerBound - held.lowerBound) * w, to = (kept.lowerBound - need.lowerBound) * w
                     for c in 0..<hidden {
                         let row0 = hiddenBuffer + c * hiddenRows * w
-                        row0.update(from: row0 + shift, count: kept.count * w)
+                        (row0 + to).update(from: row0 + from, count: kept.count * w)
                     }
                 }
-                let fresh = kept.upperBound..<need.upperBound
-                // hidden[:, fresh] = relu6(W_e [C6 × Cin] · x[:, fresh] + b_e)
-                pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + fresh.lowerBound * w, plane,
-                        hiddenBuffer + (fresh.lowerBound - need.lowerBound) * w, hiddenRows * w,
-                        Int32(fresh.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
+                // hidden[:, rows] = relu6(W_e [C6 × Cin] · x[:, rows] + b_e) for the rows not kept:
+                // before them on the walk up, after them on the walk down.
+                let (before, after) = kept.isEmpty ? (need, need.upperBound..<need.upperBound)
+                    : (need.lowerBound..<kept.lowerBound, kept.upperBound..<need.upperBound)
+                func expandRows(_ rows: Range<Int>) {
+                    guard !rows.isEmpty else { return }
+                    pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + rows.lowerBound * w, plane,
+                            hiddenBuffer + (rows.lowerBound - need.lowerBound) * w, hiddenRows * w,
+                            Int32(rows.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
+                }
+                expandRows(before)
+                expandRows(after)
                 held = need
                 input = UnsafePointer(hiddenBuffer)
                 channelStride = hiddenRows * w
