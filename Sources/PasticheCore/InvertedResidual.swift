@@ -77,35 +77,62 @@ public enum InvertedResidual {
     /// unless that leaves fewer than three output rows.
     static let bandFloats = 48 * 1024
 
+    /// A 3×3 stride-2 convolution + ReLU6 whose output is a block's input (the predictor's first
+    /// layer before its first block): computed band by band into the block's hidden buffer, so
+    /// its 128² × 32 output (2 MB) is never written out and read back.
+    public struct Stem {
+        public let weight: Tensor, bias: Tensor, geometry: ConvGeometry
+        public init(weight: Tensor, bias: Tensor, geometry: ConvGeometry) {
+            precondition(geometry.kernelH == 3 && geometry.kernelW == 3 && geometry.stride == 2 && geometry.groups == 1,
+                         "stem: a 3×3 stride-2 convolution")
+            self.weight = weight; self.bias = bias; self.geometry = geometry
+        }
+    }
+
     /// `padding`: the depthwise conv's zero padding (TF "SAME": `samePadding`); `shortcut`
-    /// adds x to the output (stride 1 and Cin == Cout).
+    /// adds x to the output (stride 1 and Cin == Cout). With `stem`, the block's input is
+    /// relu6(stem(x)) (a block without expand layer, no shortcut).
     public static func forward(_ x: Tensor, weights w: Weights, stride: Int, padding: Padding, shortcut: Bool,
-                               workspace: Workspace = .shared) -> Tensor {
-        let cin = x.c, hidden = w.depthwise.weight.shape[0], cout = w.project.weight.shape[0]
+                               stem: Stem? = nil, workspace: Workspace = .shared) -> Tensor {
+        let hidden = w.depthwise.weight.shape[0], cout = w.project.weight.shape[0]
+        let inSize = stem.map { $0.geometry.outputSize(h: x.h, w: x.w) } ?? (h: x.h, w: x.w)
+        let cin = stem?.geometry.outChannels ?? x.c
         let g = ConvGeometry(inChannels: hidden, outChannels: hidden, kernel: 3, stride: stride, padding: padding,
                              groups: hidden)
-        let o = g.outputSize(h: x.h, w: x.w)
+        let o = g.outputSize(h: inSize.h, w: inSize.w)
         precondition(w.expand == nil ? hidden == cin : w.expand!.weight.count == hidden * cin, "expand shape")
         precondition(w.project.weight.count == cout * hidden, "project shape")
-        precondition(!shortcut || (o.h == x.h && o.w == x.w && cout == cin), "shortcut needs equal shapes")
+        precondition(!shortcut || (o.h == inSize.h && o.w == inSize.w && cout == cin), "shortcut needs equal shapes")
+        precondition(stem.map { $0.geometry.inChannels == x.c && w.expand == nil && !shortcut } ?? true,
+                     "stem: x's channels, a block without expand and shortcut")
+        if let stem, inSize.h * inSize.w < minimumBandedPlane {
+            let input = Conv2D.forward(x, weight: stem.weight, bias: stem.bias, geometry: stem.geometry,
+                                       activation: .relu6, workspace: workspace)
+            return forward(input, weights: w, stride: stride, padding: padding, shortcut: false, workspace: workspace)
+        }
         let y = Tensor(x.n, cout, o.h, o.w, zeroed: false)
-        guard x.plane >= minimumBandedPlane else {
+        guard inSize.h * inSize.w >= minimumBandedPlane else {
             channelSplit(x, weights: w, geometry: g, shortcut: shortcut, into: y, workspace: workspace)
             return y
         }
         let workers = min(Parallel.cores, o.h)
+        let stemRows = stem.map { $0.geometry.inChannels * 9 } ?? 0
         // At least three output rows: one-row bands (block 1 at 128² → 64², 96 hidden channels)
         // made the projection a 64-column product per band, 11-20 % slower (seven expanded rows
         // of that block, 344 KB, still fit a 512 KB L2).
-        let bandRows = max(1, bandRowsOverride ?? max(3, (bandFloats / max(1, hidden * x.w) - 3) / stride + 1))
+        let rowFloats = max(1, (hidden + stemRows) * inSize.w)
+        let bandRows = max(1, bandRowsOverride ?? max(3, (bandFloats / rowFloats - 3) / stride + 1))
         let hiddenRows = (bandRows - 1) * stride + 3
-        let hiddenCount = w.expand == nil ? 0 : hidden * hiddenRows * x.w
+        let hiddenCount = w.expand == nil && stem == nil ? 0 : hidden * hiddenRows * inSize.w
+        let columnsCount = stemRows * hiddenRows * inSize.w
         let depthwiseCount = hidden * bandRows * o.w
-        let packCount = pk_gemm_scratch(Int32(max(cin, hidden)))
+        let packCount = pk_gemm_scratch(Int32(max(cin, hidden, stemRows)))
         let padCount = pk_depthwise3x3_scratch(Int32(bandRows), Int32(o.w), Int32(stride))
-        let perWorker = hiddenCount + depthwiseCount + packCount + padCount
+        let perWorker = hiddenCount + columnsCount + depthwiseCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.whole(w)
+        let stemColumns = stem.map { Im2Col.ColumnMap(geometry: $0.geometry, inputWidth: x.w, input: .plain,
+                                                      outputWidth: inSize.w) }
         // Cores in pairs walk a segment of bands from its two ends, each taking the next band
         // from its own end until they meet: the two cores of this machine often run at
         // different speeds for seconds at a time (the host's other load), and a fixed half each
@@ -123,9 +150,10 @@ public enum InvertedResidual {
                     let segment = t / 2, fromEnd = t % 2 == 1
                     let first = segment * perSegment, count = min(bands, first + perSegment) - first
                     guard count > 0 else { return }
-                    var band = Band(x: x, image: i, weights: w, packed: packed, geometry: g, y: y,
-                                    bandRows: bandRows, hiddenRows: hiddenRows, scratch: scratch[t],
-                                    hiddenCount: hiddenCount, depthwiseCount: depthwiseCount, packCount: packCount,
+                    var band = Band(x: x, image: i, inSize: inSize, inChannels: cin, weights: w, packed: packed,
+                                    stem: stem.map { ($0, stemColumns!) }, geometry: g, y: y, bandRows: bandRows,
+                                    hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
+                                    columnsCount: columnsCount, depthwiseCount: depthwiseCount, packCount: packCount,
                                     shortcut: shortcut)
                     var mine = 0
                     while pk_next_item(taken.baseAddress! + segment) < count {
@@ -139,40 +167,46 @@ public enum InvertedResidual {
         return y
     }
 
-    /// One core's walk down its rows. The expanded rows a band shares with the next (two at
-    /// stride 1, one at stride 2) are moved to the top of the buffer, not computed again.
+    /// One core's walk over its bands. The input rows a band shares with the one before it (two
+    /// at stride 1, one at stride 2), expanded or convolved by the stem, are moved into place in
+    /// the buffer, not computed again.
     struct Band {
-        let x: Tensor, image: Int, weights: Weights, packed: PackedPair, geometry: ConvGeometry, y: Tensor
+        let x: Tensor, image: Int, inSize: (h: Int, w: Int), inChannels: Int
+        let weights: Weights, packed: PackedPair, stem: (Stem, Im2Col.ColumnMap)?
+        let geometry: ConvGeometry, y: Tensor
         let bandRows: Int, hiddenRows: Int
-        let hiddenBuffer: UnsafeMutablePointer<Float>, depthwiseBuffer: UnsafeMutablePointer<Float>
+        let hiddenBuffer: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
+        let depthwiseBuffer: UnsafeMutablePointer<Float>
         let pack: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>
         let shortcut: Bool
-        /// Input rows [held.lowerBound, held.upperBound) are expanded in the hidden buffer.
+        /// Input rows [held.lowerBound, held.upperBound) are in the hidden buffer.
         var held = 0..<0
 
-        init(x: Tensor, image: Int, weights: Weights, packed: PackedPair, geometry: ConvGeometry, y: Tensor,
-             bandRows: Int, hiddenRows: Int, scratch: UnsafeMutablePointer<Float>, hiddenCount: Int,
-             depthwiseCount: Int, packCount: Int, shortcut: Bool) {
-            self.x = x; self.image = image; self.weights = weights; self.packed = packed; self.geometry = geometry
-            self.y = y
+        init(x: Tensor, image: Int, inSize: (h: Int, w: Int), inChannels: Int, weights: Weights, packed: PackedPair,
+             stem: (Stem, Im2Col.ColumnMap)?, geometry: ConvGeometry, y: Tensor, bandRows: Int, hiddenRows: Int,
+             scratch: UnsafeMutablePointer<Float>, hiddenCount: Int, columnsCount: Int, depthwiseCount: Int,
+             packCount: Int, shortcut: Bool) {
+            self.x = x; self.image = image; self.inSize = inSize; self.inChannels = inChannels
+            self.weights = weights; self.packed = packed; self.stem = stem; self.geometry = geometry; self.y = y
             self.bandRows = bandRows; self.hiddenRows = hiddenRows; self.shortcut = shortcut
             hiddenBuffer = scratch
-            depthwiseBuffer = scratch + hiddenCount
+            columns = scratch + hiddenCount
+            depthwiseBuffer = columns + columnsCount
             pack = depthwiseBuffer + depthwiseCount
             pad = pack + packCount
         }
 
         mutating func run(_ out: Range<Int>) {
             let s = geometry.stride, pt = geometry.padding.top
-            let w = x.w, plane = x.plane, hidden = geometry.inChannels
+            let w = inSize.w, plane = inSize.h * inSize.w, hidden = geometry.inChannels
             let ow = y.w, oplane = y.plane
             let xi = UnsafePointer(x.image(image))
             // Input rows the band's depthwise outputs read, clipped to the image.
             let first = out.lowerBound * s - pt
-            let need = max(0, first)..<min(x.h, (out.upperBound - 1) * s - pt + 3)
+            let need = max(0, first)..<min(inSize.h, (out.upperBound - 1) * s - pt + 3)
             let input: UnsafePointer<Float>, channelStride: Int
-            if let expand = weights.expand, let packedExpand = packed.expand {
-                // Rows the previous band expanded move to their place in this band's buffer
+            if weights.expand != nil || stem != nil {
+                // Rows the previous band computed move to their place in this band's buffer
                 // (up on the walk down, down on the walk up: `update(from:)` is a memmove).
                 let kept = need.clamped(to: held)
                 if !kept.isEmpty && kept.lowerBound - held.lowerBound != kept.lowerBound - need.lowerBound {
@@ -182,18 +216,11 @@ public enum InvertedResidual {
                         (row0 + to).update(from: row0 + from, count: kept.count * w)
                     }
                 }
-                // hidden[:, rows] = relu6(W_e [C6 × Cin] · x[:, rows] + b_e) for the rows not kept:
-                // before them on the walk up, after them on the walk down.
+                // The rows not kept: before them on the walk up, after them on the walk down.
                 let (before, after) = kept.isEmpty ? (need, need.upperBound..<need.upperBound)
                     : (need.lowerBound..<kept.lowerBound, kept.upperBound..<need.upperBound)
-                func expandRows(_ rows: Range<Int>) {
-                    guard !rows.isEmpty else { return }
-                    pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + rows.lowerBound * w, plane,
-                            hiddenBuffer + (rows.lowerBound - need.lowerBound) * w, hiddenRows * w,
-                            Int32(rows.count * w), expand.bias.pointer, 0, 6, nil, 0, pack)
-                }
-                expandRows(before)
-                expandRows(after)
+                compute(before, need: need, xi)
+                compute(after, need: need, xi)
                 held = need
                 input = UnsafePointer(hiddenBuffer)
                 channelStride = hiddenRows * w
@@ -210,6 +237,26 @@ public enum InvertedResidual {
                     y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow),
                     weights.project.bias.pointer, -.infinity, .infinity, shortcut ? xi + out.lowerBound * ow : nil,
                     oplane, pack)
+        }
+
+        /// Input rows `rows` of the depthwise into the hidden buffer (whose first row is
+        /// `need.lowerBound`): hidden = relu6(W_e [C6 × Cin] · x[:, rows] + b_e), or with a stem
+        /// relu6(W_s [C × 9·Cx] · unfolded image [9·Cx × rows] + b_s), the sums of Conv2D's
+        /// im2col path in the same order.
+        private func compute(_ rows: Range<Int>, need: Range<Int>, _ xi: UnsafePointer<Float>) {
+            guard !rows.isEmpty else { return }
+            let w = inSize.w, hidden = geometry.inChannels
+            let into = hiddenBuffer + (rows.lowerBound - need.lowerBound) * w, n = Int32(rows.count * w)
+            if let (stem, map) = stem {
+                let k = stem.geometry.inChannels * 9
+                Im2Col.band(xi, channels: x.c, h: x.h, w: x.w, map: map, geometry: stem.geometry, input: .plain,
+                            rows: rows, into: columns)
+                pk_gemm(stem.weight.pointer, k, Int32(hidden), Int32(k), columns, rows.count * w, into,
+                        hiddenRows * w, n, stem.bias.pointer, 0, 6, nil, 0, pack)
+            } else if let expand = weights.expand, let packedExpand = packed.expand {
+                pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(inChannels), xi + rows.lowerBound * w,
+                        inSize.h * w, into, hiddenRows * w, n, expand.bias.pointer, 0, 6, nil, 0, pack)
+            }
         }
     }
 

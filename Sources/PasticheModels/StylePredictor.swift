@@ -41,9 +41,23 @@ public struct StylePredictor {
     public func callAsFunction(_ image: Tensor) -> Tensor {
         precondition(image.c == 3, "style image must have 3 channels")
         let arch = architecture
-        var x = conv(image, "predictor.conv0", cin: 3, cout: arch.firstChannels,
-                     kernel: 3, stride: 2, activation: .relu6)
-        for (b, w) in zip(arch.blocks, blocks) {
+        let conv0 = ConvGeometry(inChannels: 3, outChannels: arch.firstChannels, kernel: 3, stride: 2,
+                                 padding: samePadding(h: image.h, w: image.w, kernel: 3, stride: 2))
+        let weight0 = weights["predictor.conv0.weight"], bias0 = weights["predictor.conv0.bias"]
+        var x = image, rest = Array(zip(arch.blocks, blocks))[...]
+        if let (b, w) = rest.first, w.expand == nil, !b.hasResidual {
+            // conv0 computed band by band inside the first block (no expand layer): its output
+            // never leaves the cores' caches.
+            let size = conv0.outputSize(h: image.h, w: image.w)
+            x = InvertedResidual.forward(image, weights: w, stride: b.stride,
+                                         padding: samePadding(h: size.h, w: size.w, kernel: 3, stride: b.stride),
+                                         shortcut: false,
+                                         stem: InvertedResidual.Stem(weight: weight0, bias: bias0, geometry: conv0))
+            rest = rest.dropFirst()
+        } else {
+            x = Conv2D.forward(image, weight: weight0, bias: bias0, geometry: conv0, activation: .relu6)
+        }
+        for (b, w) in rest {
             x = InvertedResidual.forward(x, weights: w, stride: b.stride,
                                          padding: samePadding(h: x.h, w: x.w, kernel: 3, stride: b.stride),
                                          shortcut: b.hasResidual)
@@ -52,14 +66,6 @@ public struct StylePredictor {
                                              activation: .relu6)
         return Linear.forward(pooled, weight: weights["predictor.bottleneck.weight"],
                               bias: weights["predictor.bottleneck.bias"])
-    }
-
-    private func conv(_ x: Tensor, _ name: String, cin: Int, cout: Int, kernel: Int, stride: Int,
-                      groups: Int = 1, activation: Activation) -> Tensor {
-        let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
-                             padding: samePadding(h: x.h, w: x.w, kernel: kernel, stride: stride), groups: groups)
-        return Conv2D.forward(x, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: g,
-                              activation: activation)
     }
 
     /// Multiply-adds ×2 for one image of size h×w (Magenta's width-1.0 predictor).

@@ -130,4 +130,41 @@ final class InvertedResidualTests: XCTestCase {
         check(cin: 10, expansion: 1, cout: 10, h: 5, w: 7, stride: 1, bands: [nil], seed: 8)
         check(cin: 24, expansion: 1, cout: 24, h: 8, w: 8, stride: 1, bands: [nil], seed: 14)
     }
+
+    /// A stem (3×3 stride-2 conv + ReLU6) computed band by band inside a block without expand
+    /// layer gives the same bits as the conv then the block: the predictor's conv0 and block 0,
+    /// at even and odd sizes, two images, several band heights, and a plane small enough that
+    /// the block splits channels (the stem then runs on its own first).
+    func testStemInsideTheBlockGivesTheSameBits() {
+        var rng = SplitMix64(seed: 16)
+        func pair(_ shape: [Int]) -> (weight: Tensor, bias: Tensor) {
+            (randomTensor(shape: shape, &rng, lo: -0.5, hi: 0.5), randomTensor(shape: [shape[0]], &rng))
+        }
+        for (n, h, w, bands) in [(1, 128, 128, [nil, 1, 3] as [Int?]), (2, 96, 70, [nil, 2]), (1, 40, 40, [nil])] {
+            let image = randomTensor(n, 3, h, w, &rng, lo: 0, hi: 1)
+            let conv = pair([32, 3, 3, 3])
+            let g = ConvGeometry(inChannels: 3, outChannels: 32, kernel: 3, stride: 2, padding: same(h, w, 2))
+            let block = InvertedResidual.Weights(expand: nil, depthwise: pair([32, 1, 3, 3]),
+                                                 project: pair([16, 32, 1, 1]))
+            let input = Conv2D.forward(image, weight: conv.weight, bias: conv.bias, geometry: g, activation: .relu6)
+            let padding = same(input.h, input.w, 1)
+            for rows in bands {
+                InvertedResidual.bandRowsOverride = rows
+                let separate = InvertedResidual.forward(input, weights: block, stride: 1, padding: padding,
+                                                        shortcut: false)
+                let fused = InvertedResidual.forward(image, weights: block, stride: 1, padding: padding, shortcut: false,
+                                                     stem: InvertedResidual.Stem(weight: conv.weight, bias: conv.bias,
+                                                                                 geometry: g))
+                XCTAssertEqual(fused.shape, separate.shape)
+                XCTAssertEqual(fused.array, separate.array, "\(n)×3×\(h)×\(w) band \(rows.map(String.init) ?? "auto")")
+            }
+            InvertedResidual.bandRowsOverride = nil
+            // And against nested loops, so the two cannot agree on the same mistake.
+            let expected = reference(input, block, stride: 1, padding: padding, shortcut: false)
+            assertClose(InvertedResidual.forward(image, weights: block, stride: 1, padding: padding, shortcut: false,
+                                                 stem: InvertedResidual.Stem(weight: conv.weight, bias: conv.bias,
+                                                                             geometry: g)),
+                        expected, "stem + block \(h)×\(w)")
+        }
+    }
 }
