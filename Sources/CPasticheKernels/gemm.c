@@ -22,7 +22,6 @@ typedef struct {
     int clamp;
     const float *residual; /* [m][ldr] or NULL, added last */
     size_t ldr;
-    int accumulate; /* start from C's values instead of the bias */
 } epilogue;
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
@@ -39,7 +38,7 @@ static void gemm_scalar(const float *a, size_t rs, size_t ks, int m, int k, cons
                         size_t ldc, int x0, int x1, const epilogue *e) {
     for (int i = 0; i < m; i++)
         for (int x = x0; x < x1; x++) {
-            float acc = e->accumulate ? c[(size_t)i * ldc + x] : (e->bias ? e->bias[i] : 0.f);
+            float acc = e->bias ? e->bias[i] : 0.f;
             for (int j = 0; j < k; j++) acc += a[(size_t)i * rs + (size_t)j * ks] * b_at(b, ldb, k, j, x);
             if (e->clamp) acc = clampf(acc, e->lo, e->hi);
             if (e->residual) acc += e->residual[(size_t)i * e->ldr + x];
@@ -65,8 +64,7 @@ static void gemm_scalar(const float *a, size_t rs, size_t ks, int m, int k, cons
             int x = xb + 8 * XB <= x1 ? xb : x1 - 8 * XB;                                                    \
             __m256 acc[ROWS][XB];                                                                            \
             for (int i = 0; i < ROWS; i++)                                                                   \
-                for (int v = 0; v < XB; v++)                                                                 \
-                    acc[i][v] = e->accumulate ? _mm256_loadu_ps(c + (size_t)i * ldc + x + 8 * v) : bias[i];  \
+                for (int v = 0; v < XB; v++) acc[i][v] = bias[i];                                            \
             const float *bp = step ? b + p * step : b + x;                                                   \
             const float *ap = a;                                                                             \
             _Pragma("clang loop unroll(disable)") for (int j = 0; j < k; j++, bp += ldb, ap += ks) {         \
@@ -144,36 +142,8 @@ void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed) {
     }
 }
 
-static void gemm_run(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc,
-                     int n, const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch,
-                     int accumulate);
-
 void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n,
              const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch) {
-    gemm_run(a, lda, m, k, b, ldb, c, ldc, n, bias, lo, hi, residual, ldr, scratch, 0);
-}
-
-void pk_gemm_accumulate(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc,
-                        int n, const float *residual, size_t ldr, float *scratch) {
-    if (n % 16) {
-        /* The vector kernels move a row's last block left over columns already done: it would
-         * add twice. */
-        epilogue e = {0, -__builtin_inff(), __builtin_inff(), 0, 0, 0, 1};
-        for (int i0 = 0, passes = (m + 5) / 6; i0 < m; passes--) {
-            int rows = pass_rows(m, i0, passes);
-            const float *ai = lda ? a + (size_t)i0 * lda : a + (size_t)i0 * k;
-            e.residual = residual ? residual + (size_t)i0 * ldr : 0, e.ldr = ldr;
-            gemm_scalar(ai, lda ? lda : 1, lda ? 1 : (size_t)rows, rows, k, b, ldb, c + (size_t)i0 * ldc, ldc, 0, n, &e);
-            i0 += rows;
-        }
-        return;
-    }
-    gemm_run(a, lda, m, k, b, ldb, c, ldc, n, 0, -__builtin_inff(), __builtin_inff(), residual, ldr, scratch, 1);
-}
-
-static void gemm_run(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc,
-                     int n, const float *bias, float lo, float hi, const float *residual, size_t ldr, float *scratch,
-                     int accumulate) {
     if (m <= 0 || n <= 0) return;
     const int a_packed = lda == 0, b_panels = ldb == 0;
     int simd = pk_simd_available();
@@ -198,8 +168,7 @@ static void gemm_run(const float *a, size_t lda, int m, int k, const float *b, s
         for (int i0 = 0, passes = (m + 5) / 6; i0 < m; passes--) {
             int rows = pass_rows(m, i0, passes);
             size_t rs = a_packed ? 1 : lda, ks = a_packed ? (size_t)rows : 1;
-            epilogue e = {bias ? bias + i0 : 0, lo, hi, clamp, residual ? residual + (size_t)i0 * ldr : 0, ldr,
-                          accumulate};
+            epilogue e = {bias ? bias + i0 : 0, lo, hi, clamp, residual ? residual + (size_t)i0 * ldr : 0, ldr};
             float *ci = c + (size_t)i0 * ldc;
             int done = x0;
 #ifdef PK_X86

@@ -31,13 +31,11 @@ public enum InvertedResidual {
         let expand: PackedMatrix?, project: PackedMatrix
     }
 
-    /// Packed copies for the two ways a block runs: whole matrices (bands of rows), or slices of
-    /// the hidden channels (each core's share, group by group): the rows of expand and the
-    /// columns of project.
+    /// Packed copies for the two ways a block runs: whole matrices (bands of rows), or each
+    /// core's share of the hidden channels: the rows of expand and the columns of project.
     final class Packed: @unchecked Sendable {
         private var whole: PackedPair?
-        private var slices: [PackedPair] = []
-        private var sliceRanges: [Range<Int>] = []
+        private var shares: [PackedPair] = []
         private let lock = NSLock()
 
         func whole(_ w: Weights) -> PackedPair {
@@ -50,15 +48,14 @@ public enum InvertedResidual {
             return p
         }
 
-        /// One pair per range of hidden channels (a block asks for the same ranges every call).
-        func slices(_ w: Weights, _ ranges: [Range<Int>]) -> [PackedPair] {
+        /// One pair per share; `shares` splits 0..<hidden into consecutive ranges.
+        func shares(_ w: Weights, _ ranges: [Range<Int>]) -> [PackedPair] {
             lock.lock()
             defer { lock.unlock() }
-            if sliceRanges != ranges {
-                slices = ranges.map { pair(w, hidden: $0) }
-                sliceRanges = ranges
+            if shares.count != ranges.count || zip(shares, ranges).contains(where: { $0.project.k != $1.count }) {
+                shares = ranges.map { pair(w, hidden: $0) }
             }
-            return slices
+            return shares
         }
 
         private func pair(_ w: Weights, hidden: Range<Int>) -> PackedPair {
@@ -288,84 +285,54 @@ public enum InvertedResidual {
         return panels ? 0 : outPlane
     }
 
-    /// Hidden channels a core takes through expand, depthwise and projection at a time on small
-    /// planes (tests set it).
-    static var channelGroup = 96
-
     /// Small planes: each core expands, convolves and projects its own share of the hidden
     /// channels (they never leave its cache): core t computes W_p[:, share_t] · hidden[share_t],
     /// core 0 straight into y with the bias and shortcut, the others into scratch that is added
     /// to y after the join. One fork-join per block instead of three, and no core reads another's
-    /// hidden activations. A share goes through in groups of `channelGroup` channels, each
-    /// group's product added onto the share's sum (`pk_gemm_accumulate`: the same bits as one
-    /// product), so its expanded and convolved channels (590 KB per core on the 16² blocks) need
-    /// not all fit in the core's L2 at once.
+    /// hidden activations.
     static func channelSplit(_ x: Tensor, weights w: Weights, geometry g: ConvGeometry, shortcut: Bool, into y: Tensor,
                              workspace: Workspace) {
         let cin = x.c, hidden = g.inChannels, cout = y.c, plane = x.plane, oplane = y.plane
         let workers = max(1, min(Parallel.cores, hidden / 8))
         let share = (hidden + workers - 1) / workers
-        // Groups need every product on whole 16-column blocks (pk_gemm_accumulate) and x in panels.
-        let grouped = plane % 16 == 0
-            && pk_depthwise3x3_writes_panels(Int32(x.w), Int32(g.stride), Int32(g.padding.left), Int32(y.h),
-                                             Int32(y.w)) != 0
-        let group = grouped ? max(1, min(share, channelGroup)) : share
-        let coreGroups: [[Range<Int>]] = (0..<workers).map { t in
-            let s0 = min(hidden, t * share), s1 = min(hidden, (t + 1) * share)
-            return stride(from: s0, to: s1, by: group).map { $0..<min(s1, $0 + group) }
-        }
-        let firstSlice = coreGroups.reduce(into: [0]) { $0.append($0.last! + $1.count) }
-        let packed = w.packed.slices(w, coreGroups.flatMap { $0 })
-        // x copied into the GEMM kernel's panels once per core when several groups read it.
-        let xPanels = w.expand != nil && grouped && group < share
-        let xPanelCount = xPanels ? cin * plane : 0
-        let hiddenCount = w.expand == nil ? 0 : group * plane
-        let depthwiseCount = group * oplane, partialCount = cout * oplane
-        let packCount = pk_gemm_scratch(Int32(max(cin, group)))
+        let hiddenCount = w.expand == nil ? 0 : share * plane
+        let depthwiseCount = share * oplane, partialCount = cout * oplane
+        let packCount = pk_gemm_scratch(Int32(max(cin, share)))
         let padCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
-        let perWorker = xPanelCount + hiddenCount + depthwiseCount + partialCount + packCount + padCount
+        let perWorker = hiddenCount + depthwiseCount + partialCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
-        let projectBias = w.project.bias.pointer
+        let packed = w.packed.shares(w, (0..<workers).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) })
+        let project = w.project
         for i in 0..<x.n {
             let xi = UnsafePointer(x.image(i)), yi = y.image(i)
             Parallel.forEach(workers, cost: Int.max / 4) { t in
-                let xPacked = scratch[t], buffer = xPacked + xPanelCount, depthwiseOut = buffer + hiddenCount
-                let partial = depthwiseOut + depthwiseCount, pack = partial + partialCount, pad = pack + packCount
-                let groups = coreGroups[t]
-                guard !groups.isEmpty else {
+                let channels = min(hidden, t * share)..<min(hidden, (t + 1) * share)
+                let buffer = scratch[t], depthwiseOut = buffer + hiddenCount, partial = depthwiseOut + depthwiseCount
+                let pack = partial + partialCount, pad = pack + packCount
+                guard !channels.isEmpty else {
                     if t > 0 { partial.update(repeating: 0, count: partialCount) }
                     return
                 }
-                if xPanels { pk_gemm_pack_b(xi, plane, Int32(cin), Int32(plane), xPacked) }
-                let first = t == 0, out = first ? yi : partial
-                for (gi, channels) in groups.enumerated() {
-                    let slice = packed[firstSlice[t] + gi], c0 = channels.lowerBound
-                    var input = xi + c0 * plane
-                    if let expand = w.expand, let packedExpand = slice.expand {
-                        // hidden[group] = relu6(W_e[group] · x + b_e[group])
-                        pk_gemm(packedExpand.pointer, 0, Int32(channels.count), Int32(cin),
-                                xPanels ? UnsafePointer(xPacked) : xi, xPanels ? 0 : plane, buffer, plane,
-                                Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
-                        input = UnsafePointer(buffer)
-                    }
-                    let ldb = depthwise(input, channelStride: plane, rows: x.h, padTop: g.padding.top,
-                                        channels: channels, weights: w.depthwise, geometry: g, width: x.w,
-                                        outRows: y.h, outWidth: y.w, into: depthwiseOut, pad: pad)
-                    // out += W_p[:, group] [Cout × group] · depthwise[group] [group × OP]; the first
-                    // group starts from b_p on core 0, the last adds x there.
-                    let residual = first && shortcut && gi == groups.count - 1 ? xi : nil
-                    if gi == 0 {
-                        pk_gemm(slice.project.pointer, 0, Int32(cout), Int32(channels.count), depthwiseOut, ldb, out,
-                                oplane, Int32(oplane), first ? projectBias : nil, -.infinity, .infinity, residual,
-                                oplane, pack)
-                    } else {
-                        pk_gemm_accumulate(slice.project.pointer, 0, Int32(cout), Int32(channels.count), depthwiseOut,
-                                           ldb, out, oplane, Int32(oplane), residual, oplane, pack)
-                    }
+                let c0 = channels.lowerBound
+                var input = xi + c0 * plane
+                if let expand = w.expand, let packedExpand = packed[t].expand {
+                    // hidden[share] = relu6(W_e[share] · x + b_e[share])
+                    pk_gemm(packedExpand.pointer, 0, Int32(channels.count), Int32(cin), xi, plane, buffer, plane,
+                            Int32(plane), expand.bias.pointer + c0, 0, 6, nil, 0, pack)
+                    input = UnsafePointer(buffer)
                 }
+                let ldb = depthwise(input, channelStride: plane, rows: x.h, padTop: g.padding.top, channels: channels,
+                                    weights: w.depthwise, geometry: g, width: x.w, outRows: y.h, outWidth: y.w,
+                                    into: depthwiseOut, pad: pad)
+                // W_p[:, share] [Cout × share] · depthwise[share] [share × OP] (+ b_p, + x on core 0)
+                let first = t == 0
+                pk_gemm(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwiseOut,
+                        ldb, first ? yi : partial, oplane, Int32(oplane),
+                        first ? project.bias.pointer : nil, -.infinity, .infinity, first && shortcut ? xi : nil,
+                        oplane, pack)
             }
             for t in 1..<workers {
-                let partial = UnsafePointer(scratch[t] + xPanelCount + hiddenCount + depthwiseCount)
+                let partial = UnsafePointer(scratch[t] + hiddenCount + depthwiseCount)
                 for j in 0..<cout * oplane { yi[j] += partial[j] }
             }
         }

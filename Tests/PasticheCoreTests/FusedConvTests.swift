@@ -205,49 +205,6 @@ final class FusedConvTests: XCTestCase {
         }
     }
 
-    /// pk_gemm_accumulate: a product split along k into runs, the first by pk_gemm with the
-    /// bias and the rest added on in order (the residual with the last), gives the bits of the
-    /// whole product on 16-column blocks (packed A, B in place and as panels); with columns not
-    /// a multiple of 16 (scalar path) it still adds C += A·B correctly. Against Double sums,
-    /// tolerance 1e-4 · max(1, max |reference|).
-    func testGemmAccumulateAlongK() {
-        var rng = SplitMix64(seed: 601)
-        for (m, k, n, runs) in [(13, 40, 64, [7, 16, 17]), (6, 9, 32, [1, 8]), (32, 100, 48, [50, 25, 25]),
-                                (5, 12, 21, [5, 7])] {
-            let a = randomTensor(shape: [1, 1, m, k], &rng), b = randomTensor(shape: [1, 1, k, n], &rng, lo: 0, hi: 1)
-            let bias = randomTensor(shape: [m], &rng), residual = randomTensor(shape: [1, 1, m, n], &rng)
-            let scratch = Tensor(shape: [1, 1, 1, Int(pk_gemm_scratch(Int32(k)))], zeroed: false)
-            let whole = Tensor(shape: [1, 1, m, n], zeroed: false)
-            pk_gemm(a.pointer, k, Int32(m), Int32(k), b.pointer, n, whole.pointer, n, Int32(n), bias.pointer,
-                    -.infinity, .infinity, residual.pointer, n, scratch.pointer)
-            let split = Tensor(shape: [1, 1, m, n], zeroed: false)
-            var j0 = 0
-            for (r, count) in runs.enumerated() {
-                // A's columns j0..<j0+count packed, B's rows j0..<j0+count.
-                let slice = PackedMatrix(a, lda: k, rows: 0..<m, columns: j0..<j0 + count)
-                let last = r == runs.count - 1
-                if r == 0 {
-                    pk_gemm(slice.pointer, 0, Int32(m), Int32(count), b.pointer + j0 * n, n, split.pointer, n, Int32(n),
-                            bias.pointer, -.infinity, .infinity, last ? residual.pointer : nil, n, scratch.pointer)
-                } else {
-                    pk_gemm_accumulate(slice.pointer, 0, Int32(m), Int32(count), b.pointer + j0 * n, n, split.pointer, n,
-                                       Int32(n), last ? residual.pointer : nil, n, scratch.pointer)
-                }
-                j0 += count
-            }
-            var expected = [Double](repeating: 0, count: m * n)
-            for i in 0..<m {
-                for x in 0..<n {
-                    var acc = Double(bias.data[i])
-                    for j in 0..<k { acc += Double(a.data[i * k + j]) * Double(b.data[j * n + x]) }
-                    expected[i * n + x] = acc + Double(residual.data[i * n + x])
-                }
-            }
-            assertClose(split, expected, "accumulated m\(m) k\(k) n\(n) runs \(runs)")
-            if n % 16 == 0 { XCTAssertEqual(split.array, whole.array, "bits, m\(m) k\(k) n\(n) runs \(runs)") }
-        }
-    }
-
     /// PooledPointwise (Conv_1 and the global average pool in one op) against the mean of the
     /// nested-loop 1×1 conv after ReLU6: one core (13 channels), shares taken in turn with the
     /// input packed once per core (64 channels on 8×8), unpacked input (35 pixels), two images,

@@ -10,7 +10,6 @@ import XCTest
 final class InvertedResidualTests: XCTestCase {
     override func tearDown() {
         InvertedResidual.bandRowsOverride = nil
-        InvertedResidual.channelGroup = 96
         super.tearDown()
     }
 
@@ -166,31 +165,6 @@ final class InvertedResidualTests: XCTestCase {
                                                  stem: InvertedResidual.Stem(weight: conv.weight, bias: conv.bias,
                                                                              geometry: g)),
                         expected, "stem + block \(h)×\(w)")
-        }
-    }
-
-    /// Small-plane blocks taken through in groups of hidden channels (each group's projection
-    /// added onto the share's sum) give the same bits as whole shares: 16² and 8², stride 1 and
-    /// 2, with and without shortcut, groups that do not divide the share.
-    func testChannelGroupsGiveTheSameBits() {
-        var rng = SplitMix64(seed: 17)
-        func pair(_ shape: [Int]) -> (weight: Tensor, bias: Tensor) {
-            (randomTensor(shape: shape, &rng, lo: -0.5, hi: 0.5), randomTensor(shape: [shape[0]], &rng))
-        }
-        for (h, cin, hidden, cout, stride) in [(16, 24, 144, 24, 1), (8, 32, 192, 48, 1), (16, 16, 96, 32, 2)] {
-            let x = randomTensor(1, cin, h, h, &rng, lo: -2, hi: 2)
-            let w = InvertedResidual.Weights(expand: pair([hidden, cin, 1, 1]), depthwise: pair([hidden, 1, 3, 3]),
-                                             project: pair([cout, hidden, 1, 1]))
-            let shortcut = stride == 1 && cin == cout, padding = same(h, h, stride)
-            InvertedResidual.channelGroup = Int.max
-            let whole = InvertedResidual.forward(x, weights: w, stride: stride, padding: padding, shortcut: shortcut)
-            for group in [7, 24, 48] {
-                InvertedResidual.channelGroup = group
-                let grouped = InvertedResidual.forward(x, weights: w, stride: stride, padding: padding,
-                                                       shortcut: shortcut)
-                XCTAssertEqual(grouped.array, whole.array, "\(h)² \(cin)→\(hidden)→\(cout) s\(stride) groups of \(group)")
-            }
-            assertClose(whole, reference(x, w, stride: stride, padding: padding, shortcut: shortcut), "\(h)² reference")
         }
     }
 }

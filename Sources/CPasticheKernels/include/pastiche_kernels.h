@@ -101,11 +101,6 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
 void pk_gemm(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n, const float *bias,
              float lo, float hi, const float *residual, size_t ldr, float *scratch);
 size_t pk_gemm_scratch(int k);
-/* C += A . B (+ residual after): pk_gemm starting from C's values instead of the bias, no clamp.
- * A product split along k into runs multiplied in order gives the bits of the whole product (the
- * accumulator is a float either way). */
-void pk_gemm_accumulate(const float *a, size_t lda, int m, int k, const float *b, size_t ldb, float *c, size_t ldc,
-                        int n, const float *residual, size_t ldr, float *scratch);
 /* A [m][lda] (columns 0..<k) -> packed [m * k] floats for pk_gemm with lda == 0. */
 void pk_gemm_pack_a(const float *a, size_t lda, int m, int k, float *packed);
 /* B [k][ldb] (columns 0..<n, n a multiple of 16) -> k * n floats of panels for ldb == 0: for an
