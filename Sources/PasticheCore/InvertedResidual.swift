@@ -6,9 +6,9 @@ import Foundation
 /// [Cout, OH, OW] (+ x when the block keeps its shape).
 ///
 /// On large planes the three layers run together over bands of output rows, each core taking
-/// bands from one end of its pair's rows: the band's hidden activation (six times the block's input, 6 MB at 128²) stays in
-/// the core's L2 instead of going to memory and back twice, which is what bounded the
-/// layer-by-layer predictor on its 128² and 64² blocks. Small planes (16², 8²), where everything
+/// bands from one end of its pair's rows: the band's hidden activation (six times the block's
+/// input, 6 MB at 128²) stays in the core's L2 instead of going to memory and back twice, which
+/// is what bounded the layer-by-layer predictor on its 128² and 64² blocks. Small planes (16², 8²), where everything
 /// fits in cache anyway and a split by rows would leave each core a few rows plus their halo,
 /// split the hidden channels between the cores instead.
 public enum InvertedResidual {
@@ -131,8 +131,8 @@ public enum InvertedResidual {
         let perWorker = hiddenCount + columnsCount + depthwiseCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.whole(w)
-        let stemColumns = stem.map { Im2Col.ColumnMap(geometry: $0.geometry, inputWidth: x.w, input: .plain,
-                                                      outputWidth: inSize.w) }
+        let stemBands = stem.map { ($0, Im2Col.ColumnMap(geometry: $0.geometry, inputWidth: x.w, input: .plain,
+                                                         outputWidth: inSize.w)) }
         // Cores in pairs walk a segment of bands from its two ends, each taking the next band
         // from its own end until they meet: the two cores of this machine often run at
         // different speeds for seconds at a time (the host's other load), and a fixed half each
@@ -142,16 +142,15 @@ public enum InvertedResidual {
         let bands = (o.h + bandRows - 1) / bandRows
         let segments = (workers + 1) / 2
         let perSegment = (bands + segments - 1) / segments
-        var taken = [Int](repeating: 0, count: segments)
         for i in 0..<x.n {
-            for s in 0..<segments { taken[s] = 0 }
+            var taken = [Int](repeating: 0, count: segments)
             taken.withUnsafeMutableBufferPointer { taken in
                 Parallel.forEach(workers, cost: Int.max / 4) { t in
                     let segment = t / 2, fromEnd = t % 2 == 1
                     let first = segment * perSegment, count = min(bands, first + perSegment) - first
                     guard count > 0 else { return }
-                    var band = Band(x: x, image: i, inSize: inSize, inChannels: cin, weights: w, packed: packed,
-                                    stem: stem.map { ($0, stemColumns!) }, geometry: g, y: y, bandRows: bandRows,
+                    var band = Band(x: x, image: i, inSize: inSize, weights: w, packed: packed,
+                                    stem: stemBands, geometry: g, y: y, bandRows: bandRows,
                                     hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
                                     columnsCount: columnsCount, depthwiseCount: depthwiseCount, packCount: packCount,
                                     shortcut: shortcut)
@@ -171,7 +170,7 @@ public enum InvertedResidual {
     /// at stride 1, one at stride 2), expanded or convolved by the stem, are moved into place in
     /// the buffer, not computed again.
     struct Band {
-        let x: Tensor, image: Int, inSize: (h: Int, w: Int), inChannels: Int
+        let x: Tensor, image: Int, inSize: (h: Int, w: Int)
         let weights: Weights, packed: PackedPair, stem: (Stem, Im2Col.ColumnMap)?
         let geometry: ConvGeometry, y: Tensor
         let bandRows: Int, hiddenRows: Int
@@ -182,11 +181,11 @@ public enum InvertedResidual {
         /// Input rows [held.lowerBound, held.upperBound) are in the hidden buffer.
         var held = 0..<0
 
-        init(x: Tensor, image: Int, inSize: (h: Int, w: Int), inChannels: Int, weights: Weights, packed: PackedPair,
+        init(x: Tensor, image: Int, inSize: (h: Int, w: Int), weights: Weights, packed: PackedPair,
              stem: (Stem, Im2Col.ColumnMap)?, geometry: ConvGeometry, y: Tensor, bandRows: Int, hiddenRows: Int,
              scratch: UnsafeMutablePointer<Float>, hiddenCount: Int, columnsCount: Int, depthwiseCount: Int,
              packCount: Int, shortcut: Bool) {
-            self.x = x; self.image = image; self.inSize = inSize; self.inChannels = inChannels
+            self.x = x; self.image = image; self.inSize = inSize
             self.weights = weights; self.packed = packed; self.stem = stem; self.geometry = geometry; self.y = y
             self.bandRows = bandRows; self.hiddenRows = hiddenRows; self.shortcut = shortcut
             hiddenBuffer = scratch
@@ -254,7 +253,7 @@ public enum InvertedResidual {
                 pk_gemm(stem.weight.pointer, k, Int32(hidden), Int32(k), columns, rows.count * w, into,
                         hiddenRows * w, n, stem.bias.pointer, 0, 6, nil, 0, pack)
             } else if let expand = weights.expand, let packedExpand = packed.expand {
-                pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(inChannels), xi + rows.lowerBound * w,
+                pk_gemm(packedExpand.pointer, 0, Int32(hidden), Int32(x.c), xi + rows.lowerBound * w,
                         inSize.h * w, into, hiddenRows * w, n, expand.bias.pointer, 0, 6, nil, 0, pack)
             }
         }
