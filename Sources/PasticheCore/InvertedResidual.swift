@@ -127,7 +127,7 @@ public enum InvertedResidual {
         let columnsCount = stemRows * hiddenRows * inSize.w
         let depthwiseCount = hidden * bandRows * o.w
         let packCount = pk_gemm_scratch(Int32(max(cin, hidden, stemRows)))
-        let padCount = pk_depthwise3x3_scratch(Int32(bandRows), Int32(o.w), Int32(stride))
+        let padCount = depthwiseScratch(outRows: bandRows, outWidth: o.w, stride: stride)
         let perWorker = hiddenCount + columnsCount + depthwiseCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.whole(w)
@@ -271,6 +271,13 @@ public enum InvertedResidual {
         let s = Int32(g.stride), pt = Int32(padTop), pl = Int32(g.padding.left)
         let panels = pk_depthwise3x3_writes_panels(Int32(width), s, pl, Int32(outRows), Int32(outWidth)) != 0
         let outPlane = outRows * outWidth, c0 = channels.lowerBound
+        if usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows),
+                                                                  Int32(outWidth), panels ? 1 : 0) != 0 {
+            pk_depthwise3x3_channels(input, channelStride, Int32(channels.count), Int32(rows), Int32(width),
+                                     dw.weight.pointer + 9 * c0, dw.bias.pointer + c0, s, pt, pl, out, outPlane,
+                                     panels ? 16 * channels.count : 0, Int32(outRows), Int32(outWidth), 0, 6, pad)
+            return panels ? 0 : outPlane
+        }
         for c in channels {
             let channel = input + (c - c0) * channelStride, k = dw.weight.pointer + 9 * c, bias = dw.bias.data[c]
             if panels {
@@ -282,6 +289,17 @@ public enum InvertedResidual {
             }
         }
         return panels ? 0 : outPlane
+    }
+
+    /// Depthwise layers through `pk_depthwise3x3_channels` (all of a core's channels in one
+    /// call, from a zero-bordered copy of each plane); off: one unpadded call per channel (the
+    /// same bits; tests compare them).
+    nonisolated(unsafe) public static var usesChannelsKernel = true
+
+    /// Floats of `pad` for `depthwise`: the padded plane of either path.
+    static func depthwiseScratch(outRows: Int, outWidth: Int, stride: Int) -> Int {
+        max(pk_depthwise3x3_scratch(Int32(outRows), Int32(outWidth), Int32(stride)),
+            pk_depthwise3x3_channels_scratch(Int32(outRows), Int32(outWidth), Int32(stride)))
     }
 
     /// Small planes: each core expands, convolves and projects its own share of the hidden
@@ -297,7 +315,7 @@ public enum InvertedResidual {
         let hiddenCount = w.expand == nil ? 0 : share * plane
         let depthwiseCount = share * oplane, partialCount = cout * oplane
         let packCount = pk_gemm_scratch(Int32(max(cin, share)))
-        let padCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
+        let padCount = depthwiseScratch(outRows: y.h, outWidth: y.w, stride: g.stride)
         let perWorker = hiddenCount + depthwiseCount + partialCount + packCount + padCount
         let scratch = (0..<workers).map { workspace.floats(perWorker, slot: $0) }
         let packed = w.packed.shares(w, (0..<workers).map { min(hidden, $0 * share)..<min(hidden, ($0 + 1) * share) })

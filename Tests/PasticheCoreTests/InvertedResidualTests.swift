@@ -10,6 +10,7 @@ import XCTest
 final class InvertedResidualTests: XCTestCase {
     override func tearDown() {
         InvertedResidual.bandRowsOverride = nil
+        InvertedResidual.usesChannelsKernel = true
         super.tearDown()
     }
 
@@ -120,6 +121,44 @@ final class InvertedResidualTests: XCTestCase {
             XCTAssertEqual(PooledPointwise.forward(x, weight: rows, bias: conv.bias, activation: .relu6).array, pooled)
             XCTAssertEqual(Conv2D.forward(image, weight: stem.weight, bias: stem.bias, geometry: g,
                                           activation: .relu6).array, stemOut)
+        }
+    }
+
+    /// The many-channel depthwise kernel (zero-bordered copies, even/odd columns at stride 2)
+    /// gives the unpadded per-channel kernel's bits: bands of 1–5 rows (top and bottom bands
+    /// with their zero rows, rows written as planes when a band is not whole panels), the
+    /// channel split at 8² and 16², stride 1 and 2, with and without expand layer; shapes the
+    /// kernel does not take (widths not a multiple of 8) fall back to the same code in both.
+    func testChannelsDepthwiseKernelGivesTheSameBits() {
+        var rng = SplitMix64(seed: 17)
+        func pair(_ shape: [Int]) -> (weight: Tensor, bias: Tensor) {
+            (randomTensor(shape: shape, &rng, lo: -0.5, hi: 0.5), randomTensor(shape: [shape[0]], &rng))
+        }
+        let cases: [(n: Int, cin: Int, expansion: Int, cout: Int, h: Int, w: Int, stride: Int, bands: [Int?])] = [
+            (1, 8, 6, 8, 40, 32, 1, [nil, 1, 2, 3]), (1, 8, 6, 12, 36, 64, 2, [nil, 1, 3]),
+            (1, 4, 6, 4, 128, 8, 1, [nil, 1, 2, 5]), (2, 16, 6, 24, 16, 16, 2, [nil]), (1, 16, 6, 16, 8, 8, 1, [nil]),
+            (1, 24, 1, 24, 8, 8, 1, [nil]), (1, 24, 1, 24, 48, 48, 1, [nil, 2]), (1, 16, 6, 24, 6, 16, 2, [nil]),
+            (1, 12, 6, 20, 16, 12, 2, [nil]), (1, 8, 6, 8, 33, 20, 1, [nil, 3]),
+        ]
+        for c in cases {
+            let hidden = c.cin * c.expansion
+            let x = randomTensor(c.n, c.cin, c.h, c.w, &rng, lo: -2, hi: 2)
+            let weights = InvertedResidual.Weights(expand: c.expansion == 1 ? nil : pair([hidden, c.cin, 1, 1]),
+                                                   depthwise: pair([hidden, 1, 3, 3]),
+                                                   project: pair([c.cout, hidden, 1, 1]))
+            let padding = same(c.h, c.w, c.stride), shortcut = c.stride == 1 && c.cin == c.cout
+            for rows in c.bands {
+                InvertedResidual.bandRowsOverride = rows
+                var outputs: [[UInt32]] = []
+                for channels in [true, false] {
+                    InvertedResidual.usesChannelsKernel = channels
+                    let y = InvertedResidual.forward(x, weights: weights, stride: c.stride, padding: padding,
+                                                     shortcut: shortcut)
+                    outputs.append(y.array.map(\.bitPattern))
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "N\(c.n) \(c.cin)→\(hidden)→\(c.cout) \(c.h)×\(c.w) "
+                               + "s\(c.stride) band \(rows.map(String.init) ?? "auto")")
+            }
         }
     }
 

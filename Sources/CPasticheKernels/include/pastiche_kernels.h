@@ -65,6 +65,21 @@ void pk_depthwise3x3_to_panels(const float *in, int h, int w, const float *k, fl
                                int pad_left, float *out, size_t panel_stride, int oh, int ow, float lo, float hi);
 
 /*
+ * pk_depthwise3x3 / pk_depthwise3x3_to_panels over `count` channels in one call, the same
+ * bits, faster: channel c reads in + c * channel_stride ([h][w], input row 0 being the conv's
+ * row pad_top), taps k + 9c, bias[c], and writes out + c * out_stride ([oh][ow]) when
+ * panel_stride is 0, else its panel rows from out + 16c. The unpadded kernel's shapes only
+ * (pk_depthwise3x3_channels_supported): stride 1 with one zero column each side, stride 2 with
+ * w == 2 ow and none on the left; ow a multiple of 8, oh * ow a multiple of 16 for panels.
+ *   scratch: pk_depthwise3x3_channels_scratch(oh, ow, stride) floats
+ */
+int pk_depthwise3x3_channels_supported(int w, int stride, int pad_left, int oh, int ow, int panels);
+size_t pk_depthwise3x3_channels_scratch(int oh, int ow, int stride);
+void pk_depthwise3x3_channels(const float *in, size_t channel_stride, int count, int h, int w, const float *k,
+                              const float *bias, int stride, int pad_top, int pad_left, float *out, size_t out_stride,
+                              size_t panel_stride, int oh, int ow, float lo, float hi, float *scratch);
+
+/*
  * Gradients of pk_depthwise3x3 without the clamp (dy is the gradient before the activation):
  *   dk[t] += sum_{oy,ox} dy[oy][ox] * x[oy*s + ky - pad_top][ox*s + kx - pad_left]   (zero outside)
  *   dx (optional, accumulated): dx[iy][ix] += sum of k[t] * dy over the outputs that read x[iy][ix]
