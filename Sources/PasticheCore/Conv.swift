@@ -314,16 +314,48 @@ public enum Depthwise {
             return
         }
         let (lo, hi) = activation.clampRange!
+        let stride = g.stride, top = g.padding.top, left = g.padding.left
+        if usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(x.w), Int32(stride), Int32(left), Int32(y.h),
+                                                                  Int32(y.w), 0) != 0 {
+            channelsForward(x, weight: weight, bias: bias, geometry: g, into: y, lo: lo, hi: hi, workspace: workspace)
+            return
+        }
         let jobs = x.n * x.c
         let workers = min(Parallel.cores, jobs)
         let scratchCount = pk_depthwise3x3_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
         let buffers = (0..<workers).map { workspace.floats(scratchCount, slot: $0) }
-        let stride = g.stride, top = g.padding.top, left = g.padding.left
         Parallel.forEachInterleaved(jobs, workers: workers, cost: y.plane * 9 * jobs / max(1, workers)) { t, job in
             let i = job / x.c, ch = job % x.c
             pk_depthwise3x3(x.plane(i, ch), Int32(x.h), Int32(x.w), weight.pointer + ch * 9, bias?.data[ch] ?? 0,
                             Int32(stride), Int32(top), Int32(left), y.plane(i, ch), Int32(y.h), Int32(y.w),
                             lo, hi, buffers[t])
+        }
+    }
+
+    /// 3×3 layers through `pk_depthwise3x3_channels` (a run of channels per call, from
+    /// zero-bordered copies of their planes; MobileNetV2's paddings only); off: one unpadded
+    /// `pk_depthwise3x3` call per channel, the same bits (tests compare them).
+    nonisolated(unsafe) public static var usesChannelsKernel = true
+
+    /// Runs of channels taken in turn by the cores: every channel is computed on its own, so
+    /// which core takes which run changes no bit.
+    static func channelsForward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor,
+                                lo: Float, hi: Float, workspace: Workspace) {
+        let runLength = max(1, min(64, x.c / (4 * Parallel.cores))), runs = (x.c + runLength - 1) / runLength
+        let workers = min(Parallel.cores, x.n * runs)
+        let scratchCount = pk_depthwise3x3_channels_scratch(Int32(y.h), Int32(y.w), Int32(g.stride))
+        let buffers = (0..<workers).map { workspace.floats(scratchCount, slot: $0) }
+        let zeros = bias == nil ? [Float](repeating: 0, count: x.c) : []
+        zeros.withUnsafeBufferPointer { zeros in
+            let biases = bias.map { UnsafePointer($0.pointer) } ?? zeros.baseAddress!
+            Parallel.forEachDynamic(x.n * runs, workers: workers, cost: y.plane * 9 * x.c * x.n / max(1, workers)) {
+                t, item in
+                let i = item / runs, c0 = (item % runs) * runLength, count = min(runLength, x.c - c0)
+                pk_depthwise3x3_channels(x.plane(i, c0), x.plane, Int32(count), Int32(x.h), Int32(x.w),
+                                         weight.pointer + 9 * c0, biases + c0, Int32(g.stride), Int32(g.padding.top),
+                                         Int32(g.padding.left), y.plane(i, c0), y.plane, 0, Int32(y.h), Int32(y.w),
+                                         lo, hi, buffers[t])
+            }
         }
     }
 

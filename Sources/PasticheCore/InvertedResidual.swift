@@ -271,7 +271,7 @@ public enum InvertedResidual {
         let s = Int32(g.stride), pt = Int32(padTop), pl = Int32(g.padding.left)
         let panels = pk_depthwise3x3_writes_panels(Int32(width), s, pl, Int32(outRows), Int32(outWidth)) != 0
         let outPlane = outRows * outWidth, c0 = channels.lowerBound
-        if usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows),
+        if Depthwise.usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows),
                                                                   Int32(outWidth), panels ? 1 : 0) != 0 {
             pk_depthwise3x3_channels(input, channelStride, Int32(channels.count), Int32(rows), Int32(width),
                                      dw.weight.pointer + 9 * c0, dw.bias.pointer + c0, s, pt, pl, out, outPlane,
@@ -290,11 +290,6 @@ public enum InvertedResidual {
         }
         return panels ? 0 : outPlane
     }
-
-    /// Depthwise layers through `pk_depthwise3x3_channels` (all of a core's channels in one
-    /// call, from a zero-bordered copy of each plane); off: one unpadded call per channel (the
-    /// same bits; tests compare them).
-    nonisolated(unsafe) public static var usesChannelsKernel = true
 
     /// Floats of `pad` for `depthwise`: the padded plane of either path.
     static func depthwiseScratch(outRows: Int, outWidth: Int, stride: Int) -> Int {

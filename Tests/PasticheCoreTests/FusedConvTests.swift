@@ -78,6 +78,30 @@ final class FusedConvTests: XCTestCase {
         check(cin: 3, cout: 3, h: 6, w: 16, k: 3, pad: .zero, depthwise: true, activation: .none, seed: 452)
     }
 
+    /// Conv2D's depthwise through runs of channels (`pk_depthwise3x3_channels`) gives the bits
+    /// of one unpadded kernel call per channel: both strides, one-row to 13-row planes, with and
+    /// without bias, three activations, two images, runs that split the channels unevenly.
+    func testDepthwiseChannelRunsGiveTheSameBits() {
+        defer { Depthwise.usesChannelsKernel = true }
+        var rng = SplitMix64(seed: 460)
+        let stride2 = Padding(top: 0, left: 0, bottom: 1, right: 1)
+        for (c, h, w, s, pad) in [(5, 1, 8, 1, Padding.same(1)), (37, 13, 24, 1, .same(1)), (70, 8, 8, 1, .same(1)),
+                                  (9, 9, 32, 2, stride2), (40, 16, 16, 2, stride2), (3, 2, 64, 2, stride2)] {
+            let g = ConvGeometry(inChannels: c, outChannels: c, kernel: 3, stride: s, padding: pad, groups: c)
+            let x = randomTensor(2, c, h, w, &rng, lo: -3, hi: 3)
+            let weight = randomTensor(shape: g.weightShape, &rng), bias = randomTensor(shape: [c], &rng)
+            for (b, activation) in [(bias as Tensor?, Activation.relu6), (nil, .none), (bias, .relu)] {
+                var outputs: [[UInt32]] = []
+                for runs in [true, false] {
+                    Depthwise.usesChannelsKernel = runs
+                    let y = Conv2D.forward(x, weight: weight, bias: b, geometry: g, activation: activation)
+                    outputs.append(y.array.map(\.bitPattern))
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "\(c) channels \(h)×\(w) s\(s) \(activation) bias \(b != nil)")
+            }
+        }
+    }
+
     /// The vectorised 3×3 depthwise backward against the per-tap loops it replaces, on planes
     /// large enough for long reductions (dWeight sums 2 × 48 × 56 products per tap).
     /// Tolerance: 1e-4 · max(1, max |loop value|) (the kernel sums in a different order).

@@ -10,7 +10,7 @@ import XCTest
 final class InvertedResidualTests: XCTestCase {
     override func tearDown() {
         InvertedResidual.bandRowsOverride = nil
-        InvertedResidual.usesChannelsKernel = true
+        Depthwise.usesChannelsKernel = true
         super.tearDown()
     }
 
@@ -151,7 +151,7 @@ final class InvertedResidualTests: XCTestCase {
                 InvertedResidual.bandRowsOverride = rows
                 var outputs: [[UInt32]] = []
                 for channels in [true, false] {
-                    InvertedResidual.usesChannelsKernel = channels
+                    Depthwise.usesChannelsKernel = channels
                     let y = InvertedResidual.forward(x, weights: weights, stride: c.stride, padding: padding,
                                                      shortcut: shortcut)
                     outputs.append(y.array.map(\.bitPattern))
