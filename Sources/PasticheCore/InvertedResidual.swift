@@ -271,8 +271,8 @@ public enum InvertedResidual {
         let s = Int32(g.stride), pt = Int32(padTop), pl = Int32(g.padding.left)
         let panels = pk_depthwise3x3_writes_panels(Int32(width), s, pl, Int32(outRows), Int32(outWidth)) != 0
         let outPlane = outRows * outWidth, c0 = channels.lowerBound
-        if Depthwise.usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows),
-                                                                  Int32(outWidth), panels ? 1 : 0) != 0 {
+        if Depthwise.usesChannelsKernel,
+           pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows), Int32(outWidth), panels ? 1 : 0) != 0 {
             pk_depthwise3x3_channels(input, channelStride, Int32(channels.count), Int32(rows), Int32(width),
                                      dw.weight.pointer + 9 * c0, dw.bias.pointer + c0, s, pt, pl, out, outPlane,
                                      panels ? 16 * channels.count : 0, Int32(outRows), Int32(outWidth), 0, 6, pad)
