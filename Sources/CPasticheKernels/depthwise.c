@@ -231,6 +231,14 @@ int pk_depthwise3x3_writes_panels(int w, int stride, int pad_left, int oh, int o
 #endif
 }
 
+// pk_depthwise3x3_channels (depthwise_channels.c) takes exactly the shapes of the unpadded
+// paths above, whose sums it repeats.
+int pk_depthwise3x3_channels_supported(int w, int stride, int pad_left, int oh, int ow, int panels) {
+    if (oh <= 0 || ow <= 0) return 0;
+    return panels ? pk_depthwise3x3_writes_panels(w, stride, pad_left, oh, ow)
+                  : direct_s1(w, stride, pad_left, ow) || direct_s2(w, stride, pad_left, ow);
+}
+
 void pk_depthwise3x3_to_panels(const float *in, int h, int w, const float *k, float bias, int stride, int pad_top,
                                int pad_left, float *out, size_t panel_stride, int oh, int ow, float lo, float hi) {
     if (oh <= 0 || ow <= 0 || !pk_depthwise3x3_writes_panels(w, stride, pad_left, oh, ow)) return;

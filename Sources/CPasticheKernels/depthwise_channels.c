@@ -25,16 +25,6 @@
 static size_t padded_width(int ow, int stride) { return stride == 1 ? (size_t)ow + 2 * LEFT : 2 * ((size_t)ow + 8); }
 static int padded_rows(int oh, int stride) { return (oh - 1) * stride + 3; }
 
-int pk_depthwise3x3_channels_supported(int w, int stride, int pad_left, int oh, int ow, int panels) {
-#ifdef PK_X86
-    int shape = stride == 1 ? pad_left == 1 && ow == w : stride == 2 && pad_left == 0 && w == 2 * ow;
-    return pk_simd_available() && shape && ow % 8 == 0 && ow > 0 && oh > 0 && (!panels || (size_t)oh * ow % 16 == 0);
-#else
-    (void)w, (void)stride, (void)pad_left, (void)oh, (void)ow, (void)panels;
-    return 0;
-#endif
-}
-
 /* + 8: the buffer is aligned to 32 bytes inside the scratch. */
 size_t pk_depthwise3x3_channels_scratch(int oh, int ow, int stride) {
     return (size_t)padded_rows(oh, stride) * padded_width(ow, stride) + 8;

@@ -8,9 +8,9 @@ import Foundation
 /// On large planes the three layers run together over bands of output rows, each core taking
 /// bands from one end of its pair's rows: the band's hidden activation (six times the block's
 /// input, 6 MB at 128²) stays in the core's L2 instead of going to memory and back twice, which
-/// is what bounded the layer-by-layer predictor on its 128² and 64² blocks. Small planes (16², 8²), where everything
-/// fits in cache anyway and a split by rows would leave each core a few rows plus their halo,
-/// split the hidden channels between the cores instead.
+/// is what bounded the layer-by-layer predictor on its 128² and 64² blocks. Small planes (16²,
+/// 8²), where everything fits in cache anyway and a split by rows would leave each core a few
+/// rows plus their halo, split the hidden channels between the cores instead.
 public enum InvertedResidual {
     public struct Weights {
         /// nil for blocks with expansion 1 (the first block).
