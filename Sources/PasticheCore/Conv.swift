@@ -11,6 +11,18 @@ public struct Padding: Equatable, Sendable, CustomStringConvertible {
     }
     public static func same(_ p: Int) -> Padding { Padding(top: p, left: p, bottom: p, right: p) }
     public static let zero = Padding.same(0)
+    /// TF "SAME" (the predictor's convs, as exported to ONNX): out = ceil(in / stride), and an
+    /// odd total pad puts the extra pixel at the bottom/right (ONNX pads [0, 0, 1, 1] on the
+    /// stride-2 layers at 256²).
+    public static func tfSame(h: Int, w: Int, kernel: Int, stride: Int) -> Padding {
+        func axis(_ size: Int) -> (Int, Int) {
+            let out = (size + stride - 1) / stride
+            let total = max(0, (out - 1) * stride + kernel - size)
+            return (total / 2, total - total / 2)
+        }
+        let (t, b) = axis(h), (l, r) = axis(w)
+        return Padding(top: t, left: l, bottom: b, right: r)
+    }
     public var description: String { "[\(top), \(left), \(bottom), \(right)]" }
 }
 

@@ -89,7 +89,7 @@ public enum InvertedResidual {
         }
     }
 
-    /// `padding`: the depthwise conv's zero padding (TF "SAME": `samePadding`); `shortcut`
+    /// `padding`: the depthwise conv's zero padding (TF "SAME": `Padding.tfSame`); `shortcut`
     /// adds x to the output (stride 1 and Cin == Cout). With `stem`, the block's input is
     /// relu6(stem(x)) (a block without expand layer, no shortcut).
     public static func forward(_ x: Tensor, weights w: Weights, stride: Int, padding: Padding, shortcut: Bool,

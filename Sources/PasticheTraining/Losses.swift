@@ -126,9 +126,9 @@ public final class PerceptualLoss: @unchecked Sendable {
     func features(_ x: Tensor, lastBlock: Int) -> Features {
         switch network {
         case .mobileNet(let source):
-            let tape = MobileNetTrunk.forward(x, lastBlock: lastBlock, source)
+            let tape = StylePredictor.Training.trunkForward(x, lastBlock: lastBlock, source)
             return Features(output: { tape.blocks[$0].output },
-                            backward: { MobileNetTrunk.backward(tape, dBlock: $0, source, needInput: true) })
+                            backward: { StylePredictor.Training.trunkBackward(tape, dBlock: $0, source, needInput: true) })
         case .vgg(let vgg):
             let tape = vgg.forward(x, lastBlock: lastBlock)
             return Features(output: { tape.output(block: $0) }, backward: { vgg.backward(tape, dBlock: $0) })

@@ -184,7 +184,7 @@ public final class Trainer {
     public func lossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
         params.zeroGradients()
         let (values, dE, ptape) = forward(content: content, style: style, gradient: true)
-        phases.time("predictor backward") { PredictorNet.backward(ptape, dEmbedding: dE!, source) }
+        phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) }
         params.gather()
         phases.report()
         return values
@@ -200,9 +200,9 @@ public final class Trainer {
 
     /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];
     /// returns dLoss/dEmbedding when `gradient`.
-    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, PredictorNet.Tape) {
+    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape) {
         let (embedding, ptape) = phases.time("predictor forward") {
-            PredictorNet.forward(style, source, architecture: config.architecture)
+            StylePredictor.Training.forward(style, source, architecture: config.architecture)
         }
         var values = StepLoss()
         let dE = gradient ? Tensor(shape: embedding.shape) : nil
@@ -213,14 +213,14 @@ public final class Trainer {
         }
         if config.needsContent {
             guard let content else { preconditionFailure("this run needs content images") }
-            let ttape = phases.time("transfer forward") { TransferNet.forward(content, embedding: embedding, source) }
+            let ttape = phases.time("transfer forward") { TransferNetwork.Training.forward(content, embedding: embedding, source) }
             let targets = phases.time("loss targets") { loss.targets(content: content, style: style) }
             let (perceptual, dy) = phases.time("loss forward+backward") {
                 loss.evaluate(ttape.output, targets: targets, gradient: gradient)
             }
             values.perceptual = perceptual
             if let dE {
-                phases.time("transfer backward") { Elementwise.accumulate(dE, TransferNet.backward(ttape, dOutput: dy!, source)) }
+                phases.time("transfer backward") { Elementwise.accumulate(dE, TransferNetwork.Training.backward(ttape, dOutput: dy!, source)) }
             }
         }
         return (values, dE, ptape)

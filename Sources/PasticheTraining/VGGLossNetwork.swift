@@ -93,7 +93,7 @@ final class VGGLossNetwork {
             for (k, conv) in block.enumerated() {
                 let g = ConvGeometry(inChannels: conv.shape.inChannels, outChannels: conv.shape.outChannels,
                                      kernel: 3, stride: 1, padding: .same(1))
-                let r = Layers.conv(x, Self.convName(block: b + 1, conv: k + 1), g, .relu, source)
+                let r = TrainableConv.forward(x, Self.convName(block: b + 1, conv: k + 1), g, .relu, source)
                 convs.append(r)
                 x = r.output
             }
@@ -128,7 +128,7 @@ final class VGGLossNetwork {
             guard var d = carry else { continue }
             let record = tape.blocks[b - 1]
             for conv in record.convs.reversed() {
-                d = Layers.convBackward(conv, dOut: d, source, needInput: true)!
+                d = TrainableConv.backward(conv, dOut: d, source, needInput: true)!
             }
             // d is now the gradient w.r.t. the block input: the pool output (b > 1) or x'.
             if let poolInput = record.poolInput {

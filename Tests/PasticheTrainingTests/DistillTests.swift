@@ -85,7 +85,7 @@ final class DistillTests: XCTestCase {
         XCTAssertEqual(student["transfer.residual.3.conv1.weight"].array,
                        try ModelWeights.load(path: teacher)["transfer.residual.3.conv1.weight"].array)
         let inference = StylePredictor(weights: student)(fixed.style)
-        let (training, _) = PredictorNet.forward(fixed.style, trainer.source, architecture: c.architecture)
+        let (training, _) = StylePredictor.Training.forward(fixed.style, trainer.source, architecture: c.architecture)
         let maxDiff = zip(inference.array, training.array).map { abs($0 - $1) }.max()!
         XCTAssertLessThan(maxDiff, 1e-5, "inference and training predictors disagree")
     }

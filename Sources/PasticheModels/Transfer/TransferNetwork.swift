@@ -1,0 +1,75 @@
+import PasticheCore
+
+/// Content image [N, 3, H, W] in [0, 1] and embedding [N, 100, 1, 1] → stylized image
+/// [N, 3, H, W] in [0, 1]. Fully convolutional: any H, W (reflect-padded to a multiple of 4
+/// and cropped back, since two stride-2 convs and two ×2 upsamplings must line up).
+///
+/// This is the fused inference forward: each conv reads its input reflect-padded and upsampled
+/// through its column unfolding, and each norm applies its activation and shortcut in one pass.
+/// `TransferNetwork.Training` (TransferNetwork+Training.swift) is the same network with explicit
+/// ops and a tape; AgreementTests pins the two together.
+public struct TransferNetwork {
+    public let weights: ModelWeights
+
+    public init(weights: ModelWeights) { self.weights = weights }
+
+    /// gamma and beta of every normalised layer for one embedding batch.
+    public func styleParameters(_ embedding: Tensor) -> TransferArchitecture.StyleParameters {
+        TransferArchitecture.styleParameters(embedding) { weights[$0] }
+    }
+
+    public func callAsFunction(_ content: Tensor, embedding: Tensor) -> Tensor {
+        precondition(embedding.n == content.n, "one embedding per content image")
+        return run(content, style: styleParameters(embedding))
+    }
+
+    public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters) -> Tensor {
+        precondition(content.c == 3, "content image must have 3 channels")
+        let m = TransferArchitecture.sizeMultiple
+        let padH = (m - content.h % m) % m, padW = (m - content.w % m) % m
+        let input = padH + padW > 0
+            ? ReflectPad.forward(content, Padding(top: 0, left: 0, bottom: padH, right: padW)) : content
+
+        var x = input
+        for l in TransferArchitecture.contract {
+            x = conv(x, l)
+            l.activation.forward(x)
+        }
+        for r in 0..<TransferArchitecture.residualBlocks {
+            let c1 = TransferArchitecture.residual[2 * r], c2 = TransferArchitecture.residual[2 * r + 1]
+            let h = conv(x, c1)
+            InstanceNorm.forward(h, gamma: style.gamma[c1.name]!, beta: style.beta[c1.name]!, activation: c1.activation)
+            let y = conv(h, c2)
+            InstanceNorm.forward(y, gamma: style.gamma[c2.name]!, beta: style.beta[c2.name]!, activation: c2.activation,
+                                 residual: x)
+            x = y
+        }
+        for l in TransferArchitecture.expand {
+            x = conv(x, l)
+            InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation)
+        }
+        if padH + padW == 0 { return x }
+        return crop(x, h: content.h, w: content.w)
+    }
+
+    /// Reflect pad by k/2 then a valid convolution (Magenta's `conv2d` with MirrorPad), reading
+    /// a nearest ×`upsample` of the input where the layer says; the padding and the upsampling
+    /// are folded into the conv's column unfolding, not copied.
+    private func conv(_ x: Tensor, _ l: TransferArchitecture.Layer) -> Tensor {
+        Conv2D.forward(x, weight: weights["\(l.name).weight"], bias: weights["\(l.name).bias"],
+                       geometry: l.geometry(padded: true), input: ConvInput(upsample: l.upsample, reflect: true))
+    }
+
+    private func crop(_ x: Tensor, h: Int, w: Int) -> Tensor {
+        let y = Tensor(x.n, x.c, h, w, zeroed: false)
+        for j in 0..<(x.n * x.c) {
+            for r in 0..<h {
+                (y.pointer + j * h * w + r * w).update(from: x.pointer + j * x.plane + r * x.w, count: w)
+            }
+        }
+        return y
+    }
+
+    /// Multiply-adds ×2 for one image of size h×w.
+    public static func flops(h: Int, w: Int) -> Double { TransferArchitecture.flops(h: h, w: w) }
+}
