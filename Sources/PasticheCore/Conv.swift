@@ -90,37 +90,31 @@ public struct ConvInput: Equatable, Sendable {
 }
 
 public enum Conv2D {
-    /// Column buffers are filled a band of output rows at a time, about this many floats, so
-    /// the unfolded patches stay in cache and memory does not grow with the image.
-    public static var bandFloats = 1 << 19
-    /// Fixed band height in output rows (`--tile N`), overriding the `bandFloats` budget.
-    public static var bandRowsOverride: Int?
-
     /// y[n, co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x̃[n, g·cin/g + ci, oy·s − pt + ky, ox·s − pl + kx]
     /// where x̃ is x upsampled and padded as `input` says.
     /// x: [N, Cin, H, W], weight: [Cout, Cin/groups, kh, kw], bias: [Cout] or nil → y: [N, Cout, OH, OW].
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                input: ConvInput = .plain, activation: Activation = .none,
-                               workspace: Workspace = .shared) -> Tensor {
+                               workspace: Workspace = .shared, options: ExecutionOptions = .default) -> Tensor {
         precondition(x.c == g.inChannels, "conv input has \(x.c) channels, expected \(g.inChannels)")
         let o = g.outputSize(h: x.h * input.upsample, w: x.w * input.upsample)
         let y = Tensor(x.n, g.outChannels, o.h, o.w, zeroed: false)
         forward(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
-                workspace: workspace)
+                workspace: workspace, options: options)
         return y
     }
 
     /// y = activation(conv(x) + bias); the depthwise kernel applies the activation as it writes.
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                input: ConvInput = .plain, activation: Activation = .none, into y: Tensor,
-                               workspace: Workspace = .shared) {
+                               workspace: Workspace = .shared, options: ExecutionOptions = .default) {
         let vh = x.h * input.upsample, vw = x.w * input.upsample
         let o = g.outputSize(h: vh, w: vw)
         precondition(y.c == g.outChannels && y.h == o.h && y.w == o.w && y.n == x.n, "conv output shape")
         precondition(weight.count == g.weightShape.reduce(1, *), "conv weight shape")
         if g.isDepthwise && input == .plain {
             Depthwise.forward(x, weight: weight, bias: bias, geometry: g, into: y, activation: activation,
-                              workspace: workspace)
+                              workspace: workspace, options: options)
             return
         }
         if g.isPointwise && g.groups == 1 && input.upsample == 1 {
@@ -128,35 +122,38 @@ public enum Conv2D {
             return
         }
         let fused = compute(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
-                            workspace: workspace)
+                            workspace: workspace, options: options)
         if !fused { activation.forward(y) }
     }
 
     /// Returns whether the activation was applied as the output was written.
     private static func compute(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
-                                input: ConvInput, activation: Activation, into y: Tensor, workspace: Workspace) -> Bool {
+                                input: ConvInput, activation: Activation, into y: Tensor, workspace: Workspace,
+                                options: ExecutionOptions) -> Bool {
         let o = (h: y.h, w: y.w)
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
-        if DirectConv.applies(g) {
-            DirectConv.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+        if DirectConv.applies(g, options) {
+            DirectConv.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
+                               bandRows: options.bandRows)
             return false
         }
-        if Winograd.applies(g, input) {
-            Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace)
+        if Winograd.applies(g, input, options) {
+            Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
+                             bandRows: options.bandRows)
             return false
         }
         let pointwise = g.isPointwise && input.upsample == 1
         // At least one band per core (the predictor's first layer is one 128-row band otherwise).
         // Few input channels (kdim 27 for an RGB 3×3) make a wide, cheap-to-unfold band: an eighth
         // of the budget keeps it in L2 for the GEMM that packs it (predictor conv0 0.85 → 0.68 ms).
-        let budget = kdim < 32 ? bandFloats / 8 : bandFloats
+        let budget = kdim < 32 ? options.convBandFloats / 8 : options.convBandFloats
         let bandBudget = max(1, min(budget / max(1, kdim * o.w), (o.h + Parallel.cores - 1) / Parallel.cores))
         // Bands of equal height, their count a multiple of the cores (8 bands of 18 rows and one
         // of 2 left conv0's first core 72 rows of 128: 531 against 409 µs).
         let evenBands = ((o.h + bandBudget - 1) / bandBudget + Parallel.cores - 1) / Parallel.cores * Parallel.cores
-        let bandRows = max(1, min(o.h, bandRowsOverride ?? (o.h + evenBands - 1) / evenBands))
+        let bandRows = max(1, min(o.h, options.bandRows ?? (o.h + evenBands - 1) / evenBands))
         let bands = (o.h + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let map = pointwise ? nil : Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: input, outputWidth: o.w)
@@ -319,7 +316,8 @@ public enum Depthwise {
     /// y = activation(depthwise(x) + bias). MobileNetV2's 3×3 layers (stride 1 and 2) run the
     /// AVX2 kernel with the bias and a ReLU/ReLU6 clamp fused; other shapes the loop below.
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, into y: Tensor,
-                               activation: Activation = .none, workspace: Workspace = .shared) {
+                               activation: Activation = .none, workspace: Workspace = .shared,
+                               options: ExecutionOptions = .default) {
         guard hasKernel(g), activation != .sigmoid else {
             loopForward(x, weight: weight, bias: bias, geometry: g, into: y)
             activation.forward(y)
@@ -327,7 +325,7 @@ public enum Depthwise {
         }
         let (lo, hi) = activation.clampRange!
         let stride = g.stride, top = g.padding.top, left = g.padding.left
-        if usesChannelsKernel, pk_depthwise3x3_channels_supported(Int32(x.w), Int32(stride), Int32(left), Int32(y.h),
+        if options.depthwiseChannelsKernel, pk_depthwise3x3_channels_supported(Int32(x.w), Int32(stride), Int32(left), Int32(y.h),
                                                                   Int32(y.w), 0) != 0 {
             channelsForward(x, weight: weight, bias: bias, geometry: g, into: y, lo: lo, hi: hi, workspace: workspace)
             return
@@ -343,11 +341,6 @@ public enum Depthwise {
                             lo, hi, buffers[t])
         }
     }
-
-    /// 3×3 layers through `pk_depthwise3x3_channels` (a run of channels per call, from
-    /// zero-bordered copies of their planes; MobileNetV2's paddings only); off: one unpadded
-    /// `pk_depthwise3x3` call per channel, the same bits (tests compare them).
-    nonisolated(unsafe) public static var usesChannelsKernel = true
 
     /// Runs of channels taken in turn by the cores: every channel is computed on its own, so
     /// which core takes which run changes no bit.
@@ -433,20 +426,20 @@ public enum Depthwise {
 /// are Cin·k² times the image, so these run as a direct convolution instead
 /// (`pk_conv_direct`, register-blocked over output channels and pixels).
 public enum DirectConv {
-    public static var enabled = true
     public static let maxOutChannels = 16
 
-    static func applies(_ g: ConvGeometry) -> Bool {
-        enabled && g.groups == 1 && g.stride == 1 && g.outChannels <= maxOutChannels && g.kernelH == g.kernelW && g.kernelH >= 3
+    public static func applies(_ g: ConvGeometry, _ options: ExecutionOptions) -> Bool {
+        options.directConv && g.groups == 1 && g.stride == 1 && g.outChannels <= maxOutChannels && g.kernelH == g.kernelW && g.kernelH >= 3
     }
 
+    /// `bandRows`: output rows per band (nil: about 1 MB of padded input per band).
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
-                        into y: Tensor, workspace: Workspace) {
+                        into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?) {
         let k = g.kernelH, cin = g.inChannels
         let ow = y.w, oh = y.h, win = ow + k - 1
         // Padded input band: Cin × (rows + k − 1) × win floats, about 1 MB.
         let rowsTarget = (1 << 18) / max(1, cin * win) - (k - 1)
-        let bandRows = max(1, min(oh, Conv2D.bandRowsOverride ?? max(4, rowsTarget)))
+        let bandRows = max(1, min(oh, fixedRows ?? max(4, rowsTarget)))
         let bands = (oh + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let band = PaddedBand(x, geometry: g, input: input, width: win)
@@ -472,23 +465,23 @@ public enum DirectConv {
 /// F(2×2, 3×3) (`pk_winograd3x3`): 16 products per 2×2 output tile and channel pair instead of
 /// 36, no im2col. Bands of tile rows, one per core at a time; scratch stays near the L2 size.
 public enum Winograd {
-    public static var enabled = true
     /// Tiles per band: the transformed input and products (16·(Cin + Cout)·tiles floats, 512 KB
     /// for 32→32) stay in a core's L2.
     static let bandTiles = 128
 
-    public static func applies(_ g: ConvGeometry, _ input: ConvInput) -> Bool {
-        enabled && g.groups == 1 && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3 && input.upsample == 1
+    public static func applies(_ g: ConvGeometry, _ input: ConvInput, _ options: ExecutionOptions) -> Bool {
+        options.winograd && g.groups == 1 && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3 && input.upsample == 1
             && g.inChannels >= 8 && g.outChannels >= 8
     }
 
+    /// `bandRows`: output rows per band, rounded up to whole tiles (nil: `bandTiles` per band).
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
-                        into y: Tensor, workspace: Workspace) {
+                        into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?) {
         let cin = g.inChannels, cout = g.outChannels
         let ow = y.w, oh = y.h
         let tilesX = (ow + 1) / 2
         let stride = 2 * tilesX + 2
-        let tileRows = Conv2D.bandRowsOverride.map { ($0 + 1) / 2 } ?? bandTiles / tilesX
+        let tileRows = fixedRows.map { ($0 + 1) / 2 } ?? bandTiles / tilesX
         let tileRowsPerBand = max(1, min((oh + 1) / 2, tileRows))
         let bandRows = 2 * tileRowsPerBand
         let bands = (oh + bandRows - 1) / bandRows

@@ -69,10 +69,6 @@ public enum InvertedResidual {
         }
     }
 
-    /// Planes with fewer pixels than this split channels, not rows.
-    public static var minimumBandedPlane = 32 * 32
-    /// Output rows per band (tests set it to exercise band edges); nil: from the cache budget.
-    public static var bandRowsOverride: Int?
     /// Floats of hidden activation per band and core (192 KB: room beside it in a 512 KB L2),
     /// unless that leaves fewer than three output rows.
     static let bandFloats = 48 * 1024
@@ -91,9 +87,11 @@ public enum InvertedResidual {
 
     /// `padding`: the depthwise conv's zero padding (TF "SAME": `Padding.tfSame`); `shortcut`
     /// adds x to the output (stride 1 and Cin == Cout). With `stem`, the block's input is
-    /// relu6(stem(x)) (a block without expand layer, no shortcut).
+    /// relu6(stem(x)) (a block without expand layer, no shortcut). `options`: planes below
+    /// `minimumBandedPlane` split channels, not rows; `bandRows` fixes the band height.
     public static func forward(_ x: Tensor, weights w: Weights, stride: Int, padding: Padding, shortcut: Bool,
-                               stem: Stem? = nil, workspace: Workspace = .shared) -> Tensor {
+                               stem: Stem? = nil, workspace: Workspace = .shared,
+                               options: ExecutionOptions = .default) -> Tensor {
         let hidden = w.depthwise.weight.shape[0], cout = w.project.weight.shape[0]
         let inSize = stem.map { $0.geometry.outputSize(h: x.h, w: x.w) } ?? (h: x.h, w: x.w)
         let cin = stem?.geometry.outChannels ?? x.c
@@ -105,14 +103,16 @@ public enum InvertedResidual {
         precondition(!shortcut || (o.h == inSize.h && o.w == inSize.w && cout == cin), "shortcut needs equal shapes")
         precondition(stem.map { $0.geometry.inChannels == x.c && w.expand == nil && !shortcut } ?? true,
                      "stem: x's channels, a block without expand and shortcut")
-        if let stem, inSize.h * inSize.w < minimumBandedPlane {
+        if let stem, inSize.h * inSize.w < options.minimumBandedPlane {
             let input = Conv2D.forward(x, weight: stem.weight, bias: stem.bias, geometry: stem.geometry,
-                                       activation: .relu6, workspace: workspace)
-            return forward(input, weights: w, stride: stride, padding: padding, shortcut: false, workspace: workspace)
+                                       activation: .relu6, workspace: workspace, options: options)
+            return forward(input, weights: w, stride: stride, padding: padding, shortcut: false, workspace: workspace,
+                           options: options)
         }
         let y = Tensor(x.n, cout, o.h, o.w, zeroed: false)
-        guard inSize.h * inSize.w >= minimumBandedPlane else {
-            channelSplit(x, weights: w, geometry: g, shortcut: shortcut, into: y, workspace: workspace)
+        guard inSize.h * inSize.w >= options.minimumBandedPlane else {
+            channelSplit(x, weights: w, geometry: g, shortcut: shortcut, into: y, workspace: workspace,
+                         channelsKernel: options.depthwiseChannelsKernel)
             return y
         }
         let workers = min(Parallel.cores, o.h)
@@ -121,7 +121,7 @@ public enum InvertedResidual {
         // made the projection a 64-column product per band, 11-20 % slower (seven expanded rows
         // of that block, 344 KB, still fit a 512 KB L2).
         let rowFloats = max(1, (hidden + stemRows) * inSize.w)
-        let bandRows = max(1, bandRowsOverride ?? max(3, (bandFloats / rowFloats - 3) / stride + 1))
+        let bandRows = max(1, options.bandRows.map { min($0, o.h) } ?? max(3, (bandFloats / rowFloats - 3) / stride + 1))
         let hiddenRows = (bandRows - 1) * stride + 3
         let hiddenCount = w.expand == nil && stem == nil ? 0 : hidden * hiddenRows * inSize.w
         let columnsCount = stemRows * hiddenRows * inSize.w
@@ -153,7 +153,7 @@ public enum InvertedResidual {
                                     stem: stemBands, geometry: g, y: y, bandRows: bandRows,
                                     hiddenRows: hiddenRows, scratch: scratch[t], hiddenCount: hiddenCount,
                                     columnsCount: columnsCount, depthwiseCount: depthwiseCount, packCount: packCount,
-                                    shortcut: shortcut)
+                                    shortcut: shortcut, channelsKernel: options.depthwiseChannelsKernel)
                     var mine = 0
                     while pk_next_item(taken.baseAddress! + segment) < count {
                         let k = first + (fromEnd ? count - 1 - mine : mine)
@@ -177,17 +177,18 @@ public enum InvertedResidual {
         let hiddenBuffer: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
         let depthwiseBuffer: UnsafeMutablePointer<Float>
         let pack: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>
-        let shortcut: Bool
+        let shortcut: Bool, channelsKernel: Bool
         /// Input rows [held.lowerBound, held.upperBound) are in the hidden buffer.
         var held = 0..<0
 
         init(x: Tensor, image: Int, inSize: (h: Int, w: Int), weights: Weights, packed: PackedPair,
              stem: (Stem, Im2Col.ColumnMap)?, geometry: ConvGeometry, y: Tensor, bandRows: Int, hiddenRows: Int,
              scratch: UnsafeMutablePointer<Float>, hiddenCount: Int, columnsCount: Int, depthwiseCount: Int,
-             packCount: Int, shortcut: Bool) {
+             packCount: Int, shortcut: Bool, channelsKernel: Bool) {
             self.x = x; self.image = image; self.inSize = inSize
             self.weights = weights; self.packed = packed; self.stem = stem; self.geometry = geometry; self.y = y
             self.bandRows = bandRows; self.hiddenRows = hiddenRows; self.shortcut = shortcut
+            self.channelsKernel = channelsKernel
             hiddenBuffer = scratch
             columns = scratch + hiddenCount
             depthwiseBuffer = columns + columnsCount
@@ -230,7 +231,8 @@ public enum InvertedResidual {
             let ldb = InvertedResidual.depthwise(input, channelStride: channelStride, rows: need.count,
                                                  padTop: need.lowerBound - first, channels: 0..<hidden,
                                                  weights: weights.depthwise, geometry: geometry, width: w,
-                                                 outRows: out.count, outWidth: ow, into: depthwiseBuffer, pad: pad)
+                                                 outRows: out.count, outWidth: ow, into: depthwiseBuffer, pad: pad,
+                                                 channelsKernel: channelsKernel)
             // y[:, out] = W_p [Cout × C6] · depthwise [C6 × band] + b_p (+ x[:, out])
             pk_gemm(packed.project.pointer, 0, Int32(y.c), Int32(hidden), depthwiseBuffer, ldb,
                     y.image(image) + out.lowerBound * ow, oplane, Int32(out.count * ow),
@@ -267,11 +269,11 @@ public enum InvertedResidual {
     static func depthwise(_ input: UnsafePointer<Float>, channelStride: Int, rows: Int, padTop: Int,
                           channels: Range<Int>, weights dw: (weight: Tensor, bias: Tensor), geometry g: ConvGeometry,
                           width: Int, outRows: Int, outWidth: Int, into out: UnsafeMutablePointer<Float>,
-                          pad: UnsafeMutablePointer<Float>) -> Int {
+                          pad: UnsafeMutablePointer<Float>, channelsKernel: Bool) -> Int {
         let s = Int32(g.stride), pt = Int32(padTop), pl = Int32(g.padding.left)
         let panels = pk_depthwise3x3_writes_panels(Int32(width), s, pl, Int32(outRows), Int32(outWidth)) != 0
         let outPlane = outRows * outWidth, c0 = channels.lowerBound
-        if Depthwise.usesChannelsKernel,
+        if channelsKernel,
            pk_depthwise3x3_channels_supported(Int32(width), s, pl, Int32(outRows), Int32(outWidth), panels ? 1 : 0) != 0 {
             pk_depthwise3x3_channels(input, channelStride, Int32(channels.count), Int32(rows), Int32(width),
                                      dw.weight.pointer + 9 * c0, dw.bias.pointer + c0, s, pt, pl, out, outPlane,
@@ -303,7 +305,7 @@ public enum InvertedResidual {
     /// to y after the join. One fork-join per block instead of three, and no core reads another's
     /// hidden activations.
     static func channelSplit(_ x: Tensor, weights w: Weights, geometry g: ConvGeometry, shortcut: Bool, into y: Tensor,
-                             workspace: Workspace) {
+                             workspace: Workspace, channelsKernel: Bool) {
         let cin = x.c, hidden = g.inChannels, cout = y.c, plane = x.plane, oplane = y.plane
         let workers = max(1, min(Parallel.cores, hidden / 8))
         let share = (hidden + workers - 1) / workers
@@ -335,7 +337,7 @@ public enum InvertedResidual {
                 }
                 let ldb = depthwise(input, channelStride: plane, rows: x.h, padTop: g.padding.top, channels: channels,
                                     weights: w.depthwise, geometry: g, width: x.w, outRows: y.h, outWidth: y.w,
-                                    into: depthwiseOut, pad: pad)
+                                    into: depthwiseOut, pad: pad, channelsKernel: channelsKernel)
                 // W_p[:, share] [Cout × share] · depthwise[share] [share × OP] (+ b_p, + x on core 0)
                 let first = t == 0
                 pk_gemm(packed[t].project.pointer, 0, Int32(cout), Int32(channels.count), depthwiseOut,

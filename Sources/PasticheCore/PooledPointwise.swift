@@ -5,18 +5,17 @@ import CPasticheKernels
 /// each core multiplies shares of the output channels into its own scratch and averages them
 /// there, where the predictor wrote 1280 × 64 floats and then pooled them on one core.
 public enum PooledPointwise {
-    /// Shares of the output channels per core, taken in turn. Each output channel is computed
-    /// whole by one share, so the result does not depend on which core took which share.
-    public static var sharesPerCore = 2
-
+    /// The output channels go in `options.pooledSharesPerCore` shares per core, taken in turn.
+    /// Each output channel is computed whole by one share, so the result does not depend on which
+    /// core took which share.
     public static func forward(_ x: Tensor, weight: PackedRows, bias: Tensor?, activation: Activation,
-                               workspace: Workspace = .shared) -> Tensor {
+                               workspace: Workspace = .shared, options: ExecutionOptions = .default) -> Tensor {
         let cin = x.c, plane = x.plane, cout = weight.weight.count / max(1, weight.k)
         precondition(weight.k == cin, "pooled pointwise: weight is not [Cout × \(cin)]")
         precondition(bias.map { $0.count == cout } ?? true, "pooled pointwise bias")
         guard let (lo, hi) = activation.clampRange else { preconditionFailure("pooled pointwise needs a clamp") }
         let workers = max(1, min(Parallel.cores, cout / 8))
-        let shares = workers == 1 ? 1 : min(max(1, cout / 6), sharesPerCore * workers)
+        let shares = workers == 1 ? 1 : min(max(1, cout / 6), options.pooledSharesPerCore * workers)
         let share = (cout + shares - 1) / shares
         // x copied once per core into the GEMM kernel's panels, for all the core's shares.
         let packInput = shares > workers && plane % 16 == 0

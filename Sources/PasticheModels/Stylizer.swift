@@ -12,15 +12,18 @@ public final class Stylizer: @unchecked Sendable {
     public let predictor: StylePredictor
     public let transfer: TransferNetwork
 
-    public init(weights: ModelWeights) {
+    /// `options`: how both networks split their work (`--tile` sets its band rows).
+    public init(weights: ModelWeights, options: ExecutionOptions = .default) {
         self.weights = weights
-        predictor = StylePredictor(weights: weights)
-        transfer = TransferNetwork(weights: weights)
+        predictor = StylePredictor(weights: weights, options: options)
+        transfer = TransferNetwork(weights: weights, options: options)
     }
 
-    public convenience init(modelPath: String) throws {
-        try self.init(weights: ModelWeights.load(path: modelPath))
+    public convenience init(modelPath: String, options: ExecutionOptions = .default) throws {
+        try self.init(weights: ModelWeights.load(path: modelPath), options: options)
     }
+
+    public var options: ExecutionOptions { predictor.options }
 
     public var predictorID: String { weights.predictorID }
 

@@ -62,8 +62,7 @@ struct BlendCommand: ParsableCommand {
     }
 
     func run() throws {
-        tiling.apply()
-        let stylizer = try model.loadStylizer()
+        let stylizer = try model.loadStylizer(options: tiling.options)
         let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
         let w = try weightList

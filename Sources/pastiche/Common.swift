@@ -12,12 +12,12 @@ struct ModelOptions: ParsableArguments {
     var home: PasticheHome { PasticheHome() }
     var path: String { home.model(model) }
 
-    func loadStylizer() throws -> Stylizer {
+    func loadStylizer(options: ExecutionOptions = .default) throws -> Stylizer {
         let p = path
         if model == nil && !FileManager.default.fileExists(atPath: p) {
             throw ModelError("no model at \(p); run `pastiche model fetch` first, or pass --model")
         }
-        return try Stylizer(modelPath: p)
+        return try Stylizer(modelPath: p, options: options)
     }
 }
 
@@ -110,8 +110,9 @@ func readContent(_ path: String, maxSize: Int?) throws -> RGBImage {
     return image.resizedToFit(maxSide: maxSize)
 }
 
-/// `--tile N`: process every layer in bands of N output rows. Instance-norm statistics are
-/// always taken over the whole image, so the result does not depend on N (up to float rounding).
+/// `--tile N`: process every layer of both networks in bands of N output rows. Instance-norm
+/// statistics are always taken over the whole image, so the result does not depend on N (up to
+/// float rounding).
 struct TileOptions: ParsableArguments {
     @Option(help: "Band height in rows for each layer's work buffers (default: automatic, about 2 MB per band).")
     var tile: Int?
@@ -120,5 +121,5 @@ struct TileOptions: ParsableArguments {
         if let tile, tile < 1 { throw ValidationError("--tile must be at least 1") }
     }
 
-    func apply() { Conv2D.bandRowsOverride = tile }
+    var options: ExecutionOptions { ExecutionOptions(bandRows: tile) }
 }

@@ -43,8 +43,7 @@ struct StylizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        tiling.apply()
-        let stylizer = try model.loadStylizer()
+        let stylizer = try model.loadStylizer(options: tiling.options)
         let styleEmbedding: Embedding
         if let styleImage {
             styleEmbedding = stylizer.embedding(style: try ImageIO.read(path: styleImage))

@@ -82,7 +82,6 @@ final class FusedConvTests: XCTestCase {
     /// of one unpadded kernel call per channel: both strides, one-row to 13-row planes, with and
     /// without bias, three activations, two images, runs that split the channels unevenly.
     func testDepthwiseChannelRunsGiveTheSameBits() {
-        defer { Depthwise.usesChannelsKernel = true }
         var rng = SplitMix64(seed: 460)
         let stride2 = Padding(top: 0, left: 0, bottom: 1, right: 1)
         for (c, h, w, s, pad) in [(5, 1, 8, 1, Padding.same(1)), (37, 13, 24, 1, .same(1)), (70, 8, 8, 1, .same(1)),
@@ -93,8 +92,9 @@ final class FusedConvTests: XCTestCase {
             for (b, activation) in [(bias as Tensor?, Activation.relu6), (nil, .none), (bias, .relu)] {
                 var outputs: [[UInt32]] = []
                 for runs in [true, false] {
-                    Depthwise.usesChannelsKernel = runs
-                    let y = Conv2D.forward(x, weight: weight, bias: b, geometry: g, activation: activation)
+                    var options = ExecutionOptions.default
+                    options.depthwiseChannelsKernel = runs
+                    let y = Conv2D.forward(x, weight: weight, bias: b, geometry: g, activation: activation, options: options)
                     outputs.append(y.array.map(\.bitPattern))
                 }
                 XCTAssertEqual(outputs[0], outputs[1], "\(c) channels \(h)×\(w) s\(s) \(activation) bias \(b != nil)")
@@ -128,8 +128,6 @@ final class FusedConvTests: XCTestCase {
     /// Tolerance: 1e-4 · max(1, max |reference|).
     func testBandedBackwardMatchesWholeImage() {
         var rng = SplitMix64(seed: 400)
-        let saved = Conv2D.bandFloats
-        defer { Conv2D.bandFloats = saved }
         for (cin, cout, k, s, pad) in [(3, 8, 9, 1, Padding.same(4)), (8, 16, 3, 2, Padding(top: 0, left: 0, bottom: 1, right: 1)),
                                        (6, 4, 3, 1, Padding(top: 2, left: 1, bottom: 0, right: 2))] {
             let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: pad)
@@ -137,10 +135,13 @@ final class FusedConvTests: XCTestCase {
             let o = g.outputSize(h: 23, w: 31)
             let dy = randomTensor(2, cout, o.h, o.w, &rng)
             func run(bandFloats: Int) -> (dx: Tensor, dW: Tensor, dxOnly: Tensor) {
-                Conv2D.bandFloats = bandFloats
+                var options = ExecutionOptions.default
+                options.convBandFloats = bandFloats
                 let dx = Tensor(shape: x.shape), dW = Tensor(shape: g.weightShape), dxOnly = Tensor(shape: x.shape)
-                Conv2D.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dW, dBias: nil, workspace: Workspace())
-                Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dxOnly, workspace: Workspace())
+                Conv2D.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: dW, dBias: nil, workspace: Workspace(),
+                                options: options)
+                Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dxOnly, workspace: Workspace(),
+                                     options: options)
                 return (dx, dW, dxOnly)
             }
             let whole = run(bandFloats: 1 << 30), banded = run(bandFloats: 1)
@@ -235,15 +236,15 @@ final class FusedConvTests: XCTestCase {
     /// and more shares per core than channels allow. Tolerance: 1e-4 · max(1, max |reference|).
     func testPooledPointwise() {
         var rng = SplitMix64(seed: 700)
-        let saved = PooledPointwise.sharesPerCore
-        defer { PooledPointwise.sharesPerCore = saved }
         for (n, cin, cout, h, w, shares) in [(1, 40, 13, 8, 8, 2), (1, 24, 64, 8, 8, 2), (1, 24, 50, 5, 7, 2),
                                              (2, 320, 96, 8, 8, 2), (1, 16, 20, 4, 4, 9)] {
-            PooledPointwise.sharesPerCore = shares
+            var options = ExecutionOptions.default
+            options.pooledSharesPerCore = shares
             let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: 1)
             let x = randomTensor(n, cin, h, w, &rng, lo: -3, hi: 3)
             let weight = randomTensor(shape: g.weightShape, &rng), bias = randomTensor(shape: [cout], &rng)
-            let y = PooledPointwise.forward(x, weight: PackedRows(weight, columns: cin), bias: bias, activation: .relu6)
+            let y = PooledPointwise.forward(x, weight: PackedRows(weight, columns: cin), bias: bias, activation: .relu6,
+                                            options: options)
             XCTAssertEqual(y.shape, [n, cout, 1, 1])
             let ref = Naive.conv(x, weight, bias, g).values
             let plane = h * w
@@ -259,7 +260,6 @@ final class FusedConvTests: XCTestCase {
     /// Tolerance: 1e-4 · max(1, max |reference|).
     func testInputGradientAsTransposedForward() {
         var rng = SplitMix64(seed: 400)
-        defer { Conv2D.transposedForward = true }
         for (cin, cout, k, h, w, pad) in [(32, 32, 3, 14, 21, Padding.zero), (16, 32, 3, 9, 30, .same(1)),
                                           (8, 16, 3, 12, 17, .zero), (8, 3, 9, 20, 23, .zero),
                                           (3, 8, 9, 19, 26, Padding(top: 4, left: 0, bottom: 2, right: 8))] {
@@ -268,10 +268,10 @@ final class FusedConvTests: XCTestCase {
             let o = g.outputSize(h: h, w: w)
             let weight = randomTensor(shape: g.weightShape, &rng), dy = randomTensor(2, cout, o.h, o.w, &rng)
             let start = randomTensor(2, cin, h, w, &rng)
-            Conv2D.transposedForward = false
+            var gemmCol2im = ExecutionOptions.default
+            gemmCol2im.transposedInputGradient = false
             let reference = start.copy()
-            Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: reference)
-            Conv2D.transposedForward = true
+            Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: reference, options: gemmCol2im)
             let fast = start.copy()
             Conv2D.inputGradient(x, weight: weight, geometry: g, dy: dy, dx: fast)
             assertClose(fast, reference.array.map(Double.init), "input gradient \(cin)→\(cout) k\(k) \(h)×\(w) \(pad)")

@@ -8,20 +8,15 @@ import XCTest
 /// of hidden channels between cores on small planes.
 /// Tolerance: 1e-4 · max(1, max |reference|) (float sums in another order).
 final class InvertedResidualTests: XCTestCase {
-    override func tearDown() {
-        InvertedResidual.bandRowsOverride = nil
-        Depthwise.usesChannelsKernel = true
-        super.tearDown()
-    }
-
     /// TF "SAME" padding for a 3×3 conv, as the predictor uses it.
-    func same(_ h: Int, _ w: Int, _ s: Int) -> Padding {
-        func axis(_ n: Int) -> (Int, Int) {
-            let out = (n + s - 1) / s, total = max(0, (out - 1) * s + 3 - n)
-            return (total / 2, total - total / 2)
-        }
-        let (t, b) = axis(h), (l, r) = axis(w)
-        return Padding(top: t, left: l, bottom: b, right: r)
+    func same(_ h: Int, _ w: Int, _ s: Int) -> Padding { .tfSame(h: h, w: w, kernel: 3, stride: s) }
+
+    func testTFSamePadsTheExtraPixelAtTheEnd() {
+        // ONNX's pads for the predictor's stride-2 layers at 256²: [0, 0, 1, 1].
+        XCTAssertEqual(same(256, 256, 2), Padding(top: 0, left: 0, bottom: 1, right: 1))
+        XCTAssertEqual(same(255, 17, 2), Padding(top: 1, left: 1, bottom: 1, right: 1))
+        XCTAssertEqual(same(16, 16, 1), .same(1))
+        XCTAssertEqual(Padding.tfSame(h: 9, w: 9, kernel: 1, stride: 1), .zero)
     }
 
     func reference(_ x: Tensor, _ w: InvertedResidual.Weights, stride: Int, padding: Padding,
@@ -58,15 +53,15 @@ final class InvertedResidualTests: XCTestCase {
         let shortcut = stride == 1 && cin == cout
         let expected = reference(x, weights, stride: stride, padding: padding, shortcut: shortcut)
         for rows in bands {
-            InvertedResidual.bandRowsOverride = rows
-            let y = InvertedResidual.forward(x, weights: weights, stride: stride, padding: padding, shortcut: shortcut)
+            let y = InvertedResidual.forward(x, weights: weights, stride: stride, padding: padding, shortcut: shortcut,
+                                             options: ExecutionOptions(bandRows: rows))
             let what = "N\(n) \(cin)→\(hidden)→\(cout) \(h)×\(w) s\(stride) band \(rows.map(String.init) ?? "auto")"
             assertClose(y, expected, what, file: file, line: line)
         }
     }
 
     func testBandedStride1WithShortcut() {
-        XCTAssertGreaterThanOrEqual(40 * 40, InvertedResidual.minimumBandedPlane)
+        XCTAssertGreaterThanOrEqual(40 * 40, ExecutionOptions.default.minimumBandedPlane)
         check(cin: 8, expansion: 6, cout: 8, h: 40, w: 40, stride: 1, bands: [nil, 1, 3, 7], seed: 1)
         // Width not a multiple of 8 (padded depthwise), two images.
         check(n: 2, cin: 6, expansion: 4, cout: 6, h: 33, w: 37, stride: 1, bands: [nil, 2], seed: 2)
@@ -148,12 +143,12 @@ final class InvertedResidualTests: XCTestCase {
                                                    project: pair([c.cout, hidden, 1, 1]))
             let padding = same(c.h, c.w, c.stride), shortcut = c.stride == 1 && c.cin == c.cout
             for rows in c.bands {
-                InvertedResidual.bandRowsOverride = rows
                 var outputs: [[UInt32]] = []
                 for channels in [true, false] {
-                    Depthwise.usesChannelsKernel = channels
+                    var options = ExecutionOptions(bandRows: rows)
+                    options.depthwiseChannelsKernel = channels
                     let y = InvertedResidual.forward(x, weights: weights, stride: c.stride, padding: padding,
-                                                     shortcut: shortcut)
+                                                     shortcut: shortcut, options: options)
                     outputs.append(y.array.map(\.bitPattern))
                 }
                 XCTAssertEqual(outputs[0], outputs[1], "N\(c.n) \(c.cin)→\(hidden)→\(c.cout) \(c.h)×\(c.w) "
@@ -163,7 +158,7 @@ final class InvertedResidualTests: XCTestCase {
     }
 
     func testChannelSplitOnSmallPlanes() {
-        XCTAssertLessThan(16 * 12, InvertedResidual.minimumBandedPlane)
+        XCTAssertLessThan(16 * 12, ExecutionOptions.default.minimumBandedPlane)
         check(cin: 16, expansion: 6, cout: 16, h: 8, w: 8, stride: 1, bands: [nil], seed: 6)
         check(n: 2, cin: 12, expansion: 6, cout: 20, h: 16, w: 12, stride: 2, bands: [nil], seed: 7)
         check(cin: 10, expansion: 1, cout: 10, h: 5, w: 7, stride: 1, bands: [nil], seed: 8)
@@ -188,16 +183,16 @@ final class InvertedResidualTests: XCTestCase {
             let input = Conv2D.forward(image, weight: conv.weight, bias: conv.bias, geometry: g, activation: .relu6)
             let padding = same(input.h, input.w, 1)
             for rows in bands {
-                InvertedResidual.bandRowsOverride = rows
+                let options = ExecutionOptions(bandRows: rows)
                 let separate = InvertedResidual.forward(input, weights: block, stride: 1, padding: padding,
-                                                        shortcut: false)
+                                                        shortcut: false, options: options)
                 let fused = InvertedResidual.forward(image, weights: block, stride: 1, padding: padding, shortcut: false,
                                                      stem: InvertedResidual.Stem(weight: conv.weight, bias: conv.bias,
-                                                                                 geometry: g))
+                                                                                 geometry: g),
+                                                     options: options)
                 XCTAssertEqual(fused.shape, separate.shape)
                 XCTAssertEqual(fused.array, separate.array, "\(n)×3×\(h)×\(w) band \(rows.map(String.init) ?? "auto")")
             }
-            InvertedResidual.bandRowsOverride = nil
             // And against nested loops, so the two cannot agree on the same mistake.
             let expected = reference(input, block, stride: 1, padding: padding, shortcut: false)
             assertClose(InvertedResidual.forward(image, weights: block, stride: 1, padding: padding, shortcut: false,

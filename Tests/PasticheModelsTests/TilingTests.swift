@@ -7,23 +7,21 @@ import XCTest
 /// Big images run every layer in bands of output rows while instance-norm statistics stay
 /// image-wide; the output must not depend on the band height (no seams, no style drift).
 final class TilingTests: XCTestCase {
-    override func tearDown() { Conv2D.bandRowsOverride = nil }
-
     static var repoRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
     func testBandedOutputMatchesUntiledAt2048x1536() throws {
         let weights = try Reference.weights()
-        let stylizer = Stylizer(weights: weights)
         let photo = try ImageIO.read(path: Self.repoRoot.path + "/docs/images/summer_palace.jpg")
             .resized(width: 2048, height: 1536)
-        let style = stylizer.embedding(style: try ImageIO.read(path: Self.repoRoot.path + "/styles/s03_hokusai_great_wave.png"))
+        let style = Stylizer(weights: weights)
+            .embedding(style: try ImageIO.read(path: Self.repoRoot.path + "/styles/s03_hokusai_great_wave.png"))
 
-        Conv2D.bandRowsOverride = 1 << 20  // one band per layer: the untiled network
-        let untiled = stylizer.stylize(photo, embedding: style)
-        Conv2D.bandRowsOverride = 7  // small, odd bands: seams would show at band edges
-        let tiled = stylizer.stylize(photo, embedding: style)
+        // One band per layer: the untiled network.
+        let untiled = Stylizer(weights: weights, options: ExecutionOptions(bandRows: 1 << 20)).stylize(photo, embedding: style)
+        // Small, odd bands: seams would show at band edges.
+        let tiled = Stylizer(weights: weights, options: ExecutionOptions(bandRows: 7)).stylize(photo, embedding: style)
 
         var maxDiff: Float = 0
         for i in 0..<untiled.pixels.count { maxDiff = max(maxDiff, abs(untiled.pixels[i] - tiled.pixels[i])) }
@@ -32,6 +30,18 @@ final class TilingTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxDiff, 0.01)
         // Bands change only summation order inside GEMMs, so the match is far tighter than 0.01.
         XCTAssertLessThanOrEqual(maxDiff, 1e-4)
+    }
+
+    /// `--tile` reaches the predictor's blocks too. Each of their outputs is one sum in a fixed
+    /// order whatever the band height, so the embedding keeps every bit.
+    func testBandRowsReachThePredictorAndChangeNoBit() throws {
+        let weights = try Reference.weights()
+        let style = try ImageIO.read(path: Self.repoRoot.path + "/styles/s01_vangogh_starry_night.jpg")
+        let reference = Stylizer(weights: weights).embedding(style: style)
+        for rows in [1, 2, 5, 1 << 20] {
+            let banded = Stylizer(weights: weights, options: ExecutionOptions(bandRows: rows)).embedding(style: style)
+            XCTAssertEqual(banded, reference, "band rows \(rows)")
+        }
     }
 
     /// The fused path (reflect padding and upsampling inside the unfolding) against explicit
@@ -43,9 +53,8 @@ final class TilingTests: XCTestCase {
             let x = random([2, 4, h, w]), weight = random([5, 4, k, k]), bias = random([5])
             let g = ConvGeometry(inChannels: 4, outChannels: 5, kernel: k, padding: .same(k / 2))
             for rows in [1, 3, 1000] {
-                Conv2D.bandRowsOverride = rows
-                let fused = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: ConvInput(upsample: up, reflect: true))
-                Conv2D.bandRowsOverride = nil
+                let fused = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: ConvInput(upsample: up, reflect: true),
+                                           options: ExecutionOptions(bandRows: rows))
                 let upsampled = up > 1 ? UpsampleNearest.forward(x, scale: up) : x
                 let padded = ReflectPad.forward(upsampled, .same(k / 2))
                 let plain = Conv2D.forward(padded, weight: weight, bias: bias,
@@ -63,8 +72,6 @@ final class TilingTests: XCTestCase {
 /// on the same inputs: every output-channel count, widths with vector tails, all the ways the
 /// transfer network reads its input, with and without bias.
 final class DirectConvTests: XCTestCase {
-    override func tearDown() { DirectConv.enabled = true }
-
     func testDirectKernelMatchesGemmPath() {
         var rng = SeededTensors(seed: 11)
         func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
@@ -79,10 +86,11 @@ final class DirectConvTests: XCTestCase {
                 let bias: Tensor? = cout % 5 == 0 ? nil : random([cout])
                 let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: k, padding: .same(k / 2))
                 let input = ConvInput(upsample: up, reflect: reflect)
-                DirectConv.enabled = true
+                XCTAssertTrue(DirectConv.applies(g, .default))
                 let direct = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
-                DirectConv.enabled = false
-                let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+                var noDirect = ExecutionOptions.default
+                noDirect.directConv = false
+                let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input, options: noDirect)
                 var d: Float = 0
                 for i in 0..<direct.count { d = max(d, abs(direct.data[i] - gemm.data[i])) }
                 XCTAssertLessThanOrEqual(d, 1e-4, "cout \(cout) k \(k) cin \(cin) \(h)x\(w) up \(up)")
@@ -99,8 +107,6 @@ final class DirectConvTests: XCTestCase {
 /// and scalar tile columns, with and without bias. Tolerance 1e-4: F(2, 3) only reorders sums
 /// (its transforms multiply by 1 and 1/2).
 final class WinogradTests: XCTestCase {
-    override func tearDown() { Winograd.enabled = true; Conv2D.bandRowsOverride = nil }
-
     func testWinogradMatchesGemmPath() {
         var rng = SeededTensors(seed: 12)
         func random(_ shape: [Int]) -> Tensor { rng.tensor(shape) }
@@ -115,16 +121,16 @@ final class WinogradTests: XCTestCase {
         ]
         for c in cases {
             let g = ConvGeometry(inChannels: c.cin, outChannels: c.cout, kernel: 3, padding: c.pad)
-            XCTAssertTrue(Winograd.applies(g, ConvInput(reflect: c.reflect)))
+            XCTAssertTrue(Winograd.applies(g, ConvInput(reflect: c.reflect), .default))
             let x = random([c.n, c.cin, c.h, c.w]), weight = random([c.cout, c.cin, 3, 3])
             let bias: Tensor? = c.cout % 2 == 0 ? random([c.cout]) : nil
             let input = ConvInput(reflect: c.reflect)
-            Winograd.enabled = false
-            let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
-            Winograd.enabled = true
+            var noWinograd = ExecutionOptions.default
+            noWinograd.winograd = false
+            let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input, options: noWinograd)
             for rows in [1, 3, nil] as [Int?] {
-                Conv2D.bandRowsOverride = rows
-                let wino = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input)
+                let wino = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input,
+                                          options: ExecutionOptions(bandRows: rows))
                 XCTAssertEqual(wino.shape, gemm.shape)
                 var d: Float = 0, m: Float = 0
                 for i in 0..<wino.count { d = max(d, abs(wino.data[i] - gemm.data[i])); m = max(m, abs(gemm.data[i])) }

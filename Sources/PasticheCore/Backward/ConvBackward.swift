@@ -56,7 +56,7 @@ extension Conv2D {
     /// `bandFloats`); dx comes from `inputGradient`.
     public static func backward(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor,
                                 dx: Tensor?, dWeight: Tensor, dBias: Tensor?,
-                                workspace: Workspace = .shared) {
+                                workspace: Workspace = .shared, options: ExecutionOptions = .default) {
         let o = g.outputSize(h: x.h, w: x.w)
         precondition(x.c == g.inChannels, "conv backward: input channels")
         precondition(dy.n == x.n && dy.c == g.outChannels && dy.h == o.h && dy.w == o.w, "conv backward: dy shape")
@@ -84,7 +84,7 @@ extension Conv2D {
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
-        if let dx { inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx, workspace: workspace) }
+        if let dx { inputGradient(x, weight: weight, geometry: g, dy: dy, dx: dx, workspace: workspace, options: options) }
         if g.isPointwise {
             for i in 0..<x.n {
                 for grp in 0..<g.groups {
@@ -100,7 +100,7 @@ extension Conv2D {
         // Bands of output rows, as the forward pass: a band's columns stay in cache instead of
         // a whole-image buffer of Cin·k² floats per pixel.
         let map = Im2Col.ColumnMap(geometry: g, inputWidth: x.w, input: .plain, outputWidth: o.w)
-        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let bandRows = max(1, min(o.h, options.convBandFloats / max(1, kdim * o.w)))
         let cols = workspace.floats(kdim * bandRows * o.w)
         for i in 0..<x.n {
             for grp in 0..<g.groups {
@@ -120,10 +120,6 @@ extension Conv2D {
         }
     }
 
-    /// Input gradients of stride-1 convs as forward convs (`inputGradient`); off only to test
-    /// the GEMM + col2im path they replace.
-    public static var transposedForward = true
-
     /// The forward conv whose output is the input gradient of `g`: stride 1, groups 1, square
     /// kernel, each pad at most k − 1 → Cout→Cin channels, pads k − 1 − p.
     static func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
@@ -138,13 +134,14 @@ extension Conv2D {
     /// dx += the input gradient only (frozen weights: no weight-gradient GEMM, no im2col),
     /// banded like `backward`. Depthwise geometries go to `Depthwise.backward` with a scratch dW.
     public static func inputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor,
-                                     workspace: Workspace = .shared) {
+                                     workspace: Workspace = .shared, options: ExecutionOptions = .default) {
         if g.isDepthwise {
             let scratch = Tensor(shape: g.weightShape)
             Depthwise.backward(x, weight: weight, geometry: g, dy: dy, dx: dx, dWeight: scratch, workspace: workspace)
             return
         }
-        if transposedForward, let t = transposedGeometry(g), DirectConv.applies(t) || Winograd.applies(t, .plain) {
+        if options.transposedInputGradient, let t = transposedGeometry(g),
+           DirectConv.applies(t, options) || Winograd.applies(t, .plain, options) {
             // Stride 1: dx is the full correlation of dy with the weights turned 180° and Cin/Cout
             // swapped, a forward conv that the direct and Winograd kernels run (the frozen
             // transfer network's backward in training: its residual, upsampling and 9×9 convs).
@@ -157,14 +154,15 @@ extension Conv2D {
                     for j in 0..<taps { dst[j] = src[taps - 1 - j] }
                 }
             }
-            Elementwise.addInPlace(dx, Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace))
+            Elementwise.addInPlace(dx, Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace,
+                                                      options: options))
             return
         }
         let o = g.outputSize(h: x.h, w: x.w)
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
         let kdim = cinG * g.kernelH * g.kernelW
-        let bandRows = max(1, min(o.h, bandFloats / max(1, kdim * o.w)))
+        let bandRows = max(1, min(o.h, options.convBandFloats / max(1, kdim * o.w)))
         let dcols = g.isPointwise ? nil : workspace.floats(kdim * bandRows * o.w)
         for i in 0..<x.n {
             for grp in 0..<g.groups {

@@ -10,13 +10,15 @@ import PasticheCore
 /// the same network, layer by layer with a tape for backward; AgreementTests pins the two together.
 public struct StylePredictor {
     public let weights: ModelWeights
+    public let options: ExecutionOptions
     public var architecture: PredictorArchitecture { weights.predictorArchitecture }
     /// Each block's weights, looked up once: they also hold the GEMM kernel's packed copies.
     private let blocks: [InvertedResidual.Weights]
     private let lastConv: PackedRows
 
-    public init(weights: ModelWeights) {
+    public init(weights: ModelWeights, options: ExecutionOptions = .default) {
         self.weights = weights
+        self.options = options
         let arch = weights.predictorArchitecture
         blocks = arch.blocks.map { b in
             func pair(_ conv: PredictorArchitecture.Block.Conv) -> (weight: Tensor, bias: Tensor) {
@@ -42,18 +44,19 @@ public struct StylePredictor {
             x = InvertedResidual.forward(image, weights: w, stride: b.stride,
                                          padding: b.depthwiseGeometry(h: size.h, w: size.w).padding,
                                          shortcut: false,
-                                         stem: InvertedResidual.Stem(weight: weight0, bias: bias0, geometry: conv0))
+                                         stem: InvertedResidual.Stem(weight: weight0, bias: bias0, geometry: conv0),
+                                         options: options)
             rest = rest.dropFirst()
         } else {
-            x = Conv2D.forward(image, weight: weight0, bias: bias0, geometry: conv0, activation: .relu6)
+            x = Conv2D.forward(image, weight: weight0, bias: bias0, geometry: conv0, activation: .relu6, options: options)
         }
         for (b, w) in rest {
             x = InvertedResidual.forward(x, weights: w, stride: b.stride,
                                          padding: b.depthwiseGeometry(h: x.h, w: x.w).padding,
-                                         shortcut: b.hasResidual)
+                                         shortcut: b.hasResidual, options: options)
         }
         let pooled = PooledPointwise.forward(x, weight: lastConv, bias: weights["\(PredictorArchitecture.lastConvName).bias"],
-                                             activation: .relu6)
+                                             activation: .relu6, options: options)
         return Linear.forward(pooled, weight: weights["\(PredictorArchitecture.bottleneckName).weight"],
                               bias: weights["\(PredictorArchitecture.bottleneckName).bias"])
     }

@@ -10,8 +10,12 @@ import PasticheCore
 /// ops and a tape; AgreementTests pins the two together.
 public struct TransferNetwork {
     public let weights: ModelWeights
+    public let options: ExecutionOptions
 
-    public init(weights: ModelWeights) { self.weights = weights }
+    public init(weights: ModelWeights, options: ExecutionOptions = .default) {
+        self.weights = weights
+        self.options = options
+    }
 
     /// gamma and beta of every normalised layer for one embedding batch.
     public func styleParameters(_ embedding: Tensor) -> TransferArchitecture.StyleParameters {
@@ -57,7 +61,8 @@ public struct TransferNetwork {
     /// are folded into the conv's column unfolding, not copied.
     private func conv(_ x: Tensor, _ l: TransferArchitecture.Layer) -> Tensor {
         Conv2D.forward(x, weight: weights["\(l.name).weight"], bias: weights["\(l.name).bias"],
-                       geometry: l.geometry(padded: true), input: ConvInput(upsample: l.upsample, reflect: true))
+                       geometry: l.geometry(padded: true), input: ConvInput(upsample: l.upsample, reflect: true),
+                       options: options)
     }
 
     private func crop(_ x: Tensor, h: Int, w: Int) -> Tensor {
