@@ -33,17 +33,24 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // Decode/encode PNG and JPEG, EXIF orientation, resampling.
         .target(name: "PasticheImage", dependencies: ["CPasticheCodecs"]),
-        // The two networks, ONNX import, safetensors weights, the Stylizer API.
+        // The two networks (Predictor/, Transfer/: one architecture, the fused inference forward
+        // and the training forward/backward each), embedding arithmetic, ONNX import, safetensors
+        // weights, the Stylizer API.
         .target(name: "PasticheModels",
                 dependencies: ["PasticheCore", "PasticheImage",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // What the command-line tool needs beyond the models, and no published product pulls in:
+        // $PASTICHE_HOME paths, the pip-driven model fetcher, the benchmark against onnxruntime
+        // (its Python side is Resources/ort_bench.py).
+        .target(name: "PasticheTools", dependencies: ["PasticheCore", "PasticheModels"],
+                resources: [.copy("Resources/ort_bench.py")]),
         // The LMDB style library: embeddings, blends, thumbnails.
         .target(name: "PasticheLibrary", dependencies: ["CLMDB", "PasticheModels"]),
         // Losses, optimiser, data pipeline, checkpoints.
         .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary"]),
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
-                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining",
+                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "PasticheCoreTests", dependencies: ["PasticheCore"]),
@@ -52,7 +59,8 @@ let package = Package(
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"], exclude: ["Fixtures"]),
-        .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels"]),
+        .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels",
+                                                             "PasticheTools"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.

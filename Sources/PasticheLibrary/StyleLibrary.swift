@@ -135,41 +135,6 @@ public final class StyleLibrary: @unchecked Sendable {
     }
 }
 
-/// Convex combinations of embeddings (Ghiasi et al. 2017 §4.3: the embedding space is smooth,
-/// so weighted sums of style embeddings give plausible mixed styles).
-public enum EmbeddingMath {
-    /// Weights must be finite, non-negative and not all zero; they are normalised to sum 1.
-    public static func normalizedWeights(_ weights: [Float]) throws -> [Float] {
-        guard !weights.isEmpty else { throw StyleLibraryError("no weights given") }
-        for w in weights where !w.isFinite || w < 0 {
-            throw StyleLibraryError("weights must be finite and non-negative, got \(w)")
-        }
-        let sum = weights.reduce(0, +)
-        guard sum > 0 else { throw StyleLibraryError("weights must not all be zero") }
-        return weights.map { $0 / sum }
-    }
-
-    /// Σ wᵢ·eᵢ with the normalised weights. A weight of exactly 1 returns that embedding bit for bit.
-    public static func blend(_ embeddings: [Embedding], weights: [Float]) throws -> Embedding {
-        guard embeddings.count == weights.count else {
-            throw StyleLibraryError("\(embeddings.count) styles but \(weights.count) weights")
-        }
-        let w = try normalizedWeights(weights)
-        let n = embeddings[0].count
-        guard embeddings.allSatisfy({ $0.count == n }) else { throw StyleLibraryError("embeddings differ in length") }
-        var out = [Float](repeating: 0, count: n)
-        for (e, wi) in zip(embeddings, w) where wi != 0 {
-            for k in 0..<n { out[k] += wi * e[k] }
-        }
-        return out
-    }
-
-    /// (1 − t)·a + t·b.
-    public static func interpolate(_ a: Embedding, _ b: Embedding, t: Float) -> Embedding {
-        zip(a, b).map { (1 - t) * $0 + t * $1 }
-    }
-}
-
 public struct StyleLibraryError: Error, CustomStringConvertible, LocalizedError {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -2,9 +2,6 @@ import Foundation
 import PasticheCore
 import PasticheImage
 
-/// A style embedding: the predictor's 100 floats (Ghiasi et al. 2017, §3.2).
-public typealias Embedding = [Float]
-
 /// The public face of the engine: style image → embedding, content + embedding → image.
 /// The CLI and the style library call this; nothing here parses arguments or prints.
 public final class Stylizer: @unchecked Sendable {
@@ -37,11 +34,11 @@ public final class Stylizer: @unchecked Sendable {
         predictor(Self.styleInput(image).tensor).array
     }
 
-    /// Magenta's identity interpolation: strength·style + (1 − strength)·embedding(content).
+    /// The embedding to stylize `content` with at `strength` (`EmbeddingMath.withStrength`):
+    /// below 1 the content's own embedding is mixed in.
     public func embedding(style: Embedding, strength: Float, content: RGBImage) -> Embedding {
         if strength >= 1 { return style }
-        let own = embedding(style: content)
-        return zip(style, own).map { strength * $0 + (1 - strength) * $1 }
+        return EmbeddingMath.withStrength(style, strength: strength, own: embedding(style: content))
     }
 
     /// Stylizes `content` at its own resolution.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheModels
+import PasticheTools
 
 struct BenchCommand: ParsableCommand {
     enum Network: String, ExpressibleByArgument, CaseIterable { case predictor, transfer }

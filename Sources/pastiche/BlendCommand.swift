@@ -33,14 +33,11 @@ struct BlendCommand: ParsableCommand {
 
     var styleList: [String] { styles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
-    var weightList: [Float] {
+    /// The one place `--weights` is read: parsed, checked and normalised together.
+    var blendWeights: BlendWeights {
         get throws {
-            guard let weights else { return [Float](repeating: 1, count: styleList.count) }
-            return try weights.split(separator: ",").map {
-                guard let v = Float($0.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("--weights: '\($0)' is not a number")
-                }
-                return v
+            do { return try BlendWeights(parsing: weights, count: styleList.count) } catch {
+                throw ValidationError(weights == nil ? "\(error)" : "--weights: \(error)")
             }
         }
     }
@@ -49,11 +46,7 @@ struct BlendCommand: ParsableCommand {
 
     func validate() throws {
         if styleList.isEmpty || styleList.contains("") { throw ValidationError("--styles needs comma-separated names or files") }
-        let w = try weightList
-        if w.count != styleList.count {
-            throw ValidationError("\(styleList.count) style\(styleList.count == 1 ? "" : "s") but \(w.count) weight\(w.count == 1 ? "" : "s")")
-        }
-        do { _ = try EmbeddingMath.normalizedWeights(w) } catch { throw ValidationError("--weights: \(error)") }
+        _ = try blendWeights
         if photos.isEmpty && saveAs == nil { throw ValidationError("give photos to stylize, or --save-as NAME to only store the blend") }
         try validateStrength(strength)
         try validateMaxSize(maxSize)
@@ -65,7 +58,7 @@ struct BlendCommand: ParsableCommand {
         let stylizer = try model.loadStylizer(options: tiling.options)
         let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
-        let w = try weightList
+        let w = try blendWeights
         let blended = try EmbeddingMath.blend(resolved.map(\.embedding), weights: w)
         try plan.prepare()
         var firstResult: RGBImage?
@@ -80,8 +73,7 @@ struct BlendCommand: ParsableCommand {
             try writeResult(result, to: out, quality: quality)
         }
         if let saveAs {
-            let normalized = try EmbeddingMath.normalizedWeights(w)
-            let components = zip(resolved, normalized).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
+            let components = zip(resolved, w.normalized).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
             let r = try lib.saveBlend(name: saveAs, components: components, embedding: blended,
                                       modelID: stylizer.predictorID, thumbnail: firstResult)
             Terminal.note("saved blend as '\(r.name)'")

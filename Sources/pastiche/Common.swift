@@ -3,6 +3,7 @@ import Foundation
 import PasticheCore
 import PasticheImage
 import PasticheModels
+import PasticheTools
 
 /// `--model PATH`: every command that runs a network takes it.
 struct ModelOptions: ParsableArguments {

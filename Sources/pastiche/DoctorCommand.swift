@@ -4,6 +4,7 @@ import PasticheCore
 import PasticheImage
 import PasticheLibrary
 import PasticheModels
+import PasticheTools
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

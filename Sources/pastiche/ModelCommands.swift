@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheModels
+import PasticheTools
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

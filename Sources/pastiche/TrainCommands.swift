@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PasticheImage
 import PasticheModels
+import PasticheTools
 import PasticheTraining
 
 extension PredictorInit: ExpressibleByArgument {}

