@@ -42,23 +42,12 @@ public final class ImageSet: @unchecked Sendable {
             self.names = names
             lmdb = (env, db)
         } else if isDir.boolValue {
-            names = ImageSet.scan(path)
+            names = ImageFolder.scan(path)
             lmdb = nil
         } else {
             throw TrainingError("\(path): expected a folder of JPEG/PNG images or a packed .lmdb folder")
         }
         if names.isEmpty { throw TrainingError("\(path): no JPEG or PNG images found") }
-    }
-
-    /// Every image file under `dir`, sorted.
-    public static func scan(_ dir: String) -> [String] {
-        guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
-        var out: [String] = []
-        while let rel = e.nextObject() as? String {
-            let ext = (rel as NSString).pathExtension.lowercased()
-            if extensions.contains(ext) && !(rel as NSString).lastPathComponent.hasPrefix(".") { out.append(dir + "/" + rel) }
-        }
-        return out.sorted()
     }
 
     /// Image `i`, shortest side at most `maxSide`.
@@ -123,7 +112,7 @@ public enum DataPack {
     @discardableResult
     public static func pack(_ dir: String, to output: String, maxSide: Int,
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
-        let files = ImageSet.scan(dir)
+        let files = ImageFolder.scan(dir)
         if files.isEmpty { throw TrainingError("\(dir): no JPEG or PNG images found") }
         if FileManager.default.fileExists(atPath: output) {
             throw TrainingError("\(output) already exists; remove it or choose another -o")

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import PasticheCore
 
-/// The `pastiche` command. Subcommands live one family per file; each only parses arguments,
+/// The `pastiche` command. Each subcommand is one file in Subcommands/ (options several commands
+/// share are in Options/, printing helpers in Support/); each only parses arguments,
 /// calls the libraries and prints. Errors become one line on stderr and a non-zero exit.
 @main
 struct Pastiche: ParsableCommand {
@@ -40,3 +41,18 @@ struct Pastiche: ParsableCommand {
 enum PasticheVersion {
     static let string = "0.1.0"
 }
+
+/// Every top-level subcommand, in the order `--help` lists them.
+let registeredSubcommands: [ParsableCommand.Type] = [
+    StylizeCommand.self,
+    BlendCommand.self,
+    InterpolateCommand.self,
+    EmbedCommand.self,
+    ModelCommand.self,
+    BenchCommand.self,
+    DoctorCommand.self,
+    ImageCommand.self,
+    TrainCommand.self,
+    EvalCommand.self,
+    DataCommand.self,
+]

@@ -1,6 +1,7 @@
 import XCTest
 import SwiftProtobuf
 import PasticheCore
+import PasticheImage
 @testable import PasticheModels
 @testable import PasticheTraining
 
@@ -322,7 +323,7 @@ final class VGGLossTests: XCTestCase {
         let saved = try Trainer.readCheckpointConfig(dir + "/checkpoint-00000003.safetensors")
         XCTAssertEqual(saved.loss, c.loss)
 
-        let contents = ImageSet.scan(fixtures + "/content").prefix(2), styles = ImageSet.scan(fixtures + "/styles").prefix(2)
+        let contents = ImageFolder.scan(fixtures + "/content").prefix(2), styles = ImageFolder.scan(fixtures + "/styles").prefix(2)
         let r = try Evaluation.run(model: trained, lossModel: try ModelWeights.load(path: modelPath),
                                    contents: Array(contents), styles: Array(styles), size: 32, config: c.loss)
         print("VGG eval: \(r.pairs) pairs, content \(r.content) style \(r.style) tv \(r.tv) total \(r.total)")

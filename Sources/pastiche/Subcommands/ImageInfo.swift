@@ -2,14 +2,7 @@ import ArgumentParser
 import Foundation
 import PasticheImage
 
-/// `pastiche image …`: inspect and convert PNG/JPEG files with the same I/O the models use.
-struct ImageCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "image",
-        abstract: "Inspect and convert PNG/JPEG images.",
-        subcommands: [Info.self, Convert.self]
-    )
-
+extension ImageCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print format, size, bit depth, colour type and EXIF orientation (no pixel decoding).",
@@ -84,54 +77,6 @@ struct ImageCommand: ParsableCommand {
                 try c.encode(info.progressive, forKey: .progressive)
                 try c.encode(info.exifOrientation, forKey: .exifOrientation)
             }
-        }
-    }
-
-    struct Convert: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Decode (EXIF orientation applied, alpha over white), optionally shrink, re-encode.",
-            discussion: """
-                The output format follows OUT's extension (.png, .jpg, .jpeg); OUT = - writes PNG to \
-                stdout unless --format is given. IN = - reads stdin. Files are written atomically.
-                """
-        )
-
-        @Argument(help: "Input image (PNG or JPEG), or - for stdin.") var input: String
-        @Argument(help: "Output image (.png/.jpg/.jpeg), or - for stdout.") var output: String
-        @Option(name: .customLong("max-size"), help: "Shrink (anti-aliased) so the longer side is at most N pixels.")
-        var maxSize: Int?
-        @Option(help: "JPEG quality 1...100 (4:4:4 chroma at 90 and above, 4:2:0 below).")
-        var quality: Int = ImageIO.defaultQuality
-        @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (decompression-bomb guard).")
-        var maxPixels: Int = ImageIO.defaultMaxPixels
-        @Option(help: "Output format (png or jpeg); overrides OUT's extension.") var format: String?
-
-        func validate() throws {
-            guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, got \(quality)") }
-            if let maxSize, maxSize <= 0 { throw ValidationError("--max-size must be positive, got \(maxSize)") }
-            guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive, got \(maxPixels)") }
-            _ = try outputFormat()
-        }
-
-        func outputFormat() throws -> ImageFormat? {
-            if let format {
-                switch format.lowercased() {
-                case "png": return .png
-                case "jpg", "jpeg": return .jpeg
-                default: throw ValidationError("--format must be png or jpeg, got '\(format)'")
-                }
-            }
-            if output == "-" { return .png }
-            guard let byExtension = ImageFormat(pathExtension: output) else {
-                throw ValidationError("cannot tell the output format from '\(output)'; use .png, .jpg or .jpeg, or --format")
-            }
-            return byExtension
-        }
-
-        func run() throws {
-            var image = try ImageIO.read(path: input, maxPixels: maxPixels)
-            if let maxSize { image = image.resizedToFit(maxSide: maxSize) }
-            try ImageIO.write(image, to: output, quality: quality, format: try outputFormat())
         }
     }
 }

@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+import PasticheImage
+import PasticheLibrary
+import PasticheModels
+
+extension EmbedCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the whole library as portable JSON (bit-exact embeddings).")
+        @Argument(help: "Output file, or - for stdout.") var file: String
+        @OptionGroup var library: LibraryOptions
+        func run() throws {
+            let data = try StyleLibrary(path: library.path, readOnly: true).store.exportJSON()
+            if file == "-" { FileHandle.standardOutput.write(data); return }
+            try AtomicFile.write(data, to: file)
+            Terminal.note("exported to \(file)")
+        }
+    }
+}
