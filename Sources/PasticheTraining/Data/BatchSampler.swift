@@ -1,0 +1,68 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheLibrary
+
+/// One training batch: content crops and augmented style images, [N, 3, size, size] each
+/// (no content when the run has no content set: distillation on embeddings alone).
+public struct Batch {
+    public let step: Int
+    public let content: Tensor?
+    public let style: Tensor
+}
+
+/// Draws batches deterministically from (seed, step): the sample order is a per-epoch
+/// permutation of each image set (seeded by epoch), every augmentation draws from a generator
+/// derived from (seed, step, slot). Nothing depends on earlier batches, so the data-order and
+/// RNG state of a run is (seed, step) — what a checkpoint stores to resume exactly.
+public final class BatchSampler: @unchecked Sendable {
+    public let content: ImageSet?
+    public let styles: ImageSet
+    public let batch: Int
+    public let size: Int
+    public let seed: UInt64
+    public let augmentStyles: Bool
+    private var perms: [String: [Int]] = [:]
+
+    public init(content: ImageSet?, styles: ImageSet, batch: Int, size: Int, seed: UInt64, augmentStyles: Bool = true) {
+        self.content = content; self.styles = styles
+        self.batch = batch; self.size = size; self.seed = seed; self.augmentStyles = augmentStyles
+    }
+
+    /// Shortest side the image sets need to keep (style crops come from up to 1.78 × size).
+    public static func cacheSide(size: Int) -> Int { size + size * 25 / 32 + 1 }
+
+    private func index(_ set: ImageSet, stream: UInt64, sample k: Int) -> Int {
+        let epoch = k / set.count
+        let key = "\(stream)-\(epoch)"
+        if perms[key] == nil {
+            var g = SplitMix64.derived(seed, stream, UInt64(epoch))
+            perms[key] = Array(0..<set.count).shuffled(using: &g)
+            if perms.count > 8 { perms = perms.filter { $0.key == key } }
+        }
+        return perms[key]![k % set.count]
+    }
+
+    public func make(step: Int) throws -> Batch {
+        let c = content.map { _ in Tensor(batch, 3, size, size, zeroed: false) }
+        let s = Tensor(batch, 3, size, size, zeroed: false)
+        for b in 0..<batch {
+            let k = step * batch + b
+            var g = SplitMix64.derived(seed, 3, UInt64(k))
+            if let content, let c {
+                let ci = try content.image(index(content, stream: 1, sample: k))
+                copy(Augment.contentCrop(ci, size: size, rng: &g), into: c, index: b)
+            }
+            let si = try styles.image(index(styles, stream: 2, sample: k))
+            copy(augmentStyles ? Augment.style(si, size: size, rng: &g) : Augment.centre(si, size: size), into: s, index: b)
+        }
+        return Batch(step: step, content: c, style: s)
+    }
+
+    func copy(_ img: RGBImage, into t: Tensor, index b: Int) {
+        precondition(img.width == t.w && img.height == t.h)
+        img.pixels.withUnsafeBufferPointer { src in
+            t.image(b).update(from: src.baseAddress!, count: 3 * t.plane)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheModels
+
+/// How the predictor starts: the pretrained weights, the pretrained MobileNetV2 trunk with a
+/// re-initialised 1280→100 bottleneck, or everything initialised from scratch.
+public enum PredictorInit: String, Codable, CaseIterable, Sendable {
+    case pretrained, trunk, scratch
+}
+
+/// What a run minimises. `perceptual`: content + style + tv through the loss network (Ghiasi
+/// et al.). `distill`: the mean squared difference between a (narrower) student predictor's
+/// embedding and a teacher's on the same augmented style image (Magenta's
+/// arbitrary_image_stylization_distill_mobilenet), optionally plus the perceptual loss.
+public enum TrainingMode: String, Codable, CaseIterable, Sendable {
+    case perceptual, distill
+}
+
+/// Everything that defines a run; stored in every checkpoint, so `--resume` needs nothing else.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var mode: TrainingMode = .perceptual
+    /// Content photos; distillation without the perceptual term needs none.
+    public var content: String?
+    public var styles: String
+    public var initMode: PredictorInit = .trunk
+    public var trainTransfer = false
+    public var steps = 1000
+    public var batch = 8
+    public var size = 256
+    public var learningRate: Float = 1e-3
+    public var clipNorm: Float? = nil
+    public var seed: UInt64 = 0
+    /// Pretrained model: the transfer network, the loss network and (for pretrained/trunk) the
+    /// predictor's starting point. In distillation it is the teacher, whose predictor gives the
+    /// target embeddings and whose transfer network the student's model keeps.
+    public var model: String
+    /// Distillation: the student predictor's MobileNetV2 width multiplier.
+    public var width: Double = 1
+    /// Distillation: weight of the embedding MSE.
+    public var embeddingWeight: Float = 1
+    /// Distillation: add the perceptual loss (content + style + tv) of the student's stylization.
+    public var perceptual = false
+    public var output: String
+    public var checkpointDir: String? = nil
+    public var checkpointEvery = 0
+    public var augmentStyles = true
+    public var loss = LossConfig()
+    /// Background batch preparation (off: batches are made inline; results are identical).
+    public var prefetch = true
+
+    public init(content: String?, styles: String, model: String, output: String) {
+        self.content = content; self.styles = styles; self.model = model; self.output = output
+    }
+
+    public func validate() throws {
+        if steps < 0 { throw TrainingError("--steps must be ≥ 0") }
+        if batch < 1 { throw TrainingError("--batch must be ≥ 1") }
+        if size < 16 || size % 4 != 0 { throw TrainingError("--size must be a multiple of 4 and at least 16, got \(size)") }
+        if !(learningRate > 0 && learningRate.isFinite) { throw TrainingError("--lr must be a positive number") }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { throw TrainingError("--clip must be positive") }
+        if checkpointEvery < 0 { throw TrainingError("--checkpoint-every must be ≥ 0") }
+        if checkpointEvery > 0 && checkpointDir == nil { throw TrainingError("--checkpoint-every needs --checkpoint-dir") }
+        if needsContent && content == nil { throw TrainingError("give --content DIR (content photos)") }
+        if mode == .distill {
+            if !PredictorArchitecture.distillWidths.contains(width) {
+                throw TrainingError("--width must be one of \(PredictorArchitecture.distillWidths.map { PredictorArchitecture(width: $0).widthText }.joined(separator: ", ")), got \(width)")
+            }
+            if initMode != .scratch && width != 1 {
+                throw TrainingError("--init \(initMode.rawValue) copies the teacher's width-1 predictor; a width-\(PredictorArchitecture(width: width).widthText) student starts from scratch")
+            }
+            if trainTransfer { throw TrainingError("distillation trains the predictor only (no --train-transfer)") }
+            if !(embeddingWeight >= 0 && embeddingWeight.isFinite) { throw TrainingError("--embedding-weight must be a non-negative number") }
+        }
+    }
+
+    /// The student's (or trained predictor's) shape.
+    public var architecture: PredictorArchitecture { mode == .distill ? PredictorArchitecture(width: width) : .standard }
+    /// Whether steps stylize content photos (and so need them).
+    public var needsContent: Bool { mode == .perceptual || perceptual }
+
+    /// A config stored by any earlier version: settings added since (e.g. `mode`, `width`) take
+    /// their defaults, so older checkpoints still resume.
+    static func decodeStored(_ json: String, path: String) throws -> TrainingConfig {
+        let bad = TrainingError("\(path): the checkpoint's config is not readable")
+        guard let stored = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              var merged = try JSONSerialization.jsonObject(
+                  with: JSONEncoder().encode(TrainingConfig(content: nil, styles: "", model: "", output: ""))) as? [String: Any]
+        else { throw bad }
+        for (key, value) in stored { merged[key] = value }
+        do {
+            return try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch { throw bad }
+    }
+
+    /// The JSONL log: in the checkpoint directory, else next to the output model.
+    public var logPath: String {
+        if let d = checkpointDir { return d + "/train.jsonl" }
+        return (output as NSString).deletingPathExtension + ".train.jsonl"
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheModels
+
+/// One step's record: what the JSONL log and the progress line show.
+public struct StepReport: Codable, Sendable {
+    public var step: Int
+    public var steps: Int
+    public var content: Double
+    public var style: Double
+    public var tv: Double
+    /// Distillation: the weighted embedding MSE (absent in perceptual runs).
+    public var embedding: Double?
+    public var total: Double
+    public var gradNorm: Double
+    public var samplesPerSecond: Double
+    public var elapsed: Double
+    public var eta: Double
+}
+
+/// Append-only JSON lines, flushed per line.
+final class JSONLLog {
+    let handle: FileHandle
+    init(path: String, truncate: Bool) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw TrainingError("\(path): cannot write") }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot write") }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+    func append<T: Encodable>(_ value: T) throws {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        var d = try enc.encode(value); d.append(0x0A)
+        handle.write(d)
+    }
+    deinit { try? handle.close() }
+}
+
+/// Reads a training log back (for `train report`).
+public enum TrainingLog {
+    public static func read(_ path: String) throws -> [StepReport] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(path): no such file") }
+        var out: [StepReport] = []
+        for (i, line) in data.split(separator: 0x0A).enumerated() where !line.isEmpty {
+            do { out.append(try JSONDecoder().decode(StepReport.self, from: Data(line))) } catch {
+                throw TrainingError("\(path): line \(i + 1) is not a training log record")
+            }
+        }
+        return out
+    }
+
+    /// Loss curves (total, content, style, tv; log y), smoothed by a running mean of `window`.
+    public static func plot(_ records: [StepReport], window: Int = 10) -> RGBImage {
+        func series(_ name: String, _ f: (StepReport) -> Double) -> (name: String, points: [(x: Double, y: Double)]) {
+            var pts: [(x: Double, y: Double)] = []
+            var acc: [Double] = []
+            for r in records {
+                acc.append(f(r)); if acc.count > window { acc.removeFirst() }
+                pts.append((Double(r.step), acc.reduce(0, +) / Double(acc.count)))
+            }
+            return (name, pts)
+        }
+        return LossPlot.render(series: [series("total", \.total), series("content", \.content),
+                                        series("style", \.style), series("tv", \.tv)],
+                               title: "training loss (mean of \(window) steps)", logY: true)
+    }
+}
