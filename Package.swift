@@ -37,8 +37,12 @@ let package = Package(
         // and the training forward/backward each), embedding arithmetic, ONNX import, safetensors
         // weights, the Stylizer API.
         .target(name: "PasticheModels",
-                dependencies: ["PasticheCore", "PasticheImage",
+                dependencies: ["PasticheCore", "PasticheImage", "PasticheONNX",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The ONNX messages (swift-protobuf code generated from training/proto/onnx.proto with
+        // package visibility, committed; training/proto/regenerate.sh), a wire-level graph index
+        // that leaves big initializers unread, and tensor decoding.
+        .target(name: "PasticheONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // What the command-line tool needs beyond the models, and no published product pulls in:
         // $PASTICHE_HOME paths, the pip-driven model fetcher, the benchmark against onnxruntime
         // (its Python side is Resources/ort_bench.py).
@@ -47,7 +51,8 @@ let package = Package(
         // The LMDB style library: embeddings, blends, thumbnails.
         .target(name: "PasticheLibrary", dependencies: ["CLMDB", "PasticheModels"]),
         // Losses, optimiser, data pipeline, checkpoints.
-        .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary"]),
+        .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary", "PasticheONNX",
+                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
                           dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools",
@@ -56,11 +61,11 @@ let package = Package(
         .testTarget(name: "PasticheCoreTests", dependencies: ["PasticheCore"]),
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage"]),
+        .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage", "PasticheONNX"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
-        .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining"], exclude: ["Fixtures"]),
+        .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining", "PasticheONNX"], exclude: ["Fixtures"]),
         .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels",
-                                                             "PasticheTools"]),
+                                                             "PasticheONNX", "PasticheTools"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.

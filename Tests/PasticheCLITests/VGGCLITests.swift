@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import PasticheCore
 import SwiftProtobuf
+import PasticheONNX
 @testable import PasticheModels
 
 /// `--loss-network` (a VGG-16 ONNX file as the loss network) on `eval` and `train predictor`.

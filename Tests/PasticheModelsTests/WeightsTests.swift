@@ -1,5 +1,6 @@
 import Foundation
 import PasticheCore
+import PasticheONNX
 @testable import PasticheModels
 import XCTest
 
@@ -98,7 +99,7 @@ final class WeightsTests: XCTestCase {
         scale.name = "s"; scale.dims = [2]; scale.dataType = 1; scale.floatData = [0.5, 0.25]
         var zero = Onnx_TensorProto()
         zero.name = "z"; zero.dims = [2]; zero.dataType = 3; zero.rawData = Data([1, UInt8(bitPattern: -1)])
-        let v = try ONNXImporter.dequantize(q, scale: scale, zeroPoint: zero, axis: 0, file: "t")
+        let v = try ONNXTensor.dequantize(q, scale: scale, zeroPoint: zero, axis: 0, file: "t")
         XCTAssertEqual(v, [-1.5, -0.5, 2.0, 0.5, -31.75, 32.0])
     }
 }

@@ -2,6 +2,7 @@ import XCTest
 import SwiftProtobuf
 import PasticheCore
 import PasticheImage
+import PasticheONNX
 @testable import PasticheModels
 @testable import PasticheTraining
 

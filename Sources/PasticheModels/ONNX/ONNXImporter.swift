@@ -1,5 +1,6 @@
 import Foundation
 import PasticheCore
+import PasticheONNX
 import SwiftProtobuf
 
 /// Reads Magenta's arbitrary-stylization ONNX graphs (int8 QDQ, or float) and produces
@@ -21,7 +22,8 @@ public enum ONNXImporter {
             } catch {
                 throw ModelError("\(path): not an ONNX model (\(error))")
             }
-            let found = try convParameters(model.graph, file: path)
+            let found: [String: Tensor]
+            do { found = try convParameters(model.graph, file: path) } catch let e as ONNXError { throw ModelError(e.description) }
             if found.isEmpty { throw ModelError("\(path): no Conv layers found") }
             for (name, t) in found { tensors[name] = t }
             meta["source_\(key)_sha256"] = SHA256.hex(data)
@@ -40,7 +42,7 @@ public enum ONNXImporter {
         /// A Conv input resolved to (initializer name, float values, shape).
         func resolve(_ input: String) throws -> (String, [Float], [Int])? {
             if let t = initializers[input] {
-                return (t.name, try floats(t, file: file), t.dims.map(Int.init))
+                return (t.name, try ONNXTensor.floats(t, file: file), t.dims.map(Int.init))
             }
             guard let dq = dequantizers[input], let q = initializers[dq.input[0]] else { return nil }
             guard dq.input.count >= 2, let scale = initializers[dq.input[1]] else {
@@ -48,7 +50,7 @@ public enum ONNXImporter {
             }
             let zero = dq.input.count > 2 ? initializers[dq.input[2]] : nil
             let axis = Int(dq.attribute.first { $0.name == "axis" }?.i ?? 1)
-            let values = try dequantize(q, scale: scale, zeroPoint: zero, axis: axis, file: file)
+            let values = try ONNXTensor.dequantize(q, scale: scale, zeroPoint: zero, axis: axis, file: file)
             return (q.name, values, q.dims.map(Int.init))
         }
 
@@ -110,73 +112,5 @@ public enum ONNXImporter {
         case "expand" where parts.count == 4 && parts[3] == "conv": return "transfer.expand.\(parts[2])"
         default: return nil
         }
-    }
-
-    // MARK: tensor decoding
-
-    enum DataType: Int32 { case float = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7 }
-
-    static func integers(_ t: Onnx_TensorProto, file: String) throws -> [Int32] {
-        let count = t.dims.reduce(1) { $0 * Int($1) }
-        switch DataType(rawValue: t.dataType) {
-        case .int8, .uint8:
-            if !t.rawData.isEmpty {
-                guard t.rawData.count == count else { throw ModelError("\(file): tensor \(t.name) is truncated") }
-                return t.dataType == DataType.int8.rawValue
-                    ? t.rawData.map { Int32(Int8(bitPattern: $0)) } : t.rawData.map { Int32($0) }
-            }
-            return t.int32Data
-        case .int32:
-            if !t.rawData.isEmpty {
-                guard t.rawData.count == count * 4 else { throw ModelError("\(file): tensor \(t.name) is truncated") }
-                return t.rawData.withUnsafeBytes { raw in
-                    (0..<count).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
-                }
-            }
-            return t.int32Data
-        default:
-            throw ModelError("\(file): tensor \(t.name) has unsupported data type \(t.dataType)")
-        }
-    }
-
-    static func floats(_ t: Onnx_TensorProto, file: String) throws -> [Float] {
-        guard t.dataType == DataType.float.rawValue else {
-            return try integers(t, file: file).map(Float.init)
-        }
-        let count = t.dims.reduce(1) { $0 * Int($1) }
-        if !t.rawData.isEmpty {
-            guard t.rawData.count == count * 4 else { throw ModelError("\(file): tensor \(t.name) is truncated") }
-            return t.rawData.withUnsafeBytes { raw in
-                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-            }
-        }
-        guard t.floatData.count == count else { throw ModelError("\(file): tensor \(t.name) is truncated") }
-        return t.floatData
-    }
-
-    /// ONNX DequantizeLinear: y = (x − zero_point) · scale, with scale/zero_point either scalars
-    /// or 1-D along `axis`.
-    static func dequantize(_ q: Onnx_TensorProto, scale: Onnx_TensorProto, zeroPoint: Onnx_TensorProto?,
-                           axis: Int, file: String) throws -> [Float] {
-        let values = try integers(q, file: file)
-        let scales = try floats(scale, file: file)
-        let zeros = try zeroPoint.map { try integers($0, file: file) } ?? [0]
-        let dims = q.dims.map(Int.init)
-        if scales.count == 1 {
-            let s = scales[0], z = zeros.first ?? 0
-            return values.map { Float($0 - z) * s }
-        }
-        let ax = axis < 0 ? axis + dims.count : axis
-        guard ax >= 0, ax < dims.count, dims[ax] == scales.count, zeros.count == scales.count || zeros.count == 1 else {
-            throw ModelError("\(file): tensor \(q.name) has \(scales.count) scales for axis \(axis) of shape \(dims)")
-        }
-        let inner = dims[(ax + 1)...].reduce(1, *)
-        var out = [Float](repeating: 0, count: values.count)
-        for i in 0..<values.count {
-            let ch = (i / inner) % scales.count
-            let z = zeros.count == 1 ? zeros[0] : zeros[ch]
-            out[i] = Float(values[i] - z) * scales[ch]
-        }
-        return out
     }
 }
