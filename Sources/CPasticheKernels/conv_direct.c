@@ -33,7 +33,7 @@ static void conv_direct_scalar(const float *in, int cin, size_t in_stride, const
  * CO output channels x XB vectors of 8 pixels: CO*XB accumulators, XB input vectors and one
  * broadcast weight live in the 16 ymm registers (CO*XB + XB + 1 <= 16), so each tap costs
  * XB + CO loads for CO*XB FMAs. The kx loop stays rolled: unrolled, clang rotates and spills
- * the accumulator array (measured 35 vs 65 GFLOP/s for 4 x 3).
+ * the accumulator array.
  * Blocks start every 8*XB pixels; the last one is moved left to end at x_end, recomputing a
  * few outputs with the same arithmetic instead of leaving a scalar tail (out is written, not
  * accumulated, so the overlap is harmless).
@@ -103,7 +103,7 @@ int pk_simd_available(void) {
 }
 
 /* Output channels per pass: at most 6 (12 accumulators), greedily: 8 runs as 6 + 2, 16 as 6 + 6 + 4
- * (measured faster than 4 + 4 and 6 + 5 + 5). */
+ * (fewer, fuller passes; 4 + 4 and 6 + 5 + 5 were slower, docs/performance-log.md). */
 static int pass_channels(int remaining) { return remaining < 6 ? remaining : 6; }
 
 void pk_conv_direct(const float *in, int cin, size_t in_stride, const float *w, int cout, int k, const float *bias,

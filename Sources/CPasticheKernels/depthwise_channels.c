@@ -3,8 +3,8 @@
 // that stays in L1; at stride 2 the copy also splits each row into its even and odd columns.
 // Every tap is then a plain load the FMA takes as its operand, leaving the nine weights, the
 // bias and the clamp in registers. The unpadded kernel (depthwise.c), with masked loads at the
-// row ends, missing rows skipped and (stride 2) three shuffles per tap row, ran out of
-// registers and measured 2-3x slower per channel on MobileNetV2's planes. The sums are the
+// row ends, missing rows skipped and (stride 2) three shuffles per tap row, runs out of
+// registers (docs/performance-log.md, seventh session). The sums are the
 // unpadded kernel's, in its order (bias + the top row's three taps, the middle and bottom
 // rows' each from zero, then added), so the outputs are the same bits.
 

@@ -125,9 +125,9 @@ final class OnnxRuntimeTimer {
     }
 
     /// Returns once the child has used no CPU for two samples 10 ms apart (at most 1 s):
-    /// onnxruntime's worker threads spin for 60–70 ms after each run, taking one of the two
-    /// cores from whatever runs next (Pastiche's predictor measured 20 ms instead of 10 when it
-    /// started 20 ms after onnxruntime's run). Without /proc, a fixed 100 ms.
+    /// onnxruntime's worker threads keep spinning for a while after each run, taking a core from
+    /// whatever runs next, which would slow Pastiche's first runs of its turn. Without /proc, a
+    /// fixed 100 ms.
     func waitUntilIdle() {
         let path = "/proc/\(process.processIdentifier)/stat"
         func cpuTicks() -> Int? {

@@ -34,7 +34,7 @@ public final class ModelWeights: @unchecked Sendable {
         do {
             let weights = try ModelWeights(tensors: file.tensors, metadata: file.metadata)
             // `save` wrote the id of exactly these tensors: reuse it instead of hashing ~14 MB
-            // on every start (72 ms, a twentieth of a 2048×1536 blend). Only a loaded file is
+            // on every start (a noticeable part of a one-photo command). Only a loaded file is
             // trusted this way; weights built or changed in memory are hashed.
             if let id = file.metadata["predictor_id"], id.count == 16, id.allSatisfy(\.isHexDigit) {
                 weights.cachedPredictorID = id

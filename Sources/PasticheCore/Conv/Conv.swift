@@ -147,11 +147,11 @@ public enum Conv2D {
         let pointwise = g.isPointwise && input.upsample == 1
         // At least one band per core (the predictor's first layer is one 128-row band otherwise).
         // Few input channels (kdim 27 for an RGB 3×3) make a wide, cheap-to-unfold band: an eighth
-        // of the budget keeps it in L2 for the GEMM that packs it (predictor conv0 0.85 → 0.68 ms).
+        // of the budget keeps it in L2 for the GEMM that packs it (the predictor's conv0).
         let budget = kdim < 32 ? options.convBandFloats / 8 : options.convBandFloats
         let bandBudget = max(1, min(budget / max(1, kdim * o.w), (o.h + Parallel.cores - 1) / Parallel.cores))
         // Bands of equal height, their count a multiple of the cores (8 bands of 18 rows and one
-        // of 2 left conv0's first core 72 rows of 128: 531 against 409 µs).
+        // of 2 left conv0's first core 72 rows of 128, the other waiting).
         let evenBands = ((o.h + bandBudget - 1) / bandBudget + Parallel.cores - 1) / Parallel.cores * Parallel.cores
         let bandRows = max(1, min(o.h, options.bandRows ?? (o.h + evenBands - 1) / evenBands))
         let bands = (o.h + bandRows - 1) / bandRows

@@ -118,8 +118,8 @@ public enum InvertedResidual {
         let workers = min(Parallel.cores, o.h)
         let stemRows = stem.map { $0.geometry.inChannels * 9 } ?? 0
         // At least three output rows: one-row bands (block 1 at 128² → 64², 96 hidden channels)
-        // made the projection a 64-column product per band, 11-20 % slower (seven expanded rows
-        // of that block, 344 KB, still fit a 512 KB L2).
+        // made the projection a 64-column product per band, far below the kernel's peak, and
+        // seven expanded rows of that block still fit a 512 KB L2.
         let rowFloats = max(1, (hidden + stemRows) * inSize.w)
         let bandRows = max(1, options.bandRows.map { min($0, o.h) } ?? max(3, (bandFloats / rowFloats - 3) / stride + 1))
         let hiddenRows = (bandRows - 1) * stride + 3

@@ -1,5 +1,3 @@
-import PasticheImage
-
 extension RGBImage {
     /// Keeps this image's colour and takes the luminance of `stylized` (Gatys et al. 2016,
     /// "Preserving color in neural artistic style transfer": luminance-only transfer), in

@@ -3,8 +3,8 @@ import Foundation
 
 /// A weight matrix A [m × k] copied once into `pk_gemm`'s pass order (`pk_gemm_pack_a`): each
 /// pass of up to 6 output rows reads one contiguous stream of 6 floats per k step instead of
-/// broadcasting from 6 rows `lda` apart, which on the 8²/16² layers, where the weights are the
-/// large operand and come from L3, cost 5–15 % of the product. Multiply with `pk_gemm` and
+/// broadcasting from 6 rows `lda` apart, which costs most on the 8²/16² layers, where the weights
+/// are the large operand and come from L3. Multiply with `pk_gemm` and
 /// `lda` 0.
 public struct PackedMatrix {
     public let m: Int, k: Int

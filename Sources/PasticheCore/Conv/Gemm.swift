@@ -12,8 +12,8 @@ public enum Gemm {
     static let singleThreadedBLAS: Void = {
         openblas_set_num_threads(1)
         // The pthreads build starts its worker threads when the library loads, and they spin on
-        // sched_yield for ~0.1 s of a core before sleeping (11 % of the kernel time of a
-        // 2048×1536 blend). With one thread they have nothing to do: stop them. Looked up, not
+        // sched_yield for a while before sleeping, taking a core from Pastiche's own workers.
+        // With one thread they have nothing to do: stop them. Looked up, not
         // linked, as serial and OpenMP builds need not export it.
         if let stop = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
             _ = unsafeBitCast(stop, to: (@convention(c) () -> Int32).self)()

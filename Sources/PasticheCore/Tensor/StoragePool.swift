@@ -7,7 +7,7 @@ import Glibc
 ///
 /// glibc maps every allocation above 32 MB (its mmap threshold ceiling) afresh and unmaps it on
 /// free, so each new full-resolution activation paid one page fault and one page clear per
-/// 4 KB (~8 % of `blend` on a 2048×1536 photo). The network allocates the same few sizes layer
+/// 4 KB, a visible share of a full-resolution `blend`. The network allocates the same few sizes layer
 /// after layer and image after image, so exact-size reuse catches nearly all of them.
 /// Retained memory is capped (`capacityBytes` in all, `maxBufferBytes` per buffer): a buffer
 /// that does not fit is freed as before. Holding big buffers raises peak memory: a 4096²

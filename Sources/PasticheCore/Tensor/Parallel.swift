@@ -24,8 +24,8 @@ public enum Parallel {
     }
 
     /// `body(i)` for i in 0..<count on the spinning pool (`pk_parallel_for`): GCD's
-    /// concurrentPerform woke a parked thread on every call, ~21 µs each, some 40 calls per
-    /// predictor image.
+    /// concurrentPerform woke a parked thread on every call, and the predictor makes dozens of
+    /// short parallel calls per image.
     @inline(__always)
     static func run(_ count: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
