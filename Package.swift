@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining", "PasticheONNX"], exclude: ["Fixtures"]),
         .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels",
-                                                             "PasticheONNX", "PasticheTools"]),
+                                                             "PasticheONNX", "PasticheTools", "PasticheLibrary"]),
     ],
     // Numeric kernels share raw buffers across threads by design; Swift 5 mode keeps the
     // concurrency checker from demanding Sendable wrappers around every pointer.

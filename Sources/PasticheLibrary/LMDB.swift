@@ -58,6 +58,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 throw LMDBError(failure.code, "create directory", path: failure.path)
             }
         }
+        // LMDB maps data.mdb and trusts it: check the meta pages before it reads them.
+        let dataFile = (path as NSString).appendingPathComponent("data.mdb")
+        let existing = (try? FileManager.default.attributesOfItem(atPath: dataFile))?[.size] as? UInt64
+        if let existing {
+            if existing > 0 {
+                _ = try LMDBFile(path: dataFile)
+            } else if readOnly {
+                throw LMDBFile.Damage(path: dataFile, reason: "the file is empty")
+            }
+        }
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
         guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: path) }
@@ -83,6 +93,29 @@ public final class LMDBEnvironment: @unchecked Sendable {
         env = handle
         resizeLock = .allocate(capacity: 1)
         pthread_rwlock_init(resizeLock, nil)
+        if let existing, existing > 0 { try checkPages(dataFile) }
+    }
+
+    /// Checks every page the current snapshot reaches (`LMDBFile.check`) while a read
+    /// transaction pins it, so no writer in another process can reuse a page under the check.
+    /// A snapshot whose meta page a writer has already overwritten twice is retried.
+    private func checkPages(_ dataFile: String) throws {
+        for _ in 0..<8 {
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+            guard rc == 0, let txn else {
+                if rc == MDB_MAP_RESIZED { try adoptMapSize(grow: false, from: mapSize); continue }
+                throw LMDBError(rc, "mdb_txn_begin (read)", path: path)
+            }
+            defer { mdb_txn_abort(txn) }
+            do {
+                try LMDBFile.check(path: dataFile, transaction: UInt64(mdb_txn_id(txn)))
+                return
+            } catch let damage as LMDBFile.Damage where damage.reason.hasPrefix("no valid meta page for the current") {
+                continue
+            }
+        }
+        throw LMDBFile.Damage(path: dataFile, reason: "its current snapshot kept changing while it was checked")
     }
 
     deinit {

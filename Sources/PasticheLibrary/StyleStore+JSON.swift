@@ -69,9 +69,16 @@ extension LibraryExport.Style {
 
 extension StyleStore {
     /// Every style as portable, pretty-printed JSON (keys sorted, so exports diff cleanly).
-    public func exportJSON() throws -> Data {
+    /// Damaged records are left out and named in `damaged`.
+    public func exportJSON() throws -> (data: Data, damaged: [DamagedRecord]) {
+        let scan = try scan()
+        return (try Self.exportJSON(scan.records), scan.damaged)
+    }
+
+    /// `records` as the portable JSON `exportJSON` writes.
+    public static func exportJSON(_ records: [StyleRecord]) throws -> Data {
         let file = LibraryExport(format: LibraryExport.formatName, version: LibraryExport.version,
-                                 styles: try list().map(LibraryExport.Style.init))
+                                 styles: records.map(LibraryExport.Style.init))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // Stored embeddings are finite, but never let the informational copy fail an export.
@@ -103,8 +110,11 @@ extension StyleStore {
         return try writing { txn in
             var summary = ImportSummary()
             for r in records {
-                let old = try record(txn, r.name)
-                if old != nil && !overwrite { summary.skipped += 1; continue }
+                let old: StyleRecord?, oldDamaged: Bool
+                do { old = try record(txn, r.name); oldDamaged = false } catch StyleStoreError.corruptRecord {
+                    old = nil; oldDamaged = true
+                }
+                if (old != nil || oldDamaged) && !overwrite { summary.skipped += 1; continue }
                 if !r.pixelHash.isEmpty,
                    let owner = try txn.get(byPixels, Self.pixelKey(r.pixelHash, r.modelID)),
                    owner != Self.key(r.name) {
@@ -113,6 +123,9 @@ extension StyleStore {
                 }
                 if let old {
                     try unstore(txn, old)
+                    summary.replaced += 1
+                } else if oldDamaged {
+                    try unstoreRaw(txn, r.name)
                     summary.replaced += 1
                 } else {
                     summary.added += 1

@@ -51,6 +51,19 @@ public struct InsertResult: Sendable {
     public let reused: Bool
 }
 
+/// A stored record that does not decode (or breaks the record rules), by its key.
+public struct DamagedRecord: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    public let reason: String
+    public var description: String { "'\(name)' (\(reason))" }
+}
+
+/// Every readable record, and the ones that are not.
+public struct StyleScan: Sendable {
+    public var records: [StyleRecord]
+    public var damaged: [DamagedRecord]
+}
+
 public struct StyleNeighbor: Sendable {
     public let record: StyleRecord
     /// 1 − cosine similarity: 0 for the same direction, 2 for opposite.
@@ -112,7 +125,7 @@ public final class StyleStore: @unchecked Sendable {
             throw StyleStoreError.notWritable(path: path, reason: e.message)
         }
         do {
-            let names = ["styles", "by_pixels", "meta"]
+            let names = [Self.stylesDatabase, "by_pixels", "meta"]
             let dbis = try (readOnly ? env.read : env.write) { txn in
                 try names.map { try txn.openDatabase($0, create: !readOnly) }
             }
@@ -135,16 +148,43 @@ public final class StyleStore: @unchecked Sendable {
 
     // MARK: Keys and records
 
+    /// The database of records (name → encoded StyleRecord).
+    static let stylesDatabase = "styles"
+
     static func key(_ name: String) -> [UInt8] { Array(name.utf8) }
 
     static func pixelKey(_ pixelHash: String, _ modelID: String) -> [UInt8] {
         Array(pixelHash.utf8) + [0] + Array(modelID.utf8)
     }
 
+    /// The predictor's embedding length: every stored and imported style has exactly this many
+    /// values (the transfer network's style maps take no other).
+    public static let embeddingSize = 100
+
     private func decode(_ bytes: [UInt8], name: String) throws -> StyleRecord {
-        do { return try StyleRecord(encoded: bytes) } catch {
+        let r: StyleRecord
+        do { r = try StyleRecord(encoded: bytes) } catch {
             throw StyleStoreError.corruptRecord(name: name, reason: "\(error)")
         }
+        guard r.embedding.count == Self.embeddingSize else {
+            throw StyleStoreError.corruptRecord(name: name, reason: "its embedding has \(r.embedding.count) values, not \(Self.embeddingSize)")
+        }
+        guard r.embedding.allSatisfy(\.isFinite) else {
+            throw StyleStoreError.corruptRecord(name: name, reason: "its embedding has a NaN or infinite value")
+        }
+        return r
+    }
+
+    /// Deletes the record stored under `name` whatever its bytes hold, and every index entry
+    /// pointing at it (a damaged record cannot say which entry is its own).
+    func unstoreRaw(_ txn: LMDBTransaction, _ name: String) throws {
+        try txn.delete(styles, Self.key(name))
+        var stale: [[UInt8]] = []
+        try txn.forEach(byPixels) { k, v in
+            if v == Self.key(name) { stale.append(k) }
+            return true
+        }
+        for k in stale { try txn.delete(byPixels, k) }
     }
 
     func record(_ txn: LMDBTransaction, _ name: String) throws -> StyleRecord? {
@@ -181,7 +221,9 @@ public final class StyleStore: @unchecked Sendable {
     static func validate(_ r: StyleRecord) throws {
         try StyleName.validate(r.name)
         for t in r.tags { try StyleName.validate(t, what: "tag") }
-        guard !r.embedding.isEmpty else { throw StyleStoreError.invalidRecord("'\(r.name)' has an empty embedding") }
+        guard r.embedding.count == embeddingSize else {
+            throw StyleStoreError.invalidRecord("'\(r.name)' has an embedding of \(r.embedding.count) values; styles have \(embeddingSize)")
+        }
         guard r.embedding.allSatisfy(\.isFinite) else {
             throw StyleStoreError.invalidRecord("'\(r.name)' has a NaN or infinite embedding value")
         }
@@ -217,11 +259,22 @@ public final class StyleStore: @unchecked Sendable {
     /// All styles (optionally only those tagged `tag`), sorted by name (bytewise, so
     /// case-sensitive: "B" sorts before "a").
     public func list(tag: String? = nil) throws -> [StyleRecord] {
+        try scan(tag: tag).records
+    }
+
+    /// Every record that decodes (optionally only those tagged `tag`), sorted by name, and by
+    /// key every one that does not: one damaged record never hides the others.
+    public func scan(tag: String? = nil) throws -> StyleScan {
         try env.read { txn in
-            var out = [StyleRecord]()
+            var out = StyleScan(records: [], damaged: [])
             try txn.forEach(styles) { k, v in
-                let r = try decode(v, name: String(decoding: k, as: UTF8.self))
-                if tag.map(r.tags.contains) ?? true { out.append(r) }
+                let name = String(decoding: k, as: UTF8.self)
+                do {
+                    let r = try decode(v, name: name)
+                    if tag.map(r.tags.contains) ?? true { out.records.append(r) }
+                } catch let StyleStoreError.corruptRecord(_, reason) {
+                    out.damaged.append(DamagedRecord(name: name, reason: reason))
+                }
                 return true
             }
             return out
@@ -277,11 +330,18 @@ public final class StyleStore: @unchecked Sendable {
         fatalError("unreachable")
     }
 
-    /// Removes the named styles, all or nothing: an unknown name fails the whole call.
+    /// Removes the named styles, all or nothing: an unknown name fails the whole call. A
+    /// damaged record is removed too, with every index entry that points at it.
     public func remove(_ names: [String]) throws {
         try writing { txn in
-            let records = try names.map { try existing(txn, $0) }
+            var records: [StyleRecord] = [], damaged: [String] = []
+            for name in names {
+                do { records.append(try existing(txn, name)) } catch StyleStoreError.corruptRecord {
+                    damaged.append(name)
+                }
+            }
             for r in records where try txn.get(styles, Self.key(r.name)) != nil { try unstore(txn, r) }
+            for name in damaged { try unstoreRaw(txn, name) }
         }
     }
 
@@ -343,11 +403,11 @@ public final class StyleStore: @unchecked Sendable {
             try txn.forEach(styles) { k, v in
                 let name = String(decoding: k, as: UTF8.self)
                 do {
-                    let r = try StyleRecord(encoded: v)
+                    let r = try decode(v, name: name)
                     if r.name != name { problems.append("style '\(name)' holds a record named '\(r.name)'") }
                     records[name] = r
-                } catch {
-                    problems.append("style '\(name)' does not decode: \(error)")
+                } catch let StyleStoreError.corruptRecord(_, reason) {
+                    problems.append("style '\(name)' is damaged: \(reason)")
                 }
                 return true
             }

@@ -155,7 +155,7 @@ final class StyleStoreTests: XCTestCase {
         records.append(makeRecord("blend", seed: 99, pixelHash: "", thumbnailBytes: 0,
                                   recipe: [.init(name: "style-1", weight: 1.0 / 3), .init(name: "style-2", weight: 2.0 / 3)]))
         for r in records { try source.insert(r, uniquifyName: false) }
-        let json = try source.exportJSON()
+        let json = try source.exportJSON().data
 
         let (target, _) = try openStore()
         XCTAssertEqual(try target.importJSON(json, overwrite: false), ImportSummary(added: 13, replaced: 0, skipped: 0))

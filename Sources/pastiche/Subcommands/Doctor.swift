@@ -9,7 +9,8 @@ import PasticheTools
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Report library versions, where models and the library live, and whether the weights are present and verified.")
+        abstract: "Report library versions, where models and the library live, whether the weights are verified, and check every page and record of the library.",
+        discussion: "Exits non-zero when it finds a problem; each is printed as a `problem:` line.")
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
     @Flag(help: "Print as JSON.") var json = false
@@ -54,10 +55,26 @@ struct DoctorCommand: ParsableCommand {
             report.problems.append("no weights at \(model.path); run `pastiche model fetch`")
         }
         if FileManager.default.fileExists(atPath: library.path) {
-            do { report.libraryStyles = try StyleStore(path: library.path, readOnly: true).count }
-            catch { report.problems.append("\(error)") }
+            // Opening checks every page the library's file reaches; verify decodes every record.
+            do {
+                let store = try StyleStore(path: library.path, readOnly: true)
+                report.libraryStyles = try store.count
+                report.problems += try store.verify().map { "library: \($0)" }
+            } catch {
+                report.problems.append("\(error)")
+            }
         }
-        if json { try Terminal.printJSON(report); return }
+        if json {
+            try Terminal.printJSON(report)
+        } else {
+            printText(report)
+        }
+        if !report.problems.isEmpty {
+            throw ValidationFailure("doctor found \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s"): \(report.problems[0])")
+        }
+    }
+
+    private func printText(_ report: Report) {
         print("pastiche \(report.version)")
         print("OpenBLAS:  \(report.openblas)")
         print("LMDB:      \(report.lmdb)")
@@ -67,7 +84,8 @@ struct DoctorCommand: ParsableCommand {
         print("ONNX:      \(report.onnxVerified ? "present, SHA-256 verified" : "missing or unverified") (\(report.modelsDirectory))")
         print("weights:   \(report.model): " + (report.modelPresent ? (report.modelVerified ? "present, verified" : "present, NOT verified") : "missing")
               + (report.predictorID.map { ", predictor id \($0)" } ?? ""))
-        print("library:   \(report.library): " + (report.libraryStyles.map { "\($0) styles" } ?? "not created yet"))
+        let exists = FileManager.default.fileExists(atPath: report.library)
+        print("library:   \(report.library): " + (report.libraryStyles.map { "\($0) styles" } ?? (exists ? "unreadable (see the problems below)" : "not created yet")))
         for p in report.problems { print("problem:   \(p)") }
     }
 }

@@ -9,6 +9,6 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "The style library: add, browse, rename, tag, compare, export and import styles.",
         subcommands: [Add.self, List.self, Show.self, Remove.self, Rename.self, Tag.self, Nearest.self,
-                      Export.self, Import.self, Sheet.self]
+                      Export.self, Import.self, Sheet.self, Salvage.self]
     )
 }

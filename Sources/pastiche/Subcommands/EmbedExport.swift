@@ -10,10 +10,14 @@ extension EmbedCommand {
         @Argument(help: "Output file, or - for stdout.") var file: String
         @OptionGroup var library: LibraryOptions
         func run() throws {
-            let data = try StyleLibrary(path: library.path, readOnly: true).store.exportJSON()
-            if file == "-" { FileHandle.standardOutput.write(data); return }
-            try AtomicFile.write(data, to: file)
-            Terminal.note("exported to \(file)")
+            let (data, damaged) = try StyleLibrary(path: library.path, readOnly: true).store.exportJSON()
+            if file == "-" {
+                FileHandle.standardOutput.write(data)
+            } else {
+                try AtomicFile.write(data, to: file)
+                Terminal.note("exported to \(file)")
+            }
+            try DamagedRecordsLeftOut.check(damaged)
         }
     }
 }

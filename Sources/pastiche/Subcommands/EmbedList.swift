@@ -12,12 +12,16 @@ extension EmbedCommand {
         @OptionGroup var library: LibraryOptions
 
         func run() throws {
-            let records = try StyleLibrary(path: library.path, readOnly: true).store.list(tag: tag)
-            if json { try Terminal.printJSON(records.map { StyleView($0) }); return }
-            for r in records {
-                let kind = r.recipe == nil ? r.sourceFile : "blend of " + r.recipe!.map { "\($0.name)×\($0.weight)" }.joined(separator: " + ")
-                print("\(r.name)\t\(kind)\t\(r.tags.joined(separator: ","))")
+            let scan = try StyleLibrary(path: library.path, readOnly: true).store.scan(tag: tag)
+            if json {
+                try Terminal.printJSON(scan.records.map { StyleView($0) })
+            } else {
+                for r in scan.records {
+                    let kind = r.recipe == nil ? r.sourceFile : "blend of " + r.recipe!.map { "\($0.name)×\($0.weight)" }.joined(separator: " + ")
+                    print("\(r.name)\t\(kind)\t\(r.tags.joined(separator: ","))")
+                }
             }
+            try DamagedRecordsLeftOut.check(scan.damaged)
         }
     }
 }
