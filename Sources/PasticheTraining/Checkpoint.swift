@@ -48,6 +48,9 @@ extension Trainer {
         guard entries == params.entries, values.count == params.count, m.count == params.count, v.count == params.count else {
             throw TrainingError("\(path): parameter layout differs from this run (different --train-transfer?)")
         }
+        guard s <= config.steps else {
+            throw TrainingError("\(path) has done \(s) steps; give --steps \(s) or more to continue it")
+        }
         params.values.baseAddress!.update(from: values.pointer, count: params.count)
         adam.m.baseAddress!.update(from: m.pointer, count: params.count)
         adam.v.baseAddress!.update(from: v.pointer, count: params.count)

@@ -53,10 +53,33 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.content = content; self.styles = styles; self.model = model; self.output = output
     }
 
+    // Bounds on the settings that drive allocation, checked before any work starts.
+    public static let maximumSteps = 100_000_000
+    public static let maximumBatch = 1024
+    public static let maximumSize = 2048
+    /// Memory one training image needs per pixel of its crop: activations and their gradients
+    /// through the predictor, the transfer network and the loss network (a 256², batch-8 step
+    /// peaks near 1.6 GB, about 3 KB per pixel with the fixed part included).
+    public static let bytesPerPixel = 3072
+
+    /// `--size` (a multiple of 4, 16 … 2048) and, with `batch`, the memory a step needs against
+    /// what the machine has.
+    public static func checkSize(_ size: Int, batch: Int = 1, flag: String = "--size") throws {
+        guard size >= 16, size <= maximumSize, size % 4 == 0 else {
+            throw TrainingError("\(flag) must be a multiple of 4 from 16 to \(maximumSize), got \(size)")
+        }
+        guard batch >= 1, batch <= maximumBatch else { throw TrainingError("--batch must be from 1 to \(maximumBatch), got \(batch)") }
+        let needed = Double(batch) * Double(size * size) * Double(bytesPerPixel)
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        if needed > 0.8 * available {
+            throw TrainingError(String(format: "--batch %d at %@ %d needs about %.1f GB of memory; this machine has %.1f GB",
+                                       batch, flag, size, needed / 1e9, available / 1e9))
+        }
+    }
+
     public func validate() throws {
-        if steps < 0 { throw TrainingError("--steps must be ≥ 0") }
-        if batch < 1 { throw TrainingError("--batch must be ≥ 1") }
-        if size < 16 || size % 4 != 0 { throw TrainingError("--size must be a multiple of 4 and at least 16, got \(size)") }
+        if steps < 0 || steps > Self.maximumSteps { throw TrainingError("--steps must be from 0 to \(Self.maximumSteps), got \(steps)") }
+        try Self.checkSize(size, batch: batch)
         if !(learningRate > 0 && learningRate.isFinite) { throw TrainingError("--lr must be a positive number") }
         if let c = clipNorm, !(c > 0 && c.isFinite) { throw TrainingError("--clip must be positive") }
         if checkpointEvery < 0 { throw TrainingError("--checkpoint-every must be ≥ 0") }

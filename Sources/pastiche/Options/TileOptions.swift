@@ -13,7 +13,7 @@ struct TileOptions: ParsableArguments {
     var tile: Int?
 
     func validate() throws {
-        if let tile, tile < 1 { throw ValidationError("--tile must be at least 1") }
+        if let tile, tile < 1 || tile > 1 << 16 { throw ValidationError("--tile must be from 1 to 65536 rows, got \(tile)") }
     }
 
     var options: ExecutionOptions { ExecutionOptions(bandRows: tile) }

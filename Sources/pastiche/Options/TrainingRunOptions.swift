@@ -39,9 +39,12 @@ struct TrainingRunOptions: ParsableArguments {
             if checkpointEvery != nil && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
             if let n = checkpointEvery, n < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         }
-        if let steps, steps < 0 { throw ValidationError("--steps must be ≥ 0") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if let size, size < 16 || size % 4 != 0 { throw ValidationError("--size must be a multiple of 4, at least 16") }
+        if let steps, steps < 0 || steps > TrainingConfig.maximumSteps {
+            throw ValidationError("--steps must be from 0 to \(TrainingConfig.maximumSteps), got \(steps)")
+        }
+        if batch != nil || size != nil {
+            do { try TrainingConfig.checkSize(size ?? 256, batch: batch ?? 8) } catch { throw ValidationError("\(error)") }
+        }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number") }
     }

@@ -32,7 +32,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if content.isEmpty || styles.isEmpty { throw ValidationError("give --content and --styles (files or folders)") }
-        if size < 16 || size % 4 != 0 { throw ValidationError("--size must be a multiple of 4, at least 16") }
+        do { try TrainingConfig.checkSize(size) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {

@@ -23,6 +23,7 @@ extension ImageCommand {
         @Option(help: "Output format (png or jpeg); overrides OUT's extension.") var format: String?
 
         func validate() throws {
+            try refuseOverwritingInputs(output: output, inputs: [input], flag: "OUT")
             guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, got \(quality)") }
             if let maxSize, maxSize <= 0 { throw ValidationError("--max-size must be positive, got \(maxSize)") }
             guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive, got \(maxPixels)") }

@@ -11,6 +11,8 @@ extension ModelCommand {
         @Argument(help: "arbitrary_transform.onnx") var transform: String
         @Option(name: .shortAndLong, help: "Output safetensors file.") var output: String
 
+        func validate() throws { try refuseOverwritingInputs(output: output, inputs: [predict, transform]) }
+
         func run() throws {
             let weights = try ONNXImporter.importModels(predictPath: predict, transformPath: transform)
             try weights.save(to: output)

@@ -10,5 +10,5 @@ func validateStrength(_ s: Float) throws {
 }
 
 func validateMaxSize(_ n: Int?) throws {
-    if let n, n < 16 { throw ValidationError("--max-size must be at least 16, got \(n)") }
+    if let n, n < 16 || n > 1 << 16 { throw ValidationError("--max-size must be from 16 to 65536, got \(n)") }
 }
