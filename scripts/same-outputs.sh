@@ -35,7 +35,7 @@ run_all() {
     "$bin" stylize --style-image "${styles[1]}" --tile 7 "${photos[1]}" -o "$out/tile.png" 2>/dev/null
     "$bin" blend --library "$lib" --styles s01_vangogh_starry_night,s03_hokusai_great_wave,s04_kandinsky_composition_viii \
         --weights 0.2,0.3,0.5 "${photos[0]}" -o "$out/blend.png" 2>/dev/null
-    "$bin" interpolate --library "$lib" --from s01_vangogh_starry_night --to s04_kandinsky_composition_viii --steps 3 \
+    "$bin" interpolate --library "$lib" --from s01_vangogh_starry_night --to s04_kandinsky_composition_viii --steps 3 --max-size 384 \
         "${photos[1]}" -o "$out/interpolate.png" 2>/dev/null
     "$bin" train predictor --content "$content" --styles "$trainStyles" --steps 4 --batch 2 --size 128 --json \
         -o "$out/trained.safetensors" 2>/dev/null | untimed > "$out/train.jsonl"

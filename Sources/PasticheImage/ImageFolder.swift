@@ -11,14 +11,17 @@ public enum ImageFolder {
     }
 
     /// Every image under `dir`, as paths that start with `dir`, sorted.
-    public static func scan(_ dir: String) -> [String] {
+    public static func scan(_ dir: String) -> [String] { entries(dir).map(\.path) }
+
+    /// Every image under `dir`: its path and its path relative to `dir`, sorted.
+    public static func entries(_ dir: String) -> [(path: String, relative: String)] {
         guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
-        var out: [String] = []
+        var out: [(path: String, relative: String)] = []
         while let rel = e.nextObject() as? String {
             if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            if isImageName(rel) { out.append((dir as NSString).appendingPathComponent(rel)) }
+            if isImageName(rel) { out.append(((dir as NSString).appendingPathComponent(rel), rel)) }
         }
-        return out.sorted()
+        return out.sorted { $0.path < $1.path }
     }
 
     /// Files as given, each folder replaced by its images. A missing path, or a folder without

@@ -114,7 +114,7 @@ public enum ImageIO {
     /// in the same directory, then rename.
     public static func write(_ image: RGBImage, to path: String, quality: Int = ImageIO.defaultQuality,
                              format: ImageFormat? = nil) throws {
-        let name = displayName(path)
+        let name = displayName(path, writing: true)
         let chosen: ImageFormat
         if let format {
             chosen = format
@@ -162,7 +162,10 @@ public enum ImageIO {
         return bytes
     }
 
-    static func displayName(_ path: String) -> String { path == "-" ? "<stdin>" : path }
+    /// "-" is stdin when reading and stdout when writing.
+    static func displayName(_ path: String, writing: Bool = false) -> String {
+        path == "-" ? (writing ? "<stdout>" : "<stdin>") : path
+    }
 
     private static func readAll(fd: Int32, name: String) throws -> [UInt8] {
         var out = [UInt8]()

@@ -67,7 +67,9 @@ public final class StyleLibrary: @unchecked Sendable {
     /// Stores a prepared style, or returns the record that already holds the same pixels for
     /// this predictor (then `reused` is true).
     public func add(_ p: PreparedStyle, name: String?, tags: [String], stylizer: Stylizer) throws -> AddResult {
-        if let existing = try store.lookup(pixelHash: p.pixelHash, modelID: stylizer.predictorID) {
+        if var existing = try store.lookup(pixelHash: p.pixelHash, modelID: stylizer.predictorID) {
+            // The same pixels are stored once per predictor: a new explicit name renames them.
+            if let name, name != existing.name { existing = try store.rename(existing.name, to: name) }
             let record = tags.isEmpty ? existing : try store.addTags(existing.name, tags)
             return AddResult(record: record, reused: true)
         }

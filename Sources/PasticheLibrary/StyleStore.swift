@@ -62,6 +62,7 @@ public struct DamagedRecord: Sendable, Equatable, CustomStringConvertible {
 public struct StyleScan: Sendable {
     public var records: [StyleRecord]
     public var damaged: [DamagedRecord]
+    public init(records: [StyleRecord], damaged: [DamagedRecord]) { self.records = records; self.damaged = damaged }
 }
 
 public struct StyleNeighbor: Sendable {

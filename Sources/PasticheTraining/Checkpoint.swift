@@ -60,6 +60,19 @@ extension Trainer {
         lastCheckpoint = path
     }
 
+    /// Temporary files of checkpoint writes that a killed run left in the checkpoint directory
+    /// (`AtomicFile` names them `.NAME.tmp.PID`); those of live processes are left alone.
+    func removeStaleTemporaries() {
+        guard let dir = config.checkpointDir,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(".checkpoint-") {
+            guard let pid = name.split(separator: ".").last.flatMap({ Int32($0) }), name.contains(".tmp.") else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+            }
+        }
+    }
+
     public func checkpointPath(step: Int) -> String? {
         config.checkpointDir.map { $0 + String(format: "/checkpoint-%08d.safetensors", step) }
     }

@@ -138,7 +138,8 @@ public final class Trainer {
                                    styles: try ImageSet(path: config.styles, maxSide: maxSide),
                                    batch: config.batch, size: config.size, seed: config.seed,
                                    augmentStyles: config.augmentStyles)
-        let log = try JSONLLog(path: config.logPath, truncate: step == 0)
+        let log = try JSONLLog(path: config.logPath, resumingAt: step)
+        removeStaleTemporaries()
         let range = step..<config.steps
         let prefetcher = config.prefetch && !range.isEmpty ? Prefetcher(steps: range, make: sampler.make) : nil
         defer { prefetcher?.cancel() }

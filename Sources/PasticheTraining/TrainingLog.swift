@@ -22,12 +22,19 @@ public struct StepReport: Codable, Sendable {
 /// Append-only JSON lines, flushed per line.
 final class JSONLLog {
     let handle: FileHandle
-    init(path: String, truncate: Bool) throws {
+    /// Opens the log of a run at `step`: records of later steps (written by a run that was
+    /// killed after its last checkpoint) are dropped, so a resumed run's log never jumps back.
+    init(path: String, resumingAt step: Int) throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        if truncate || !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw TrainingError("\(path): cannot write") }
+        var kept = Data()
+        if step > 0, let old = FileManager.default.contents(atPath: path) {
+            for line in old.split(separator: 0x0A) where !line.isEmpty {
+                guard let r = try? JSONDecoder().decode(StepReport.self, from: Data(line)), r.step <= step else { continue }
+                kept.append(contentsOf: line); kept.append(0x0A)
+            }
         }
+        guard FileManager.default.createFile(atPath: path, contents: kept) else { throw TrainingError("\(path): cannot write") }
         guard let h = FileHandle(forWritingAtPath: path) else { throw TrainingError("\(path): cannot write") }
         handle = h
         handle.seekToEndOfFile()

@@ -42,21 +42,30 @@ public enum DataPack {
     @discardableResult
     public static func pack(_ dir: String, to output: String, maxSide: Int,
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
-        let files = ImageFolder.scan(dir)
+        let files = ImageFolder.entries(dir)
         if files.isEmpty { throw TrainingError("\(dir): no JPEG or PNG images found") }
         if FileManager.default.fileExists(atPath: output) {
             throw TrainingError("\(output) already exists; remove it or choose another -o")
         }
-        let env = try LMDBEnvironment(path: output, mapSize: 64 << 20, maxDatabases: 4)
-        let db = try env.openDatabase(imagesDatabase)
-        for (i, f) in files.enumerated() {
-            var img = try ImageIO.read(path: f)
-            if min(img.width, img.height) > maxSide { img = img.resizedShortestSide(to: maxSide) }
-            let rel = f.hasPrefix(dir + "/") ? String(f.dropFirst(dir.count + 1)) : f
-            let value = encode(name: rel, image: img)
-            try env.write { txn in _ = try txn.put(db, key(i), value) }
-            progress(i + 1, files.count)
+        // Written beside the output and renamed into place at the end: a pack that fails on a
+        // bad image (or is killed) leaves no partial file that a rerun would call existing.
+        let partial = output + ".partial-\(getpid())"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            let env = try LMDBEnvironment(path: partial, mapSize: 64 << 20, maxDatabases: 4)
+            let db = try env.openDatabase(imagesDatabase)
+            for (i, f) in files.enumerated() {
+                var img = try ImageIO.read(path: f.path)
+                if min(img.width, img.height) > maxSide { img = img.resizedShortestSide(to: maxSide) }
+                let value = encode(name: f.relative, image: img)
+                try env.write { txn in _ = try txn.put(db, key(i), value) }
+                progress(i + 1, files.count)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
         }
+        try FileManager.default.moveItem(atPath: partial, toPath: output)
         return files.count
     }
 }

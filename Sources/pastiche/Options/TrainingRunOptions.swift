@@ -35,7 +35,15 @@ struct TrainingRunOptions: ParsableArguments {
             }
             if !FileManager.default.fileExists(atPath: resume) { throw ValidationError("--resume \(resume): no such file") }
         } else {
-            if output == nil { throw ValidationError("give -o MODEL, where to write the trained model") }
+            guard let output else { throw ValidationError("give -o MODEL, where to write the trained model") }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("-o \(output) is a directory; -o names the model file to write")
+            }
+            let parent = (output as NSString).deletingLastPathComponent
+            if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
+                throw ValidationError("-o \(output): no directory \(parent)")
+            }
             if checkpointEvery != nil && checkpointDir == nil { throw ValidationError("--checkpoint-every needs --checkpoint-dir") }
             if let n = checkpointEvery, n < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         }

@@ -17,7 +17,7 @@ struct BlendCommand: ParsableCommand {
     )
 
     @Option(help: "Comma-separated style names or image files.") var styles: String
-    @Option(help: "Comma-separated weights, one per style (normalised to sum 1).") var weights: String?
+    @Option(parsing: .unconditional, help: "Comma-separated weights, one per style (normalised to sum 1).") var weights: String?
     @Argument(help: "Photos to stylize (- reads stdin).") var photos: [String] = []
     @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.blend.png here.")
     var output: String?
@@ -59,6 +59,11 @@ struct BlendCommand: ParsableCommand {
         let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
         let w = try blendWeights
+        // A name that cannot be stored is refused before any photo is painted.
+        if let saveAs {
+            try StyleName.validate(saveAs)
+            if try lib.store.contains(saveAs) { throw StyleStoreError.nameTaken(saveAs) }
+        }
         let blended = try EmbeddingMath.blend(resolved.map(\.embedding), weights: w)
         try plan.prepare()
         var firstResult: RGBImage?

@@ -7,10 +7,19 @@ import PasticheModels
 extension EmbedCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Embed style images and store them (reusing the cached embedding of identical pixels).")
+            abstract: "Embed style images and store them (reusing the cached embedding of identical pixels).",
+            discussion: """
+                Each style is stored as soon as it is embedded, so a long folder add that is killed \
+                keeps what it finished. A file that cannot be read stops the add and removes the \
+                styles it had added; with --keep-going it is skipped (one line each on stderr), every \
+                readable file is stored, and the command exits non-zero naming what it skipped. Adding \
+                pixels that are already stored with --name gives the stored style that name.
+                """)
         @Argument(help: "Images or folders of images.") var images: [String]
-        @Option(help: "Name for the style (one image only). Default: from the file name, made unique.") var name: String?
+        @Option(help: "Name for the style (one image only; renames it when these pixels are already stored). Default: from the file name, made unique.")
+        var name: String?
         @Option(name: .customLong("tag"), help: "Tag to attach (repeatable).") var tags: [String] = []
+        @Flag(name: .customLong("keep-going"), help: "Skip files that cannot be read instead of stopping.") var keepGoing = false
         @Flag(help: "Print the results as JSON.") var json = false
         @OptionGroup var model: ModelOptions
         @OptionGroup var library: LibraryOptions
@@ -18,6 +27,8 @@ extension EmbedCommand {
         func validate() throws {
             if images.isEmpty { throw ValidationError("give at least one image or folder") }
             if name != nil && images.count > 1 { throw ValidationError("--name needs exactly one image") }
+            if let name { try StyleName.validate(name) }
+            for t in tags { try StyleName.validate(t, what: "tag") }
         }
 
         struct Row: Codable { let name: String; let file: String; let reused: Bool }
@@ -27,20 +38,37 @@ extension EmbedCommand {
             if name != nil && files.count > 1 { throw ValidationError("--name needs exactly one image, the folder has \(files.count)") }
             let lib = try StyleLibrary(path: library.path)
             let stylizer = try model.loadStylizer()
-            // Decode and embed everything first: a bad file fails before anything is stored.
-            var prepared: [StyleLibrary.PreparedStyle] = []
+            var rows: [Row] = [], added: [String] = [], skipped: [String] = []
             for (i, file) in files.enumerated() {
                 Terminal.progress("[\(i + 1)/\(files.count)] embedding \(file)")
-                prepared.append(try lib.prepare(image: try ImageIO.read(path: file), sourceFile: file, stylizer: stylizer))
+                let prepared: StyleLibrary.PreparedStyle
+                do {
+                    prepared = try lib.prepare(image: try ImageIO.read(path: file), sourceFile: file, stylizer: stylizer)
+                } catch {
+                    Terminal.endProgress()
+                    guard keepGoing else {
+                        // All or nothing unless --keep-going: take back what this run stored.
+                        if !added.isEmpty { try lib.store.remove(added) }
+                        throw error
+                    }
+                    Terminal.note("skipped \(error)")
+                    skipped.append(file)
+                    continue
+                }
+                let r = try lib.add(prepared, name: name, tags: tags, stylizer: stylizer)
+                if !r.reused { added.append(r.record.name) }
+                rows.append(Row(name: r.record.name, file: file, reused: r.reused))
+                if !json {
+                    Terminal.endProgress()
+                    print("\(r.record.name)\t\(r.reused ? "reused" : "new")\t\(file)")
+                }
             }
             Terminal.endProgress()
-            var rows: [Row] = []
-            for p in prepared {
-                let r = try lib.add(p, name: name, tags: tags, stylizer: stylizer)
-                rows.append(Row(name: r.record.name, file: p.sourceFile, reused: r.reused))
-                if !json { print("\(r.record.name)\t\(r.reused ? "reused" : "new")\t\(p.sourceFile)") }
-            }
             if json { try Terminal.printJSON(rows) }
+            if !skipped.isEmpty {
+                throw ValidationFailure("skipped \(skipped.count) of \(files.count) files that could not be read: "
+                    + skipped.prefix(3).joined(separator: ", ") + (skipped.count > 3 ? ", …" : ""))
+            }
         }
     }
 }

@@ -12,7 +12,9 @@ extension EmbedCommand {
         @OptionGroup var library: LibraryOptions
 
         func run() throws {
-            let scan = try StyleLibrary(path: library.path, readOnly: true).store.scan(tag: tag)
+            // No library yet: nothing stored, an empty list (and no library created).
+            let scan = library.notCreatedYet ? StyleScan(records: [], damaged: [])
+                                             : try StyleLibrary(path: library.path, readOnly: true).store.scan(tag: tag)
             if json {
                 try Terminal.printJSON(scan.records.map { StyleView($0) })
             } else {

@@ -11,7 +11,7 @@ extension EmbedCommand {
         @OptionGroup var library: LibraryOptions
         func validate() throws { if names.isEmpty { throw ValidationError("give at least one name") } }
         func run() throws {
-            try StyleLibrary(path: library.path).store.remove(names)
+            try library.existing().store.remove(names)
             for n in names { print("removed \(n)") }
         }
     }

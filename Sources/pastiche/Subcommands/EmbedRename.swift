@@ -11,7 +11,7 @@ extension EmbedCommand {
         @Argument var new: String
         @OptionGroup var library: LibraryOptions
         func run() throws {
-            let r = try StyleLibrary(path: library.path).store.rename(old, to: new)
+            let r = try library.existing().store.rename(old, to: new)
             print("renamed \(old) to \(r.name)")
         }
     }

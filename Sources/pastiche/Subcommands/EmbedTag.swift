@@ -13,7 +13,7 @@ extension EmbedCommand {
         @OptionGroup var library: LibraryOptions
         func validate() throws { if tags.isEmpty { throw ValidationError("give at least one tag") } }
         func run() throws {
-            let store = try StyleLibrary(path: library.path).store
+            let store = try library.existing().store
             let r = remove ? try store.removeTags(name, tags) : try store.addTags(name, tags)
             print("\(r.name)\t\(r.tags.joined(separator: ","))")
         }

@@ -15,7 +15,10 @@ struct InterpolateCommand: ParsableCommand {
     @Argument(help: "The photo.") var photo: String
     @Option(name: .shortAndLong, help: "The strip image (frames side by side).") var output: String?
     @Option(help: "Also write frame-000.png, frame-001.png, … into this directory.") var frames: String?
-    @Option(name: .customLong("max-size"), help: "Downscale the photo so the long side is at most N pixels.") var maxSize: Int = 384
+    @Option(name: .customLong("max-size"), help: "Downscale the photo so the long side is at most N pixels.") var maxSize: Int?
+    @Option(help: "Style strength in [0, 1], as for stylize.") var strength: Float = 1
+    @Flag(name: .customLong("preserve-color"), help: "Keep the photo's colours; transfer luminance only (YCbCr).")
+    var preserveColor = false
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
@@ -23,6 +26,8 @@ struct InterpolateCommand: ParsableCommand {
         guard steps >= 2 && steps <= 1000 else { throw ValidationError("--steps must be in 2...1000") }
         if output == nil && frames == nil { throw ValidationError("give -o STRIP.png and/or --frames DIR") }
         try validateMaxSize(maxSize)
+        try validateStrength(strength)
+        if let output, output != "-" { try refuseOverwritingInputs(output: output, inputs: [photo, from, to]) }
     }
 
     func run() throws {
@@ -32,12 +37,17 @@ struct InterpolateCommand: ParsableCommand {
         let a = try lib.resolve(from, stylizer: stylizer).embedding
         let b = try lib.resolve(to, stylizer: stylizer).embedding
         let content = try readContent(photo, maxSize: maxSize)
+        // The photo's own embedding, for --strength below 1 (computed once for every frame).
+        let own = strength < 1 ? stylizer.embedding(style: content) : nil
         if let frames { try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true) }
         var images: [RGBImage] = []
         for i in 0..<steps {
             Terminal.progress("frame \(i + 1)/\(steps)")
             let t = Float(i) / Float(steps - 1)
-            let image = stylizer.stylize(content, embedding: EmbeddingMath.interpolate(a, b, t: t))
+            var e = EmbeddingMath.interpolate(a, b, t: t)
+            if let own { e = EmbeddingMath.withStrength(e, strength: strength, own: own) }
+            var image = stylizer.stylize(content, embedding: e)
+            if preserveColor { image = content.withLuminance(of: image) }
             if let frames { try ImageIO.write(image, to: frames + String(format: "/frame-%03d.png", i)) }
             if output != nil { images.append(image) }
         }

@@ -26,6 +26,8 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.")
     var maxSize: Int?
+    @Flag(name: .customLong("preserve-color"), help: "Keep the photo's colours; transfer luminance only (YCbCr).")
+    var preserveColor = false
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
@@ -55,7 +57,8 @@ struct StylizeCommand: ParsableCommand {
             Terminal.progress("[\(i + 1)/\(photos.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
             let e = stylizer.embedding(style: styleEmbedding, strength: strength, content: content)
-            let result = stylizer.stylize(content, embedding: e)
+            var result = stylizer.stylize(content, embedding: e)
+            if preserveColor { result = content.withLuminance(of: result) }
             let out = plan.path(for: i)
             try writeResult(result, to: out, quality: quality)
         }

@@ -1,0 +1,131 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import XCTest
+
+/// What a new user runs into (issue 16, "usability and data safety"): names that are ignored,
+/// checks made after the work, partial files, logs that jump back, and flags one command has
+/// and its sibling lacks.
+final class UsabilityTests: CLITestCase {
+    func testAddingStoredPixelsWithANewNameGivesThatName() throws {
+        let (vangogh, _, _) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh])
+        XCTAssertEqual(try names(), ["vangogh"])
+        let r = try ok(["embed", "add", vangogh, "--name", "wave", "--tag", "japanese"])
+        XCTAssertTrue(r.stdoutText.hasPrefix("wave\treused"), r.stdoutText)
+        XCTAssertEqual(try names(), ["wave"])
+        XCTAssertEqual(try names(tag: "japanese"), ["wave"])
+    }
+
+    func testKeepGoingSkipsBadFilesAndStoresTheRest() throws {
+        let folder = scratch + "/mixed"
+        try noiseImages(count: 3, in: folder, prefix: "good", seed: 9)
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: folder + "/m-bad.jpg"))
+        let r = try pastiche(["embed", "add", folder, "--keep-going"])
+        XCTAssertNotEqual(r.status, 0, r.summary)
+        XCTAssertFalse(r.signaled)
+        XCTAssertEqual(try names().count, 3)
+        XCTAssertTrue(r.stderrLines.contains { $0.contains("skipped") && $0.contains("m-bad.jpg") }, r.summary)
+        XCTAssertTrue(r.stderrLines.last?.contains("1 of 4") ?? false, r.summary)
+    }
+
+    func testBlendSaveAsATakenNameFailsBeforePainting() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh, hokusai])
+        try ok(["blend", "--styles", "vangogh,hokusai", "--save-as", "mix"])
+        let out = scratch + "/never.png"
+        let line = try fails(["blend", "--styles", "vangogh,hokusai", photo, "-o", out, "--save-as", "mix"])
+        XCTAssertTrue(line.contains("mix"), line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // Negative weights are a clear error, not "missing value".
+        let negative = try fails(["blend", "--styles", "vangogh,hokusai", "--weights", "-1,2", photo, "-o", out])
+        XCTAssertTrue(negative.contains("non-negative"), negative)
+    }
+
+    func testMissingLibraryIsAnEmptyListAndIsNotCreated() throws {
+        let missing = scratch + "/no-library"
+        let list = try ok(["embed", "list", "--json"], library: missing)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: list.stdout) as? [Any])?.count, 0)
+        for args in [["embed", "rm", "x"], ["embed", "export", scratch + "/e.json"], ["embed", "tag", "x", "t"],
+                     ["embed", "rename", "x", "y"]] {
+            _ = try fails(args, library: missing)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+    }
+
+    func testTrainingOutputAndPackAreCheckedBeforeTheWork() throws {
+        let fixtures = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures"
+        let dir = scratch + "/existing-dir"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let line = try fails(["train", "predictor", "--content", fixtures + "/content", "--styles", fixtures + "/styles",
+                              "--steps", "1", "--batch", "1", "--size", "32", "-o", dir], withLibrary: false)
+        XCTAssertTrue(line.contains("directory"), line)
+
+        // data pack on a folder with a bad image: no partial pack left, and a rerun after the
+        // fix is not told the pack "already exists".
+        let folder = scratch + "/pack-in"
+        try noiseImages(count: 2, in: folder, prefix: "ok", seed: 3)
+        let bad = folder + "/z-bad.png"
+        try Data("broken".utf8).write(to: URL(fileURLWithPath: bad))
+        let pack = scratch + "/images.lmdb"
+        _ = try fails(["data", "pack", folder, "-o", pack], withLibrary: false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pack))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.contains("partial") }, [])
+        try FileManager.default.removeItem(atPath: bad)
+        try ok(["data", "pack", folder, "-o", pack], withLibrary: false)
+    }
+
+    func testResumedLogDropsTheKilledRunsLaterSteps() throws {
+        let fixtures = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures"
+        let ckpt = scratch + "/ckpt"
+        try ok(["train", "predictor", "--content", fixtures + "/content", "--styles", fixtures + "/styles", "--steps", "4",
+                "--batch", "1", "--size", "32", "-o", scratch + "/m.safetensors", "--checkpoint-dir", ckpt,
+                "--checkpoint-every", "2"], withLibrary: false)
+        // As if killed after step 4 with its last checkpoint at 2, leaving a checkpoint write behind.
+        let stale = ckpt + "/.checkpoint-00000003.safetensors.tmp.999999"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: stale))
+        try ok(["train", "predictor", "--resume", ckpt + "/checkpoint-00000002.safetensors", "--steps", "4"], withLibrary: false)
+        let steps = try String(contentsOfFile: ckpt + "/train.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            ((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["step"] as? NSNumber)?.intValue ?? -1
+        }
+        XCTAssertEqual(steps, [1, 2, 3, 4])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+    }
+
+    func testPreserveColorAndStrengthOnStylizeAndInterpolate() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let kept = scratch + "/kept.png", plain = scratch + "/plain.png"
+        try ok(["stylize", "--style-image", vangogh, photo, "-o", kept, "--preserve-color"], withLibrary: false)
+        try ok(["stylize", "--style-image", vangogh, photo, "-o", plain], withLibrary: false)
+        let source = try decode(photo)
+        /// Mean |ΔCb| + |ΔCr| (BT.601) between the photo and a result.
+        func chromaChange(_ path: String) throws -> Float {
+            let result = try decode(path)
+            func cbcr(_ p: (r: Float, g: Float, b: Float)) -> (Float, Float) {
+                (-0.168736 * p.r - 0.331264 * p.g + 0.5 * p.b, 0.5 * p.r - 0.418688 * p.g - 0.081312 * p.b)
+            }
+            var sum: Float = 0
+            for y in 0..<source.height {
+                for x in 0..<source.width {
+                    let a = cbcr(source.pixel(x: x, y: y)), b = cbcr(result.pixel(x: x, y: y))
+                    sum += abs(a.0 - b.0) + abs(a.1 - b.1)
+                }
+            }
+            return sum / Float(source.width * source.height)
+        }
+        let keptChange = try chromaChange(kept), plainChange = try chromaChange(plain)
+        print("chroma change: --preserve-color \(keptChange), plain \(plainChange)")
+        XCTAssertLessThan(keptChange, 0.02)
+        XCTAssertGreaterThan(plainChange, 3 * keptChange)
+        // At strength 0 the photo's own embedding is used at every step: every frame the same.
+        let frames = scratch + "/frames"
+        try ok(["interpolate", "--from", vangogh, "--to", hokusai, "--steps", "3", "--strength", "0", photo,
+                "--frames", frames])
+        let first = try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-000.png"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-002.png")), first)
+        try ok(["interpolate", "--from", vangogh, "--to", hokusai, "--steps", "3", photo, "--frames", frames,
+                "--preserve-color"])
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-002.png")),
+                          try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-000.png")))
+    }
+}
