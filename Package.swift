@@ -58,6 +58,12 @@ let package = Package(
                           dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // The untrusted-input parsers as fuzz targets: libFuzzer's entry point when built with
+        // -sanitize=fuzzer -DFUZZING (scripts/fuzz.sh), else a replay of files and mutations of
+        // them (the test suite's smoke run over Tests/Fuzz/corpus).
+        .executableTarget(name: "pastiche-fuzz", dependencies: ["PasticheCore", "PasticheImage", "PasticheLibrary", "PasticheModels"],
+                          path: "Sources/PasticheFuzz"),
+
         .testTarget(name: "PasticheCoreTests", dependencies: ["PasticheCore"]),
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),

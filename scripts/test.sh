@@ -21,6 +21,10 @@ python3 training/reference/ort_reference.py --models "$home/models" --out "$home
     --styles styles/s01_vangogh_starry_night.jpg styles/s03_hokusai_great_wave.png styles/s04_kandinsky_composition_viii.png \
     --photos docs/images/chelsea_cat.png docs/images/summer_palace.jpg >&2
 
+say "building the fuzz targets' replay binary (the suite's fuzz smoke run)"
+# shellcheck disable=SC2086
+swift build -c release --product pastiche-fuzz ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
+
 say "running the tests"
 PASTICHE_HOME="$home" PASTICHE_REFERENCE_DIR="$home/reference" PASTICHE_REQUIRE_REFERENCE=1 \
     swift test -c release -Xswiftc -enable-testing 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking)'

@@ -87,11 +87,9 @@ extension StyleStore {
         return try encoder.encode(file)
     }
 
-    /// Imports an export in one transaction (all or nothing on error). A style whose name
-    /// exists is replaced when `overwrite`, else skipped; one whose image+model is already
-    /// stored under a different name is always skipped (the library keeps one per image+model).
-    @discardableResult
-    public func importJSON(_ data: Data, overwrite: Bool) throws -> ImportSummary {
+    /// The records of an export, each checked as an insert would check it. Throws
+    /// `invalidImport` (or `invalidRecord`) naming what is wrong.
+    public static func parseExport(_ data: Data) throws -> [StyleRecord] {
         let file: LibraryExport
         do {
             file = try JSONDecoder().decode(LibraryExport.self, from: data)
@@ -106,7 +104,16 @@ extension StyleStore {
                 "export format version \(file.version) is newer than this build supports (\(LibraryExport.version))")
         }
         let records = try file.styles.map { try $0.record() }
-        for r in records { try Self.validate(r) }
+        for r in records { try validate(r) }
+        return records
+    }
+
+    /// Imports an export in one transaction (all or nothing on error). A style whose name
+    /// exists is replaced when `overwrite`, else skipped; one whose image+model is already
+    /// stored under a different name is always skipped (the library keeps one per image+model).
+    @discardableResult
+    public func importJSON(_ data: Data, overwrite: Bool) throws -> ImportSummary {
+        let records = try Self.parseExport(data)
         return try writing { txn in
             var summary = ImportSummary()
             for r in records {

@@ -122,18 +122,22 @@ final class StyleStoreTests: XCTestCase {
 
     func testNearestByCosineDistance() throws {
         let (store, _) = try openStore()
+        // Directions in the first three of the embedding's 100 dimensions.
+        func direction(_ v: [Float]) -> [Float] { v + [Float](repeating: 0, count: StyleStore.embeddingSize - v.count) }
         func record(_ name: String, _ e: [Float]) -> StyleRecord {
-            StyleRecord(name: name, embedding: e, modelID: "m", pixelHash: name)
+            StyleRecord(name: name, embedding: direction(e), modelID: "m", pixelHash: name)
         }
         try store.insert(record("east", [1, 0, 0]), uniquifyName: false)
         try store.insert(record("north", [0, 1, 0]), uniquifyName: false)
         try store.insert(record("northeast", [1, 1, 0]), uniquifyName: false)
         try store.insert(record("west", [-2, 0, 0]), uniquifyName: false)
-        try store.insert(record("other-model", [1, 0, 0, 0]), uniquifyName: false)
-        let hits = try store.nearest(to: [3, 0.1, 0], k: 3, excluding: "east")
+        // Every style has the predictor's 100 values: another length is refused, not stored.
+        XCTAssertThrowsError(try store.insert(StyleRecord(name: "other-model", embedding: [1, 0, 0, 0], modelID: "m2"),
+                                              uniquifyName: false))
+        let hits = try store.nearest(to: direction([3, 0.1, 0]), k: 3, excluding: "east")
         XCTAssertEqual(hits.map(\.record.name), ["northeast", "north", "west"])
         XCTAssertEqual(hits[2].cosineDistance, 2, accuracy: 1e-3)
-        XCTAssertEqual(try store.nearest(to: [1, 0, 0], k: 1).first?.cosineDistance ?? -1, 0, accuracy: 1e-6)
+        XCTAssertEqual(try store.nearest(to: direction([1, 0, 0]), k: 1).first?.cosineDistance ?? -1, 0, accuracy: 1e-6)
     }
 
     func testInvalidRecordsAreRejected() throws {
