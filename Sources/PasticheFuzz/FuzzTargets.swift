@@ -71,9 +71,25 @@ let fuzzTarget: FuzzTarget = {
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    fuzzTarget.run(Array(UnsafeBufferPointer(start: data, count: size)), scratch: fuzzScratch)
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzTarget.run(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)), scratch: fuzzScratch)
     return 0
+}
+
+/// libFuzzer's driver (compiler-rt), called from this executable's own entry point: SwiftPM
+/// names the entry point of every executable target, so libFuzzer's `main` is not used.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@main
+struct FuzzDriver {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = Optional(CommandLine.unsafeArgv)
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) })
+    }
 }
 #else
 /// Without the fuzzer: runs each given file, and `--mutations N` bit-flipped and truncated
