@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 home=${PASTICHE_HOME:-$HOME/.pastiche}
 scratch=.build-sanitize
-flags=(-c release --scratch-path "$scratch" --sanitize=address --sanitize=undefined -Xswiftc -enable-testing
-       -Xcc -fno-sanitize-recover=undefined)
+# Swift takes AddressSanitizer (swiftc has no UBSan on Linux); the C targets take both, and the
+# link brings in both runtimes.
+flags=(-c release --scratch-path "$scratch" --sanitize=address -Xswiftc -enable-testing
+       -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
+       -Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined)
 swift build "${flags[@]}" --product pastiche 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
 swift build "${flags[@]}" --product pastiche-fuzz 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
 swift build "${flags[@]}" --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2

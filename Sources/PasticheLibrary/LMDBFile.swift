@@ -81,8 +81,10 @@ public struct LMDBFile {
             chosen = valid.max { $0.transaction < $1.transaction }
         }
         guard let chosen else { throw damage("no valid meta page for the current transaction") }
+        // (Checked first: the product below overflows for a garbage page number.)
+        guard chosen.lastPage < (1 << 40) else { throw damage("its last page number \(chosen.lastPage) is not plausible") }
         let needed = (chosen.lastPage + 1) * UInt64(pageSize)
-        guard chosen.lastPage < (1 << 40), needed <= fileSize || salvaging else {
+        guard needed <= fileSize || salvaging else {
             throw damage("\(fileSize) bytes, but its pages run to \(needed)")
         }
         meta = chosen

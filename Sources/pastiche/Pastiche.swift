@@ -30,12 +30,33 @@ struct Pastiche: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            var line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var line = (fileSystemMessage(error) ?? message(for: error)).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if line.isEmpty { line = "\(error)" }
             FileHandle.standardError.write(Data("pastiche: error: \(line)\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
+}
+
+/// Foundation's file errors as "PATH: reason" (their own text is a dump of the error's domain,
+/// code and user info).
+func fileSystemMessage(_ error: Error) -> String? {
+    guard let e = error as? CocoaError else { return nil }
+    let path = e.filePath ?? e.url?.path ?? "file"
+    if let posix = e.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+        return "\(path): \(String(cString: strerror(Int32(posix.code))))"
+    }
+    let reason: String
+    switch e.code {
+    case .fileNoSuchFile, .fileReadNoSuchFile: reason = "no such file or directory"
+    case .fileWriteFileExists: reason = "already exists"
+    case .fileReadNoPermission, .fileWriteNoPermission: reason = "permission denied"
+    case .fileWriteOutOfSpace: reason = "no space left on the device"
+    case .fileWriteVolumeReadOnly: reason = "read-only file system"
+    case .fileReadCorruptFile: reason = "cannot be read"
+    default: reason = "file operation failed (code \(e.code.rawValue))"
+    }
+    return "\(path): \(reason)"
 }
 
 enum PasticheVersion {
