@@ -109,7 +109,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
             }
             defer { mdb_txn_abort(txn) }
             do {
-                try LMDBFile.check(path: dataFile, transaction: UInt64(mdb_txn_id(txn)))
+                // size_t, imported as Int: a garbage id above Int.max must not trap.
+                try LMDBFile.check(path: dataFile, transaction: UInt64(UInt(bitPattern: mdb_txn_id(txn))))
                 return
             } catch let damage as LMDBFile.Damage where damage.reason.hasPrefix("no valid meta page for the current") {
                 continue
