@@ -74,6 +74,12 @@ public struct LMDBFile {
             throw damage("\(fileSize) bytes, shorter than two \(pageSize)-byte meta pages")
         }
         let valid = metas.filter { $0.pageSize == pageSize }
+        // LMDB reads both meta pages and takes the page size and the sizes of the one with the
+        // larger transaction id, whatever they hold: unless both agree, it may divide by zero
+        // or map garbage (salvage reads pages itself and needs only one).
+        guard salvaging || (metas.count == 2 && valid.count == 2) else {
+            throw damage("a meta page is damaged")
+        }
         let chosen: Meta?
         if let transaction {
             chosen = valid.first { $0.transaction == transaction }
