@@ -30,11 +30,60 @@ struct Pastiche: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            var line = (fileSystemMessage(error) ?? message(for: error)).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var line = (unknownOption(Array(CommandLine.arguments.dropFirst())) ?? fileSystemMessage(error)
+                ?? message(for: error)).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if line.isEmpty { line = "\(error)" }
             FileHandle.standardError.write(Data("pastiche: error: \(line)\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+}
+
+extension Pastiche {
+    /// ArgumentParser runs a command's `validate()` before it reports options it did not
+    /// recognise, so a misspelt flag would surface as some other complaint ("give exactly one of
+    /// …"); this finds it first: a `--name` the (sub)command's help does not list.
+    static func unknownOption(_ args: [String]) -> String? {
+        var command: ParsableCommand.Type = Pastiche.self
+        var rest = args[...]
+        while let next = rest.first, let sub = command.configuration.subcommands.first(where: { $0._commandName == next }) {
+            command = sub
+            rest = rest.dropFirst()
+        }
+        let help = helpMessage(for: command)
+        var known: Set<String> = ["--help", "--version", "--experimental-dump-help"]
+        var i = help.startIndex
+        while let r = help.range(of: "--", range: i..<help.endIndex) {
+            var end = r.upperBound
+            while end < help.endIndex, help[end].isLetter || help[end].isNumber || help[end] == "-" { end = help.index(after: end) }
+            known.insert(String(help[r.lowerBound..<end]))
+            i = end
+        }
+        for arg in rest {
+            if arg == "--" { break }
+            guard arg.hasPrefix("--"), arg.count > 2 else { continue }
+            let name = String(arg.split(separator: "=", maxSplits: 1)[0])
+            if known.contains(name) { continue }
+            let closest = known.filter { $0.count > 3 }.min { editDistance($0, name) < editDistance($1, name) }
+            let hint = closest.map { editDistance($0, name) <= 2 ? " Did you mean '\($0)'?" : "" } ?? ""
+            return "Unknown option '\(name)'.\(hint)"
+        }
+        return nil
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let keep = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = keep
+            }
+        }
+        return row[b.count]
     }
 }
 

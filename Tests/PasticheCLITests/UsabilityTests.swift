@@ -1,6 +1,7 @@
 import Foundation
 import PasticheCore
 import PasticheImage
+@testable import PasticheLibrary
 import XCTest
 
 /// What a new user runs into (issue 16, "usability and data safety"): names that are ignored,
@@ -127,5 +128,31 @@ final class UsabilityTests: CLITestCase {
                 "--preserve-color"])
         XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-002.png")),
                           try Data(contentsOf: URL(fileURLWithPath: frames + "/frame-000.png")))
+    }
+
+    func testMisspeltOptionIsReportedAsSuch() throws {
+        let (vangogh, _, photo) = try styleAndPhoto()
+        let line = try fails(["stylize", "--styel", vangogh, photo])
+        XCTAssertTrue(line.contains("Unknown option '--styel'") && line.contains("--style"), line)
+        let blend = try fails(["blend", "--stylez", "a", photo])
+        XCTAssertTrue(blend.contains("Unknown option '--stylez'"), blend)
+    }
+
+    func testContactSheetPagesAndSurvivesABadThumbnail() throws {
+        let folder = scratch + "/styles"
+        try noiseImages(count: 5, in: folder, prefix: "s", seed: 21)
+        try ok(["embed", "add", folder])
+        // One record's thumbnail replaced by bytes that are no image.
+        let store = try StyleStore(path: library)
+        var r = try store.list()[2]
+        r.thumbnail = Array("not a jpeg".utf8)
+        _ = try store.writing { txn in try txn.put(store.styles, StyleStore.key(r.name), r.encoded()) }
+        let out = scratch + "/sheet.png"
+        try ok(["embed", "sheet", "-o", out, "--per-page", "2"])
+        for k in 1...3 { XCTAssertGreaterThan(try decode(scratch + "/sheet-\(k).png").width, 100) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/sheet-4.png"))
+        let pipe = try fails(["embed", "sheet", "-o", "-", "--per-page", "2"])
+        XCTAssertTrue(pipe.contains("3 pages"), pipe)
     }
 }
