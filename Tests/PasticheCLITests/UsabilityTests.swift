@@ -155,4 +155,14 @@ final class UsabilityTests: CLITestCase {
         let pipe = try fails(["embed", "sheet", "-o", "-", "--per-page", "2"])
         XCTAssertTrue(pipe.contains("3 pages"), pipe)
     }
+
+    /// Foundation's file errors reach the user as "PATH: reason", never as an error-domain dump.
+    func testFileSystemErrorsAreOneReadableLine() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let file = scratch + "/plain-file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let line = try fails(["stylize", "--style-image", vangogh, photo, hokusai, "-o", file + "/out"], withLibrary: false)
+        XCTAssertFalse(line.contains("Domain") || line.contains("Code="), line)
+        XCTAssertTrue(line.contains(file), line)
+    }
 }
