@@ -92,8 +92,11 @@ extension Pastiche {
 func fileSystemMessage(_ error: Error) -> String? {
     guard let e = error as? CocoaError else { return nil }
     let path = e.filePath ?? e.url?.path ?? "file"
-    if let posix = e.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-        return "\(path): \(String(cString: strerror(Int32(posix.code))))"
+    if let posix = e.underlying as? POSIXError {
+        return "\(path): \(String(cString: strerror(posix.code.rawValue)))"
+    }
+    if let underlying = e.underlying.map({ $0 as NSError }), underlying.domain == NSPOSIXErrorDomain {
+        return "\(path): \(String(cString: strerror(Int32(underlying.code))))"
     }
     let reason: String
     switch e.code {
