@@ -449,7 +449,8 @@ public final class StyleStore: @unchecked Sendable {
 }
 
 /// Levenshtein distance over Unicode scalars.
-func editDistance(_ a: String, _ b: String) -> Int {
+/// Levenshtein distance over Unicode scalars ("did you mean" suggestions for names and flags).
+public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
     var row = Array(0...b.count)  // distances from a[..<i] to each prefix of b
     for i in a.indices.map({ $0 + 1 }) {

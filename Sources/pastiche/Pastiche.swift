@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheCore
+import PasticheLibrary
 
 /// The `pastiche` command. Each subcommand is one file in Subcommands/ (options several commands
 /// share are in Options/, printing helpers in Support/); each only parses arguments,
@@ -69,21 +70,6 @@ extension Pastiche {
             return "Unknown option '\(name)'.\(hint)"
         }
         return nil
-    }
-
-    private static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...max(1, b.count) where !b.isEmpty {
-                let keep = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = keep
-            }
-        }
-        return row[b.count]
     }
 }
 
