@@ -1,11 +1,11 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Data flows one way: image → tensor → predictor → embedding → library → blend → transfer → image.
 // Each library target owns one step; the `pastiche` executable only parses arguments and prints.
 let package = Package(
     name: "Pastiche",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pastiche", targets: ["pastiche"]),
         .library(name: "PasticheModels", targets: ["PasticheModels"]),
@@ -14,6 +14,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // The studio's HTTP server. No traits: swift-configuration and full Foundation are not
+        // needed, and each trait is more to build on a fresh clone.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Hummingbird's own dependencies, named because the studio uses their types directly
+        // (the log on stderr, header names, the body-size error); no extra builds.
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // System libraries (Debian packages named in `providers`; scripts/setup.sh installs them).
@@ -53,9 +61,18 @@ let package = Package(
         // Losses, optimiser, data pipeline, checkpoints.
         .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary", "PasticheONNX",
                                                          .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // `pastiche serve`: the web studio (Hummingbird routes, the render queue, the photo
+        // cache) and its page, served from the binary's own resources (Resources/Web).
+        .target(name: "PasticheStudio",
+                dependencies: ["PasticheModels", "PasticheLibrary", "PasticheImage",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "HTTPTypes", package: "swift-http-types"),
+                               .product(name: "NIOCore", package: "swift-nio")],
+                resources: [.copy("Resources/Web")]),
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
-                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools",
+                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools", "PasticheStudio",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // The untrusted-input parsers as fuzz targets: libFuzzer's entry point when built with

@@ -54,6 +54,16 @@ public final class StyleLibrary: @unchecked Sendable {
         /// nil when this predictor already embedded the same pixels (no network run needed).
         public let embedding: Embedding?
         public let thumbnail: [UInt8]
+
+        public init(sourceFile: String, pixelHash: String, width: Int, height: Int,
+                    embedding: Embedding?, thumbnail: [UInt8]) {
+            self.sourceFile = sourceFile
+            self.pixelHash = pixelHash
+            self.width = width
+            self.height = height
+            self.embedding = embedding
+            self.thumbnail = thumbnail
+        }
     }
 
     public func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {

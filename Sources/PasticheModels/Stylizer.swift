@@ -41,11 +41,12 @@ public final class Stylizer: @unchecked Sendable {
         return EmbeddingMath.withStrength(style, strength: strength, own: embedding(style: content))
     }
 
-    /// Stylizes `content` at its own resolution.
-    public func stylize(_ content: RGBImage, embedding: Embedding) -> RGBImage {
+    /// Stylizes `content` at its own resolution. `progress` gets the fraction done after each
+    /// layer of the transfer network (for long renders).
+    public func stylize(_ content: RGBImage, embedding: Embedding, progress: ((Double) -> Void)? = nil) -> RGBImage {
         precondition(embedding.count == PredictorArchitecture.embeddingSize, "embedding must have 100 values")
         let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
-        return RGBImage(tensor: transfer(content.tensor, embedding: e))
+        return RGBImage(tensor: transfer(content.tensor, embedding: e, progress: progress))
     }
 }
 

@@ -104,6 +104,7 @@ enum PasticheVersion {
 /// Every top-level subcommand, in the order `--help` lists them.
 let registeredSubcommands: [ParsableCommand.Type] = [
     StylizeCommand.self,
+    ServeCommand.self,
     BlendCommand.self,
     InterpolateCommand.self,
     EmbedCommand.self,

@@ -102,15 +102,16 @@ public enum TransferArchitecture {
     }
 
     /// Multiply-adds ×2 for one image of size h×w.
-    public static func flops(h: Int, w: Int) -> Double {
-        var total = 0.0
+    public static func flops(h: Int, w: Int) -> Double { layerFlops(h: h, w: w).reduce(0, +) }
+
+    /// Multiply-adds ×2 of each layer, in `layers` order, for one image of size h×w.
+    public static func layerFlops(h: Int, w: Int) -> [Double] {
         var (hh, ww) = (h, w)
-        for l in layers {
+        return layers.map { l in
             hh *= l.upsample; ww *= l.upsample
             let g = l.geometry(padded: true)
-            total += g.flops(h: hh, w: ww)
-            (hh, ww) = g.outputSize(h: hh, w: ww)
+            defer { (hh, ww) = g.outputSize(h: hh, w: ww) }
+            return g.flops(h: hh, w: ww)
         }
-        return total
     }
 }

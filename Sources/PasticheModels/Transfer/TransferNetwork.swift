@@ -22,35 +22,43 @@ public struct TransferNetwork {
         TransferArchitecture.styleParameters(embedding) { weights[$0] }
     }
 
-    public func callAsFunction(_ content: Tensor, embedding: Tensor) -> Tensor {
+    /// `progress`, when given, is called after each layer with the fraction of the network's
+    /// multiply-adds done so far (0 < f ≤ 1), on the calling thread.
+    public func callAsFunction(_ content: Tensor, embedding: Tensor, progress: ((Double) -> Void)? = nil) -> Tensor {
         precondition(embedding.n == content.n, "one embedding per content image")
-        return run(content, style: styleParameters(embedding))
+        return run(content, style: styleParameters(embedding), progress: progress)
     }
 
-    public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters) -> Tensor {
+    public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters,
+                    progress: ((Double) -> Void)? = nil) -> Tensor {
         precondition(content.c == 3, "content image must have 3 channels")
         let m = TransferArchitecture.sizeMultiple
         let padH = (m - content.h % m) % m, padW = (m - content.w % m) % m
         let input = padH + padW > 0
             ? ReflectPad.forward(content, Padding(top: 0, left: 0, bottom: padH, right: padW)) : content
+        let report = progress.map { LayerProgress(h: input.h, w: input.w, report: $0) }
 
         var x = input
         for l in TransferArchitecture.contract {
             x = conv(x, l)
             l.activation.forward(x)
+            report?.layerDone()
         }
         for r in 0..<TransferArchitecture.residualBlocks {
             let c1 = TransferArchitecture.residual[2 * r], c2 = TransferArchitecture.residual[2 * r + 1]
             let h = conv(x, c1)
             InstanceNorm.forward(h, gamma: style.gamma[c1.name]!, beta: style.beta[c1.name]!, activation: c1.activation)
+            report?.layerDone()
             let y = conv(h, c2)
             InstanceNorm.forward(y, gamma: style.gamma[c2.name]!, beta: style.beta[c2.name]!, activation: c2.activation,
                                  residual: x)
+            report?.layerDone()
             x = y
         }
         for l in TransferArchitecture.expand {
             x = conv(x, l)
             InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation)
+            report?.layerDone()
         }
         if padH + padW == 0 { return x }
         return crop(x, h: content.h, w: content.w)
@@ -63,6 +71,26 @@ public struct TransferNetwork {
         Conv2D.forward(x, weight: weights["\(l.name).weight"], bias: weights["\(l.name).bias"],
                        geometry: l.geometry(padded: true), input: ConvInput(upsample: l.upsample, reflect: true),
                        options: options)
+    }
+
+    /// Turns "layer i is done" into the fraction of the work done, weighted by each layer's cost.
+    private final class LayerProgress {
+        let cumulative: [Double]
+        let report: (Double) -> Void
+        var done = 0
+
+        init(h: Int, w: Int, report: @escaping (Double) -> Void) {
+            let flops = TransferArchitecture.layerFlops(h: h, w: w)
+            let total = flops.reduce(0, +)
+            var sum = 0.0
+            cumulative = flops.map { sum += $0; return sum / total }
+            self.report = report
+        }
+
+        func layerDone() {
+            report(cumulative[min(done, cumulative.count - 1)])
+            done += 1
+        }
     }
 
     private func crop(_ x: Tensor, h: Int, w: Int) -> Tensor {

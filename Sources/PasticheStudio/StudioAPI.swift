@@ -1,0 +1,138 @@
+import PasticheLibrary
+
+/// The JSON the studio speaks (docs/studio.md lists every endpoint). Field names are the API's,
+/// snake_case, so they read the same in JavaScript, Python and curl.
+enum API {
+    struct Style: Encodable {
+        let name: String
+        let tags: [String]
+        let width: Int
+        let height: Int
+        let blend: Bool
+        let thumbnail: String?
+        let source: String
+        let added: Int64
+        let recipe: [Component]?
+
+        init(_ r: StyleRecord) {
+            name = r.name
+            tags = r.tags
+            width = r.sourceWidth
+            height = r.sourceHeight
+            blend = r.recipe != nil
+            thumbnail = r.thumbnail.isEmpty ? nil : "/api/styles/\(r.name)/thumbnail"
+            source = r.sourceFile
+            added = r.addedAtMilliseconds
+            recipe = r.recipe?.map { Component(name: $0.name, weight: $0.weight) }
+        }
+    }
+
+    /// A record with its embedding, as `embed show --json` has it.
+    struct StyleDetail: Encodable {
+        let name: String
+        let tags: [String]
+        let width: Int
+        let height: Int
+        let blend: Bool
+        let thumbnail: String?
+        let source: String
+        let added: Int64
+        let recipe: [Component]?
+        let model: String
+        let embedding: [Float]
+
+        init(_ r: StyleRecord) {
+            let s = Style(r)
+            (name, tags, width, height, blend) = (s.name, s.tags, s.width, s.height, s.blend)
+            (thumbnail, source, added, recipe) = (s.thumbnail, s.source, s.added, s.recipe)
+            model = r.modelID
+            embedding = r.embedding
+        }
+    }
+
+    struct StyleList: Encodable {
+        let styles: [Style]
+        /// Records that could not be read (`embed salvage` repairs them); the rest are listed.
+        let damaged: [String]
+    }
+
+    struct Added: Encodable {
+        let style: Style
+        let reused: Bool
+    }
+
+    struct Component: Codable {
+        let name: String
+        let weight: Float
+    }
+
+    struct Neighbor: Encodable {
+        let name: String
+        let distance: Float
+    }
+
+    struct Nearest: Encodable { let nearest: [Neighbor] }
+
+    struct MapPoint: Encodable {
+        let name: String
+        let x: Float
+        let y: Float
+    }
+
+    struct Map: Encodable { let points: [MapPoint] }
+
+    struct Photo: Encodable {
+        let photo: String
+        let width: Int
+        let height: Int
+    }
+
+    struct Render: Decodable {
+        let photo: String
+        let styles: [Component]
+        let strength: Float?
+        let preserve_color: Bool?
+        let max_size: Int?
+        let format: String?
+        let quality: Int?
+    }
+
+    struct SaveBlend: Decodable {
+        let name: String
+        let styles: [Component]
+        let tags: [String]?
+        /// A cached photo to paint the blend's thumbnail with (as `blend --save-as` uses its first result).
+        let photo: String?
+    }
+
+    struct Patch: Decodable {
+        let name: String?
+        let tags: [String]?
+    }
+
+    struct Deleted: Encodable { let deleted: String }
+
+    struct Job: Encodable {
+        let job: String
+        let state: String
+        let progress: Double
+        let error: String?
+        let result: String?
+    }
+
+    struct Percentiles: Encodable {
+        let count: Int
+        let p50_ms: Double?
+        let p95_ms: Double?
+        let p99_ms: Double?
+    }
+
+    struct Stats: Encodable {
+        let renders: Percentiles
+        let queued: Int
+        let photos: Int
+        let photo_cache_bytes: Int
+    }
+
+    struct Failure: Encodable { let error: String }
+}

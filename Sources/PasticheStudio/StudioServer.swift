@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Runs the studio until SIGINT or SIGTERM, then shuts down gracefully: the listener closes,
+/// requests in flight finish, and the library is left as its last committed transaction.
+public enum StudioServer {
+    /// A random token for hosts off loopback: 128 bits, hex.
+    public static func makeToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &g)) }.joined()
+    }
+
+    /// The URL to open, with the token when there is one (as Jupyter prints it).
+    public static func url(host: String, port: Int, token: String?) -> String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "http://\(h):\(port)/" + (token.map { "?token=\($0)" } ?? "")
+    }
+
+    /// `onReady` gets the URL once the socket listens (with the real port when 0 was asked).
+    public static func run(studio: Studio, assets: WebAssets, onReady: @escaping @Sendable (String) -> Void) async throws {
+        let c = studio.configuration
+        precondition(c.token != nil || StudioConfiguration.isLoopback(c.host), "a host off loopback needs a token")
+        var logger = Logger(label: "pastiche.studio") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = ProcessInfo.processInfo.environment["PASTICHE_STUDIO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        let app = Application(
+            router: StudioRoutes.router(studio: studio, assets: assets),
+            configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pastiche",
+                                 reuseAddress: false),
+            onServerRunning: { channel in
+                onReady(url(host: c.host, port: channel.localAddress?.port ?? c.port, token: c.token))
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}
