@@ -130,6 +130,9 @@ enum StudioRoutes {
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
+        } catch {
+            // A malformed chunked body and the like: the client's fault, not the server's.
+            throw StudioError.badRequest("the request body could not be read (\(error))")
         }
     }
 
@@ -188,7 +191,9 @@ struct AccessMiddleware: RouterMiddleware {
     let token: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let authority = request.head.authority ?? ""
+        guard let authority = request.head.authority, !authority.isEmpty else {
+            throw StudioError.badRequest("the request has no Host header")
+        }
         if let token {
             let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             let given = request.uri.queryParameters.get("token") ?? bearer ?? request.cookies[Self.cookie]?.value
