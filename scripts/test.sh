@@ -16,6 +16,22 @@ if ! python3 -c "import onnxruntime, onnx, numpy, PIL" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check "onnxruntime>=1.20" onnx numpy pillow
 fi
 
+# The studio's browser tests: Debian's chromium and chromium-driver, Selenium from PyPI.
+need=()
+for pkg in chromium chromium-driver; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! python3 -c "import selenium" 2>/dev/null; then
+    say "installing selenium (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check selenium
+fi
+
 say "computing onnxruntime reference outputs"
 python3 training/reference/ort_reference.py --models "$home/models" --out "$home/reference" \
     --styles styles/s01_vangogh_starry_night.jpg styles/s03_hokusai_great_wave.png styles/s04_kandinsky_composition_viii.png \
@@ -28,3 +44,11 @@ swift build -c release --product pastiche-fuzz ${SWIFT_BUILD_FLAGS:-} 2>&1 | gre
 say "running the tests"
 PASTICHE_HOME="$home" PASTICHE_REFERENCE_DIR="$home/reference" PASTICHE_REQUIRE_REFERENCE=1 \
     swift test -c release -Xswiftc -enable-testing 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking)'
+
+# The studio in a real browser, then under load, both against the binary just tested.
+# shellcheck disable=SC2086
+bin=$(swift build -c release --show-bin-path ${SWIFT_BUILD_FLAGS:-})/pastiche
+say "driving the studio in headless Chromium"
+PASTICHE_HOME="$home" python3 Tests/studio/browser_test.py --binary "$bin"
+say "the studio under load (8 clients)"
+PASTICHE_HOME="$home" python3 scripts/studio-bench.py --binary "$bin" --renders 30 --seconds 15
