@@ -162,7 +162,7 @@ final class StudioTests: CLITestCase {
                        409, "a taken name is refused, the first blend kept")
     }
 
-    /// Sixty malformed or hostile requests: every one answered 4xx with a one-line JSON error
+    /// 76 malformed or hostile requests: every one answered 4xx with a one-line JSON error
     /// (or, for bytes that are not HTTP, NIO's own 400), the server up throughout, the library
     /// byte-for-byte what it was.
     func testBadInputSweepLeavesServerUpAndLibraryUnchanged() throws {
@@ -223,6 +223,8 @@ final class StudioTests: CLITestCase {
             ("POST", "/api/render", [], [:]),
             ("POST", "/api/render", Array("null".utf8), [:]),
             ("POST", "/api/render", [0xFF, 0xFE, 0x00], [:]),
+            ("POST", "/api/render", [UInt8](repeating: UInt8(ascii: "["), count: 300_000), [:]),  // nesting past any stack
+            ("POST", "/api/blends", Array(String(repeating: "{\"a\":", count: 100_000).utf8), [:]),
             ("POST", "/api/blends", Array("{\"name\":".utf8), [:]),
             ("PATCH", "/api/styles/vangogh", [], [:]),
             ("POST", "/api/photos", notImage, [:]),
@@ -291,6 +293,30 @@ final class StudioTests: CLITestCase {
         XCTAssertTrue(statuses.contains(413) && statuses.contains(404) && statuses.contains(403) && statuses.contains(409))
         XCTAssertEqual(try studio.get("/api/styles").status, 200, "still serving")
         XCTAssertEqual(try export(), before, "the library is unchanged")
+    }
+
+    /// The studio and CLI processes writing the same library at once: every style lands once,
+    /// and the library checks clean afterwards.
+    func testConcurrentCLIWritersAndUploadsAllLand() throws {
+        let studio = try StudioProcess(["--library", library], scratch: scratch)
+        defer { XCTAssertEqual(try? studio.stop().status, 0) }
+        let cliImages = try noiseImages(count: 16, in: scratch + "/cli", prefix: "cli", seed: 11)
+        let webImages = try noiseImages(count: 16, in: scratch + "/web", prefix: "web", seed: 12)
+        let writers = try [0, 1].map { half in
+            try CLI.start(["embed", "add"] + cliImages.enumerated().filter { $0.offset % 2 == half }.map(\.element)
+                          + ["--library", library], scratch: scratch)
+        }
+        for path in webImages {
+            let r = try studio.request("POST", "/api/styles?filename=\(URL(fileURLWithPath: path).lastPathComponent)",
+                                       body: try bytes(path))
+            XCTAssertEqual(r.status, 201, r.text)
+        }
+        for w in writers { XCTAssertEqual(try w.wait().status, 0) }
+        let expected = Set((cliImages + webImages).map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent })
+        XCTAssertEqual(Set(try names()), expected)
+        let listed = (try studio.get("/api/styles").object["styles"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        XCTAssertEqual(Set(listed), expected)
+        try ok(["doctor"])
     }
 
     func testOffLoopbackHostsNeedTheToken() throws {
