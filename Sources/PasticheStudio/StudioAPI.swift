@@ -13,8 +13,12 @@ enum API {
         let source: String
         let added: Int64
         let recipe: [Component]?
+        /// Only for one style (`GET /api/styles/{name}`): the predictor and the 100 numbers, as
+        /// `embed show --json --vector` has them.
+        let model: String?
+        let embedding: [Float]?
 
-        init(_ r: StyleRecord) {
+        init(_ r: StyleRecord, withEmbedding: Bool = false) {
             name = r.name
             tags = r.tags
             width = r.sourceWidth
@@ -24,29 +28,8 @@ enum API {
             source = r.sourceFile
             added = r.addedAtMilliseconds
             recipe = r.recipe?.map { Component(name: $0.name, weight: $0.weight) }
-        }
-    }
-
-    /// A record with its embedding, as `embed show --json` has it.
-    struct StyleDetail: Encodable {
-        let name: String
-        let tags: [String]
-        let width: Int
-        let height: Int
-        let blend: Bool
-        let thumbnail: String?
-        let source: String
-        let added: Int64
-        let recipe: [Component]?
-        let model: String
-        let embedding: [Float]
-
-        init(_ r: StyleRecord) {
-            let s = Style(r)
-            (name, tags, width, height, blend) = (s.name, s.tags, s.width, s.height, s.blend)
-            (thumbnail, source, added, recipe) = (s.thumbnail, s.source, s.added, s.recipe)
-            model = r.modelID
-            embedding = r.embedding
+            model = withEmbedding ? r.modelID : nil
+            embedding = withEmbedding ? r.embedding : nil
         }
     }
 

@@ -45,7 +45,7 @@ enum StudioRoutes {
             return try json(added, status: added.reused ? .ok : .created)
         }
         router.get("/api/styles/:name") { _, context in
-            try json(API.StyleDetail(await studio.style(try context.parameters.require("name"))))
+            try json(API.Style(await studio.style(try context.parameters.require("name")), withEmbedding: true))
         }
         router.patch("/api/styles/:name") { request, context in
             let patch = try decode(API.Patch.self, try await body(request, limit: limit))

@@ -28,6 +28,26 @@ public enum Evaluation {
         return sum / Double(max(styles.count, 1))
     }
 
+    /// The same losses for images already stylized (video frames, say): `stylized[i]` is scored
+    /// against `contents[i]` and the one `style`, all centre-cropped to `size`.
+    public static func score(stylized: [String], contents: [String], style: String, lossModel: ModelWeights,
+                             size: Int, config: LossConfig, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        guard stylized.count == contents.count, !stylized.isEmpty else {
+            throw TrainingError("--stylized has \(stylized.count) images but --content \(contents.count); give one original per stylized image")
+        }
+        let loss = try PerceptualLoss(weights: lossModel, config: config)
+        let target = Augment.centre(try ImageIO.read(path: style), size: size).tensor
+        var sum = LossValues()
+        for (k, (y, c)) in zip(stylized, contents).enumerated() {
+            let content = Augment.centre(try ImageIO.read(path: c), size: size).tensor
+            let output = Augment.centre(try ImageIO.read(path: y), size: size).tensor
+            sum = sum + loss.evaluate(output, targets: loss.targets(content: content, style: target), gradient: false).0
+            progress(k + 1, stylized.count)
+        }
+        let m = sum.scaled(1 / Double(stylized.count))
+        return Result(pairs: stylized.count, content: m.content, style: m.style, tv: m.tv, total: m.total)
+    }
+
     /// `lossModel` supplies the loss network (keep it fixed to compare models). Style images
     /// go to the predictor as inference does (`Stylizer.styleInput`, 256²); content and style
     /// targets are centre crops at `size`.

@@ -104,10 +104,11 @@ enum PasticheVersion {
 /// Every top-level subcommand, in the order `--help` lists them.
 let registeredSubcommands: [ParsableCommand.Type] = [
     StylizeCommand.self,
-    ServeCommand.self,
     BlendCommand.self,
     InterpolateCommand.self,
+    VideoCommand.self,
     EmbedCommand.self,
+    ServeCommand.self,
     ModelCommand.self,
     BenchCommand.self,
     DoctorCommand.self,

@@ -52,7 +52,8 @@ enum CLI {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// Starts `pastiche arguments` with stdout and stderr going to files in `scratch`.
-    static func start(_ arguments: [String], scratch: String, stdin: String? = nil) throws -> RunningCLI {
+    static func start(_ arguments: [String], scratch: String, stdin: String? = nil,
+                      environment extra: [String: String] = [:]) throws -> RunningCLI {
         let id = UUID().uuidString
         let outPath = scratch + "/.stdout-\(id)", errPath = scratch + "/.stderr-\(id)"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -60,7 +61,7 @@ enum CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binaryPath)
         p.arguments = arguments
-        p.environment = environment
+        p.environment = environment.merging(extra) { $1 }
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardInput = stdin.map { FileHandle(forReadingAtPath: $0)! } ?? FileHandle.nullDevice

@@ -36,13 +36,23 @@ public enum InstanceNorm {
         return (mean, variance)
     }
 
+    /// Replaces the moments a norm normalises with (per image and channel, [N·C] each): how
+    /// video carries statistics from frame to frame.
+    public typealias MomentsOverride = (_ mean: [Float], _ variance: [Float]) -> (mean: [Float], variance: [Float])
+
     /// Normalises `x` in place with gamma/beta of shape [N, C] (flattened), then applies
     /// `activation`, then adds `residual` if given (the transfer network's block output).
+    /// `moments`, when given, sees this tensor's mean and variance and returns the ones to use.
     public static func forward(_ x: Tensor, gamma: Tensor, beta: Tensor, activation: Activation = .none,
-                               residual: Tensor? = nil, epsilon: Float = InstanceNorm.epsilon) {
+                               residual: Tensor? = nil, epsilon: Float = InstanceNorm.epsilon,
+                               moments override: MomentsOverride? = nil) {
         precondition(gamma.count == x.n * x.c && beta.count == x.n * x.c, "instance norm: gamma/beta must be [N, C]")
         if let residual { precondition(residual.sameShape(x), "instance norm: residual shape") }
-        let (mean, variance) = moments(x)
+        var (mean, variance) = moments(x)
+        if let override {
+            (mean, variance) = override(mean, variance)
+            precondition(mean.count == x.n * x.c && variance.count == x.n * x.c, "instance norm: moments must be [N·C]")
+        }
         let hw = x.plane, planes = x.n * x.c
         // Fewer planes than twice the cores (the 3-channel output layer): split planes too, so
         // no core idles through the last one.

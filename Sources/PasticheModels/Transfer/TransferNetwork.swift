@@ -29,8 +29,15 @@ public struct TransferNetwork {
         return run(content, style: styleParameters(embedding), progress: progress)
     }
 
+    /// The moments each normalised layer uses, by layer name (`InstanceNorm.MomentsOverride`):
+    /// video smooths them across frames. nil: each image's own, as everywhere else.
+    public typealias LayerMoments = (_ layer: String, _ mean: [Float], _ variance: [Float]) -> (mean: [Float], variance: [Float])
+
     public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters,
-                    progress: ((Double) -> Void)? = nil) -> Tensor {
+                    progress: ((Double) -> Void)? = nil, moments: LayerMoments? = nil) -> Tensor {
+        func override(_ name: String) -> InstanceNorm.MomentsOverride? {
+            moments.map { hook in { hook(name, $0, $1) } }
+        }
         precondition(content.c == 3, "content image must have 3 channels")
         let m = TransferArchitecture.sizeMultiple
         let padH = (m - content.h % m) % m, padW = (m - content.w % m) % m
@@ -47,17 +54,19 @@ public struct TransferNetwork {
         for r in 0..<TransferArchitecture.residualBlocks {
             let c1 = TransferArchitecture.residual[2 * r], c2 = TransferArchitecture.residual[2 * r + 1]
             let h = conv(x, c1)
-            InstanceNorm.forward(h, gamma: style.gamma[c1.name]!, beta: style.beta[c1.name]!, activation: c1.activation)
+            InstanceNorm.forward(h, gamma: style.gamma[c1.name]!, beta: style.beta[c1.name]!, activation: c1.activation,
+                                 moments: override(c1.name))
             report?.layerDone()
             let y = conv(h, c2)
             InstanceNorm.forward(y, gamma: style.gamma[c2.name]!, beta: style.beta[c2.name]!, activation: c2.activation,
-                                 residual: x)
+                                 residual: x, moments: override(c2.name))
             report?.layerDone()
             x = y
         }
         for l in TransferArchitecture.expand {
             x = conv(x, l)
-            InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation)
+            InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation,
+                                 moments: override(l.name))
             report?.layerDone()
         }
         if padH + padW == 0 { return x }

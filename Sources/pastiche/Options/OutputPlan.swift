@@ -12,14 +12,37 @@ struct OutputPlan {
     let destination: String?
     let inputs: [String]
     let suffix: String
+    /// For an input found in a folder argument: its path below that folder, which the output
+    /// keeps (sub-folders included) under -o DIR.
+    let relative: [String?]
 
-    /// Output file names without directory, one per input: the input's stem, numbered from the
-    /// second use of a name on.
+    init(destination: String?, inputs: [String], suffix: String, relative: [String?]? = nil) {
+        self.destination = destination
+        self.inputs = inputs
+        self.suffix = suffix
+        self.relative = relative ?? inputs.map { _ in nil }
+    }
+
+    /// From photo arguments where any may be a folder (its images, recursively, sorted).
+    init(destination: String?, photos: PhotoArguments, suffix: String) {
+        self.init(destination: destination, inputs: photos.files, suffix: suffix, relative: photos.relative)
+    }
+
+    /// Several outputs: -o names a directory.
+    private var isMany: Bool { inputs.count > 1 || relative.contains { $0 != nil } }
+
+    /// Output file names without directory, one per input: the input's stem (for a folder's
+    /// image, its relative path without extension), numbered from the second use of a name on.
     private var names: [String] {
         var seen: [String: Int] = [:]
-        return inputs.map { input in
-            let stem = URL(fileURLWithPath: input == "-" ? "stdin" : input).deletingPathExtension().lastPathComponent
-            let base = destination == nil ? stem + suffix : stem
+        return zip(inputs, relative).map { input, rel in
+            let base: String
+            if let rel {
+                base = (rel as NSString).deletingPathExtension
+            } else {
+                let stem = URL(fileURLWithPath: input == "-" ? "stdin" : input).deletingPathExtension().lastPathComponent
+                base = destination == nil ? stem + suffix : stem
+            }
             let n = (seen[base.lowercased()] ?? 0) + 1
             seen[base.lowercased()] = n
             return (n == 1 ? base : "\(base)-\(n)") + ".png"
@@ -29,12 +52,15 @@ struct OutputPlan {
     /// Output path for input `i`.
     func path(for i: Int) -> String {
         guard let destination else { return names[i] }
-        if inputs.count == 1 { return destination }
+        if !isMany { return destination }
         return (destination as NSString).appendingPathComponent(names[i])
     }
 
     func validate() throws {
-        if inputs.count > 1, let d = destination {
+        if destination == nil, relative.contains(where: { $0 != nil }) {
+            throw ValidationError("a folder of photos needs -o DIR for the results")
+        }
+        if isMany, let d = destination {
             if d == "-" { throw ValidationError("-o - writes one image; give one photo, or -o DIR for several") }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir), !isDir.boolValue {
@@ -52,8 +78,36 @@ struct OutputPlan {
     }
 
     func prepare() throws {
-        if inputs.count > 1, let d = destination {
-            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        guard isMany, let d = destination else { return }
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        for i in inputs.indices where relative[i]?.contains("/") == true {
+            try FileManager.default.createDirectory(atPath: (path(for: i) as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        }
+    }
+}
+
+/// Photo arguments with folders expanded: each folder's PNG and JPEG images, recursively and
+/// sorted (`ImageFolder`), with their paths below it; other files in a folder are skipped,
+/// and counted so the command can say so.
+struct PhotoArguments {
+    var files: [String] = []
+    var relative: [String?] = []
+    var skipped = 0
+
+    init(_ arguments: [String]) throws {
+        for a in arguments {
+            var isDir: ObjCBool = false
+            guard a != "-", FileManager.default.fileExists(atPath: a, isDirectory: &isDir), isDir.boolValue else {
+                files.append(a)
+                relative.append(nil)
+                continue
+            }
+            let entries = ImageFolder.entries(a)
+            if entries.isEmpty { throw ImageError(file: a, kind: .notFound, reason: "no PNG or JPEG images in this folder") }
+            files += entries.map(\.path)
+            relative += entries.map(\.relative)
+            skipped += ImageFolder.otherFiles(a)
         }
     }
 }

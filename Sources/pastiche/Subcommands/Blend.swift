@@ -18,7 +18,7 @@ struct BlendCommand: ParsableCommand {
 
     @Option(help: "Comma-separated style names or image files.") var styles: String
     @Option(parsing: .unconditional, help: "Comma-separated weights, one per style (normalised to sum 1).") var weights: String?
-    @Argument(help: "Photos to stylize (- reads stdin).") var photos: [String] = []
+    @Argument(help: "Photos or folders of photos to stylize (- reads stdin).") var photos: [String] = []
     @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.blend.png here.")
     var output: String?
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
@@ -42,7 +42,9 @@ struct BlendCommand: ParsableCommand {
         }
     }
 
-    var plan: OutputPlan { OutputPlan(destination: output, inputs: photos, suffix: ".blend") }
+    /// The photos with folders expanded (sub-folder structure kept under -o DIR).
+    var inputs: PhotoArguments { get throws { try PhotoArguments(photos) } }
+    var plan: OutputPlan { get throws { OutputPlan(destination: output, photos: try inputs, suffix: ".blend") } }
 
     func validate() throws {
         if styleList.isEmpty || styleList.contains("") { throw ValidationError("--styles needs comma-separated names or files") }
@@ -65,10 +67,12 @@ struct BlendCommand: ParsableCommand {
             if try lib.store.contains(saveAs) { throw StyleStoreError.nameTaken(saveAs) }
         }
         let blended = try EmbeddingMath.blend(resolved.map(\.embedding), weights: w)
+        let inputs = try inputs, plan = try plan
+        if inputs.skipped > 0 { Terminal.note("skipping \(inputs.skipped) file\(inputs.skipped == 1 ? " that is" : "s that are") not a PNG or JPEG image") }
         try plan.prepare()
         var firstResult: RGBImage?
-        for (i, photo) in photos.enumerated() {
-            Terminal.progress("[\(i + 1)/\(photos.count)] \(photo)")
+        for (i, photo) in inputs.files.enumerated() {
+            Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
             let e = stylizer.embedding(style: blended, strength: strength, content: content)
             var result = stylizer.stylize(content, embedding: e)

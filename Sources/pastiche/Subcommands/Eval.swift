@@ -24,6 +24,8 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Style images or folders.") var styles: [String] = []
     @Option(help: "Centre-crop size.") var size: Int = 256
     @Option(name: .customLong("loss-model"), help: "Model whose MobileNetV2 trunk is the loss network.") var lossModel: String?
+    @Option(parsing: .upToNextOption, help: "Score these already stylized images (a folder, or files) instead of stylizing: --content gives their originals in the same order, --styles the one style.")
+    var stylized: [String] = []
     @Option(help: "Also compare the style embeddings with this model's (e.g. a distillation teacher).")
     var teacher: String?
     @Flag(help: "Print the result as JSON.") var json = false
@@ -33,6 +35,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if content.isEmpty || styles.isEmpty { throw ValidationError("give --content and --styles (files or folders)") }
         do { try TrainingConfig.checkSize(size) } catch { throw ValidationError("\(error)") }
+        if !stylized.isEmpty && teacher != nil { throw ValidationError("--teacher compares models; it does not go with --stylized") }
     }
 
     func run() throws {
@@ -41,12 +44,23 @@ struct EvalCommand: ParsableCommand {
         let lossWeights = try ModelWeights.load(path: lossPath)
         let teacherWeights = try teacher.map { try ModelWeights.load(path: $0) }
         let contents = try ImageFolder.expand(content), styleFiles = try ImageFolder.expand(styles)
+        if !stylized.isEmpty {
+            guard styleFiles.count == 1 else { throw ValidationError("--stylized images are scored against one style; --styles gave \(styleFiles.count)") }
+            let r = try Evaluation.score(stylized: try ImageFolder.expand(stylized), contents: contents, style: styleFiles[0],
+                                         lossModel: lossWeights, size: size, config: loss.config()) { k, n in Terminal.progress("image \(k)/\(n)") }
+            Terminal.endProgress()
+            return try report(r)
+        }
         var r = try Evaluation.run(model: weights, lossModel: lossWeights, contents: contents, styles: styleFiles,
                                    size: size, config: loss.config()) { k, n in Terminal.progress("pair \(k)/\(n)") }
         if let teacherWeights {
             r.embeddingMSE = try Evaluation.embeddingError(model: weights, teacher: teacherWeights, styles: styleFiles)
         }
         Terminal.endProgress()
+        try report(r)
+    }
+
+    private func report(_ r: Evaluation.Result) throws {
         if json {
             try Terminal.printJSON(r)
         } else {

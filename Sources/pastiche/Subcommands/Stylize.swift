@@ -20,7 +20,7 @@ struct StylizeCommand: ParsableCommand {
     var styleImage: String?
     @Option(help: "A style from the library, by name.") var style: String?
 
-    @Argument(help: "Photos to stylize (- reads stdin).") var photos: [String]
+    @Argument(help: "Photos or folders of photos to stylize (- reads stdin); a folder's results keep its sub-folders under -o DIR.") var photos: [String]
     @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.pastiche.png here.")
     var output: String?
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
@@ -33,7 +33,9 @@ struct StylizeCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
-    var plan: OutputPlan { OutputPlan(destination: output, inputs: photos, suffix: ".pastiche") }
+    /// The photos with folders expanded (sub-folder structure kept under -o DIR).
+    var inputs: PhotoArguments { get throws { try PhotoArguments(photos) } }
+    var plan: OutputPlan { get throws { OutputPlan(destination: output, photos: try inputs, suffix: ".pastiche") } }
 
     func validate() throws {
         if photos.isEmpty { throw ValidationError("give at least one photo") }
@@ -52,9 +54,11 @@ struct StylizeCommand: ParsableCommand {
         } else {
             styleEmbedding = try StyleLibrary(path: library.path, readOnly: true).embedding(named: style!, stylizer: stylizer).embedding
         }
+        let inputs = try inputs, plan = try plan
+        if inputs.skipped > 0 { Terminal.note("skipping \(inputs.skipped) file\(inputs.skipped == 1 ? " that is" : "s that are") not a PNG or JPEG image") }
         try plan.prepare()
-        for (i, photo) in photos.enumerated() {
-            Terminal.progress("[\(i + 1)/\(photos.count)] \(photo)")
+        for (i, photo) in inputs.files.enumerated() {
+            Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
             let e = stylizer.embedding(style: styleEmbedding, strength: strength, content: content)
             var result = stylizer.stylize(content, embedding: e)
