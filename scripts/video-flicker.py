@@ -24,6 +24,11 @@ import sys
 import tempfile
 import zipfile
 
+try:
+    import cv2  # noqa: F401  (DIS optical flow, for clips whose motion is not a known shift)
+except ImportError:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "opencv-python-headless"], check=True)
 import numpy as np
 from PIL import Image
 

@@ -14,10 +14,9 @@ struct VideoCommand: ParsableCommand {
             frames; OUT is .mp4/.mov/.mkv (H.264), .webm (VP9), .gif, or a folder of PNG frames \
             (a path ending in /). The output keeps the frame count and frame rate and copies the \
             audio untouched. Frames stream through pipes, a few at a time; OUT appears only when \
-            complete. Every frame is stylized as `pastiche stylize` would stylize it, except that with --stability K each normalised \
-            layer's statistics are a moving average over frames, which removes most of the flicker \
-            (docs/video.md). Needs Debian's \
-            ffmpeg package.
+            complete. --stability K carries each normalised layer's statistics across frames (a \
+            moving average); with --stability 0 every frame is exactly what `pastiche stylize` \
+            makes of it. Needs Debian's ffmpeg package. Docs: docs/video.md.
             """
     )
 
