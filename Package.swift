@@ -90,6 +90,7 @@ let package = Package(
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage", "PasticheONNX"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining", "PasticheONNX"], exclude: ["Fixtures"]),
+        .testTarget(name: "PasticheVideoTests", dependencies: ["PasticheVideo", "PasticheImage"]),
         .testTarget(name: "PasticheCLITests", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels",
                                                              "PasticheONNX", "PasticheTools", "PasticheLibrary"]),
     ],

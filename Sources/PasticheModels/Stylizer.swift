@@ -43,13 +43,13 @@ public final class Stylizer: @unchecked Sendable {
 
     /// Stylizes `content` at its own resolution. `progress` gets the fraction done after each
     /// layer of the transfer network (for long renders); `moments` replaces the statistics the
-    /// norms use (video carries them across frames).
+    /// norms use and `phase` offsets the sampling grid (video carries both across frames).
     public func stylize(_ content: RGBImage, embedding: Embedding, progress: ((Double) -> Void)? = nil,
-                        moments: TransferNetwork.LayerMoments? = nil) -> RGBImage {
+                        moments: TransferNetwork.LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> RGBImage {
         precondition(embedding.count == PredictorArchitecture.embeddingSize, "embedding must have 100 values")
         let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
         return RGBImage(tensor: transfer.run(content.tensor, style: transfer.styleParameters(e), progress: progress,
-                                             moments: moments))
+                                             moments: moments, phase: phase))
     }
 }
 

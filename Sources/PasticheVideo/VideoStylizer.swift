@@ -102,20 +102,32 @@ public final class VideoStylizer {
             throw error
         }
 
-        let decoded = BoundedQueue<Result<RGBImage?, Error>>(capacity: 2)
-        let painted = BoundedQueue<RGBImage?>(capacity: 2)
+        // The reader decodes, fits each frame to --max-size and finds its grid phase, so all of
+        // that overlaps the network's work on the previous frame.
+        let grid = job.stability > 0 ? SamplingGrid(multiple: TransferArchitecture.sizeMultiple) : nil
+        let decoded = BoundedQueue<Result<DecodedFrame?, Error>>(capacity: 2)
+        let (frameWidth, frameHeight) = (width, height)
         let reader = Thread {
+            var index = 0
             while true {
                 do {
-                    let frame = try source.next()
-                    decoded.put(.success(frame))
-                    if frame == nil { break }
+                    guard let frame = try source.next() else {
+                        decoded.put(.success(nil))
+                        break
+                    }
+                    index += 1
+                    guard frame.width == frameWidth, frame.height == frameHeight else {
+                        throw VideoError("\(job.input): frame \(index) is \(frame.width)×\(frame.height), not \(frameWidth)×\(frameHeight) like the first")
+                    }
+                    let content = job.maxSize.map { frame.resizedToFit(maxSide: $0) } ?? frame
+                    decoded.put(.success(DecodedFrame(content: content, phase: grid?.phase(for: content))))
                 } catch {
                     decoded.put(.failure(error))
                     break
                 }
             }
         }
+        let painted = BoundedQueue<RGBImage?>(capacity: 2)
         let writeError = Locked<Error?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
         let writer = Thread {
@@ -137,18 +149,15 @@ public final class VideoStylizer {
             case .failure(let e): failure = e
             case .success(nil): break
             case .success(let frame?):
-                if frame.width != width || frame.height != height {
-                    failure = VideoError("\(job.input): frame \(count + 1) is \(frame.width)×\(frame.height), not \(width)×\(height) like the first")
-                    break
-                }
-                let content = job.maxSize.map { frame.resizedToFit(maxSide: $0) } ?? frame
+                let content = frame.content
                 var e = job.style
                 if job.strength < 1 {
                     var own = stylizer.embedding(style: content)
                     if let temporal { own = temporal.ownEmbedding(own) }
                     e = EmbeddingMath.withStrength(job.style, strength: job.strength, own: own)
                 }
-                var result = stylizer.stylize(content, embedding: e, moments: temporal.map { t in { t.layerMoments($0, $1, $2) } })
+                var result = stylizer.stylize(content, embedding: e, moments: temporal.map { t in { t.layerMoments($0, $1, $2) } },
+                                              phase: frame.phase)
                 if job.preserveColor { result = content.withLuminance(of: result) }
                 painted.put(result)
                 count += 1
@@ -181,6 +190,12 @@ public final class VideoStylizer {
                             seconds: seconds, fps: Double(count) / max(seconds, 1e-9))
     }
 
+}
+
+/// A frame ready for the network: fitted to --max-size, with its sampling-grid phase.
+struct DecodedFrame {
+    let content: RGBImage
+    let phase: (x: Int, y: Int)?
 }
 
 /// A value shared between threads, behind a lock.

@@ -33,16 +33,30 @@ public struct TransferNetwork {
     /// video smooths them across frames. nil: each image's own, as everywhere else.
     public typealias LayerMoments = (_ layer: String, _ mean: [Float], _ variance: [Float]) -> (mean: [Float], variance: [Float])
 
+    /// `phase` (each 0..<sizeMultiple) reflect-pads the top and left by that much, so that the
+    /// image sits at that offset on the stride-4 sampling grid: video keeps a moving scene on
+    /// the same grid. With a phase the padded size is the same for every phase (one more
+    /// multiple), so a clip's frames reuse the same buffers. nil: the network as everywhere else.
     public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters,
-                    progress: ((Double) -> Void)? = nil, moments: LayerMoments? = nil) -> Tensor {
+                    progress: ((Double) -> Void)? = nil, moments: LayerMoments? = nil,
+                    phase: (x: Int, y: Int)? = nil) -> Tensor {
         func override(_ name: String) -> InstanceNorm.MomentsOverride? {
             moments.map { hook in { hook(name, $0, $1) } }
         }
         precondition(content.c == 3, "content image must have 3 channels")
         let m = TransferArchitecture.sizeMultiple
-        let padH = (m - content.h % m) % m, padW = (m - content.w % m) % m
-        let input = padH + padW > 0
-            ? ReflectPad.forward(content, Padding(top: 0, left: 0, bottom: padH, right: padW)) : content
+        var top = 0, left = 0, padH = (m - content.h % m) % m, padW = (m - content.w % m) % m
+        if let phase {
+            precondition((0..<m).contains(phase.x) && (0..<m).contains(phase.y), "phase must be in 0..<\(m)")
+            let roundUp = { (n: Int) in (n + m - 1) / m * m }
+            // Reflection needs fewer pad rows than the image has.
+            top = min(phase.y, content.h - 1)
+            left = min(phase.x, content.w - 1)
+            padH = roundUp(content.h + m - 1) - content.h - top
+            padW = roundUp(content.w + m - 1) - content.w - left
+        }
+        let input = top + left + padH + padW > 0
+            ? ReflectPad.forward(content, Padding(top: top, left: left, bottom: padH, right: padW)) : content
         let report = progress.map { LayerProgress(h: input.h, w: input.w, report: $0) }
 
         var x = input
@@ -69,8 +83,8 @@ public struct TransferNetwork {
                                  moments: override(l.name))
             report?.layerDone()
         }
-        if padH + padW == 0 { return x }
-        return crop(x, h: content.h, w: content.w)
+        if top + left + padH + padW == 0 { return x }
+        return crop(x, top: top, left: left, h: content.h, w: content.w)
     }
 
     /// Reflect pad by k/2 then a valid convolution (Magenta's `conv2d` with MirrorPad), reading
@@ -102,11 +116,11 @@ public struct TransferNetwork {
         }
     }
 
-    private func crop(_ x: Tensor, h: Int, w: Int) -> Tensor {
+    private func crop(_ x: Tensor, top: Int, left: Int, h: Int, w: Int) -> Tensor {
         let y = Tensor(x.n, x.c, h, w, zeroed: false)
         for j in 0..<(x.n * x.c) {
             for r in 0..<h {
-                (y.pointer + j * h * w + r * w).update(from: x.pointer + j * x.plane + r * x.w, count: w)
+                (y.pointer + j * h * w + r * w).update(from: x.pointer + j * x.plane + (r + top) * x.w + left, count: w)
             }
         }
         return y
