@@ -78,6 +78,19 @@ final class VideoTests: CLITestCase {
         XCTAssertEqual(aout.first?["codec_name"] as? String, ain.first?["codec_name"] as? String)
         XCTAssertEqual(aout.first?["nb_read_frames"] as? String, ain.first?["nb_read_frames"] as? String, "untouched: same packets")
 
+        // --start/--duration take a slice (5 frames of 12 at 25 fps).
+        let part = try json(try ok(["video", clip, "-o", scratch + "/part.mp4", "--style-image", vangogh,
+                                    "--start", "0.2", "--duration", "0.2", "--json"])) as? [String: Any] ?? [:]
+        XCTAssertEqual(part["frames"] as? Int, 5)
+        XCTAssertEqual(streams(try probe(scratch + "/part.mp4"), "video").first?["nb_read_frames"] as? String, "5")
+
+        // A phone clip stored sideways (rotation metadata) comes out upright: ffmpeg applies the
+        // rotation on decode, so the frames are 96×160.
+        try tool("ffmpeg", ["-v", "error", "-i", clip, "-c", "copy", "-metadata:s:v:0", "rotate=90", scratch + "/rot.mp4"])
+        try ok(["video", scratch + "/rot.mp4", "-o", scratch + "/rot-out.mp4", "--style-image", vangogh])
+        let rotated = streams(try probe(scratch + "/rot-out.mp4"), "video")[0]
+        XCTAssertEqual([rotated["width"] as? Int, rotated["height"] as? Int], [96, 160])
+
         // GIF and WebM outputs, and a folder of frames as input.
         for ext in ["gif", "webm"] {
             try ok(["video", clip, "-o", scratch + "/out.\(ext)", "--style-image", vangogh, "--max-size", "64"])
