@@ -78,6 +78,8 @@ public final class Studio: @unchecked Sendable {
         return try await storage.run {
             let store = self.library.store
             var record = try store.get(name)
+            // A taken new name is refused before the tags change, so a 409 changes nothing.
+            if let new = p.name, new != name, try store.contains(new) { throw StyleStoreError.nameTaken(new) }
             if let tags = p.tags {
                 let wanted = Set(tags), have = Set(record.tags)
                 if !have.subtracting(wanted).isEmpty { record = try store.removeTags(name, Array(have.subtracting(wanted))) }

@@ -77,8 +77,9 @@ final class StudioTests: CLITestCase {
         let patched = try studio.request("PATCH", "/api/styles/kandinsky", json: ["name": "composition8", "tags": ["bauhaus"]])
         XCTAssertEqual(patched.status, 200, patched.text)
         XCTAssertEqual(try show("composition8")["tags"] as? [String], ["bauhaus"])
-        XCTAssertEqual(try studio.request("PATCH", "/api/styles/composition8", json: ["name": "vangogh"]).status, 409,
+        XCTAssertEqual(try studio.request("PATCH", "/api/styles/composition8", json: ["name": "vangogh", "tags": ["x"]]).status, 409,
                        "renaming onto a taken name is refused")
+        XCTAssertEqual(try show("composition8")["tags"] as? [String], ["bauhaus"], "and the refused request changed nothing")
         XCTAssertEqual(try studio.request("DELETE", "/api/styles/composition8").status, 200)
         XCTAssertEqual(try names().sorted(), ["hokusai", "klimt", "vangogh"])
         XCTAssertEqual(try studio.get("/api/styles/composition8").status, 404)
