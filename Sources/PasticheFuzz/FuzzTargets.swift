@@ -93,7 +93,9 @@ struct FuzzDriver {
 }
 #else
 /// Without the fuzzer: runs each given file, and `--mutations N` bit-flipped and truncated
-/// copies of it, through a target once — the test suite's smoke run over the seed corpus.
+/// copies of it (`--seed S` replays a run: each run prints its seed first; PASTICHE_FUZZ_LAST=FILE
+/// keeps the input being run, so a crash leaves it behind), through a target once — the test
+/// suite's smoke run over the seed corpus.
 @main
 struct FuzzReplay {
     static func main() {
@@ -103,7 +105,7 @@ struct FuzzReplay {
             return
         }
         guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
-            fputs("usage: pastiche-fuzz TARGET [--mutations N] FILE...; targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n", stderr)
+            fputs("usage: pastiche-fuzz TARGET [--mutations N] [--seed S] FILE...; targets: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n", stderr)
             exit(2)
         }
         args.removeFirst()
@@ -112,8 +114,19 @@ struct FuzzReplay {
             mutations = n
             args.removeFirst(2)
         }
-        var rng = SystemRandomNumberGenerator()
+        // A fresh seed each run explores new mutations; it is printed first, so a crash the
+        // test suite meets can be replayed with --seed.
+        var seedValue = UInt64.random(in: 0...UInt64.max)
+        if args.first == "--seed", args.count >= 2, let n = UInt64(args[1]) {
+            seedValue = n
+            args.removeFirst(2)
+        }
+        print("\(target.rawValue): seed \(seedValue)")
+        fflush(stdout)
+        var rng = SplitMix64(seed: seedValue)
         var inputs = 0
+        // Each input is written here before it runs, so a crash leaves it behind to replay.
+        let lastInput = ProcessInfo.processInfo.environment["PASTICHE_FUZZ_LAST"]
         for file in args {
             guard let data = FileManager.default.contents(atPath: file) else {
                 fputs("pastiche-fuzz: cannot read \(file)\n", stderr)
@@ -130,6 +143,7 @@ struct FuzzReplay {
                     }
                     if Bool.random(using: &rng) { m = Array(m.prefix(Int.random(in: 0...m.count, using: &rng))) }
                 }
+                if let lastInput { FileManager.default.createFile(atPath: lastInput, contents: Data(m)) }
                 target.run(m, scratch: fuzzScratch)
                 inputs += 1
             }
