@@ -27,6 +27,8 @@ public struct LMDBFile {
     /// Flags LMDB may leave on written pages that say nothing about their layout.
     static let ignoredFlags: UInt16 = 0x10 | 0x4000 | 0x8000
     static let bigData: UInt16 = 0x01, subData: UInt16 = 0x02, dupData: UInt16 = 0x04
+    /// MDB_DUPSORT in a database record's flags.
+    static let dupSort: UInt16 = 0x04
     static let magic: UInt32 = 0xBEEF_C0DE
     static let invalidPage = UInt64.max
 
@@ -235,8 +237,17 @@ public struct LMDBFile {
         var out: [(String, Tree)] = []
         try walk(meta.main, visited: &visited, leaf: { n in
             guard n.flags & Self.subData != 0 else { return }
+            // LMDB trusts these flags: a database record marked as duplicate data, or one whose
+            // database claims sorted duplicates, sends it through sub-page code that a damaged
+            // file crashes. Pastiche's databases are plain, so both are damage.
+            guard n.flags == Self.subData else {
+                throw Damage(path: path, reason: "the record of database '\(String(decoding: n.key, as: UTF8.self))' has flags \(n.flags)")
+            }
             guard n.data.count == 48 else { throw Damage(path: path, reason: "a database record of \(n.data.count) bytes") }
             let d = Array(n.data)
+            guard Self.u16(d, 4) & Self.dupSort == 0 else {
+                throw Damage(path: path, reason: "database '\(String(decoding: n.key, as: UTF8.self))' claims sorted duplicates")
+            }
             out.append((String(decoding: n.key, as: UTF8.self),
                         Tree(flags: Self.u16(d, 4), depth: Int(Self.u16(d, 6)), entries: Self.u64(d, 32), root: Self.u64(d, 40))))
         }, onDamage: onDamage)
