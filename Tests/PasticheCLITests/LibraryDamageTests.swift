@@ -137,6 +137,19 @@ final class LibraryDamageTests: CLITestCase {
     /// Records that do not decode, or whose embedding is not 100 values, are reported by key;
     /// every other record stays listable and exportable; `rm` removes the bad ones; doctor
     /// exits non-zero until they are gone.
+    /// The input the fuzz smoke run met in CI: one bit turns the main tree's record of the
+    /// `styles` database into F_SUBDATA|F_DUPDATA, on which LMDB itself crashed. Every command
+    /// that opens it now ends with one line naming the damage.
+    func testADatabaseRecordWithWrongFlagsIsOneLineNotACrash() throws {
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.repoRoot + "/Tests/Fuzz/corpus/library/regression-database-record-flags.mdb",
+                                         toPath: library + "/data.mdb")
+        for args in [["embed", "list"], ["embed", "show", "anything"], ["doctor"]] {
+            let line = try fails(args)
+            XCTAssertTrue(line.contains("has flags 6"), "\(args): \(line)")
+        }
+    }
+
     func testDamagedRecordsAreReportedByKeyAndRemovable() throws {
         let lib = scratch + "/records"
         let names = try makeLibrary(lib)
