@@ -14,27 +14,25 @@ public enum ImageFolder {
     public static func scan(_ dir: String) -> [String] { entries(dir).map(\.path) }
 
     /// Every image under `dir`: its path and its path relative to `dir`, sorted.
-    public static func entries(_ dir: String) -> [(path: String, relative: String)] {
-        guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
-        var out: [(path: String, relative: String)] = []
-        while let rel = e.nextObject() as? String {
-            if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            if isImageName(rel) { out.append(((dir as NSString).appendingPathComponent(rel), rel)) }
-        }
-        return out.sorted { $0.path < $1.path }
-    }
+    public static func entries(_ dir: String) -> [(path: String, relative: String)] { contents(dir).images }
 
-    /// How many visible files under `dir` are not images (what a scan skips).
-    public static func otherFiles(_ dir: String) -> Int {
-        guard let e = FileManager.default.enumerator(atPath: dir) else { return 0 }
-        var n = 0
+    /// One walk of `dir`: its images (as `entries` lists them) and how many other visible files
+    /// there are (what a scan skips, for a command to mention).
+    public static func contents(_ dir: String) -> (images: [(path: String, relative: String)], otherFiles: Int) {
+        guard let e = FileManager.default.enumerator(atPath: dir) else { return ([], 0) }
+        var images: [(path: String, relative: String)] = []
+        var others = 0
         while let rel = e.nextObject() as? String {
             if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-            var isDir: ObjCBool = false
             let full = (dir as NSString).appendingPathComponent(rel)
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue, !isImageName(rel) { n += 1 }
+            if isImageName(rel) {
+                images.append((full, rel))
+            } else {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { others += 1 }
+            }
         }
-        return n
+        return (images.sorted { $0.path < $1.path }, others)
     }
 
     /// Files as given, each folder replaced by its images. A missing path, or a folder without

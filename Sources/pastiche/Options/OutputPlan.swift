@@ -103,11 +103,11 @@ struct PhotoArguments {
                 relative.append(nil)
                 continue
             }
-            let entries = ImageFolder.entries(a)
+            let (entries, others) = ImageFolder.contents(a)
             if entries.isEmpty { throw ImageError(file: a, kind: .notFound, reason: "no PNG or JPEG images in this folder") }
             files += entries.map(\.path)
             relative += entries.map(\.relative)
-            skipped += ImageFolder.otherFiles(a)
+            skipped += others
         }
     }
 }
