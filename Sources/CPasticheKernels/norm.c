@@ -78,3 +78,36 @@ void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, cons
         for (size_t i = 0; i < n; i++) x[i] = x[i] * scale + shift;
     }
 }
+
+/* Regions are mixed block by block: the per-pixel scale and shift of a block are summed in two
+ * small arrays (vectorised loops over pixels, one region at a time), then applied as in
+ * pk_scale_shift. */
+#define PK_REGION_BLOCK 256
+
+void pk_scale_shift_regions(float *x, size_t n, size_t k, const float *const *weight, const float *scale,
+                            const float *shift, int relu, const float *residual) {
+    float s[PK_REGION_BLOCK], t[PK_REGION_BLOCK];
+    for (size_t lo = 0; lo < n; lo += PK_REGION_BLOCK) {
+        size_t m = n - lo < PK_REGION_BLOCK ? n - lo : PK_REGION_BLOCK;
+        const float *w0 = weight[0] + lo;
+        for (size_t i = 0; i < m; i++) { s[i] = w0[i] * scale[0]; t[i] = w0[i] * shift[0]; }
+        for (size_t r = 1; r < k; r++) {
+            const float *w = weight[r] + lo;
+            float a = scale[r], b = shift[r];
+            for (size_t i = 0; i < m; i++) { s[i] += w[i] * a; t[i] += w[i] * b; }
+        }
+        float *y = x + lo;
+        const float *res = residual ? residual + lo : 0;
+        if (relu) {
+            if (res) {
+                for (size_t i = 0; i < m; i++) { float v = y[i] * s[i] + t[i]; y[i] = (v > 0 ? v : 0) + res[i]; }
+            } else {
+                for (size_t i = 0; i < m; i++) { float v = y[i] * s[i] + t[i]; y[i] = v > 0 ? v : 0; }
+            }
+        } else if (res) {
+            for (size_t i = 0; i < m; i++) y[i] = y[i] * s[i] + t[i] + res[i];
+        } else {
+            for (size_t i = 0; i < m; i++) y[i] = y[i] * s[i] + t[i];
+        }
+    }
+}

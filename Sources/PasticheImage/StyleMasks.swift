@@ -24,11 +24,15 @@ public struct StyleMasks: Sendable, Equatable {
         public init() {}
     }
 
-    /// Rec. 601 luma of each pixel, clamped to [0, 1] (grey masks give their value).
+    /// Rec. 601 luma of each pixel, clamped to [0, 1]; a grey pixel gives its value exactly (the
+    /// weighted sum would round it), so a grey mask of v is the weight v.
     public static func luminance(_ image: RGBImage) -> [Float] {
         let n = image.width * image.height
         return image.pixels.withUnsafeBufferPointer { p in
-            (0..<n).map { min(1, max(0, 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0])) }
+            (0..<n).map { i in
+                let r = p[i], g = p[n + i], b = p[2 * n + i]
+                return min(1, max(0, r == g && g == b ? r : 0.299 * r + 0.587 * g + 0.114 * b))
+            }
         }
     }
 
@@ -64,8 +68,8 @@ public struct StyleMasks: Sendable, Equatable {
                 for k in values.indices { sum += values[k][i] }
                 if sum > 0 {
                     anywhere = true
-                    let scale = s / sum
-                    for k in values.indices { values[k][i] *= scale }
+                    // v / sum as BlendWeights normalises, so constant masks are the same weights.
+                    for k in values.indices { values[k][i] = values[k][i] / sum * s }
                     own[i] = 1 - s
                 } else {
                     for k in values.indices { values[k][i] = 0 }

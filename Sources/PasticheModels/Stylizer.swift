@@ -51,6 +51,46 @@ public final class Stylizer: @unchecked Sendable {
         return RGBImage(tensor: transfer.run(content.tensor, style: transfer.styleParameters(e), progress: progress,
                                              moments: moments, phase: phase))
     }
+
+    /// Stylizes `content` with a style per region (spatial control): `styles[k]` where
+    /// `masks.planes[k]` weights it, the photo's own embedding where the last plane does
+    /// (`ownEmbedding`, or the predictor on `content` when nil; only computed when that plane is
+    /// non-zero somewhere). Planes that are zero everywhere are left out. Masks that do not vary
+    /// over the photo are no spatial control: they run the plain network with the mixed
+    /// embedding Σ w_k·e_k (summed as `EmbeddingMath.blend` and `withStrength` sum), so a white
+    /// mask is `stylize`, a grey one `--strength` and constant masks that blend, bit for bit.
+    public func stylize(_ content: RGBImage, styles: [Embedding], masks: StyleMasks, ownEmbedding: Embedding? = nil,
+                        progress: ((Double) -> Void)? = nil, moments: TransferNetwork.LayerMoments? = nil,
+                        phase: (x: Int, y: Int)? = nil) -> RGBImage {
+        precondition(masks.width == content.width && masks.height == content.height, "masks must be at the photo's size")
+        precondition(styles.count == masks.styleCount, "one style per mask")
+        precondition(styles.allSatisfy { $0.count == PredictorArchitecture.embeddingSize }, "embeddings must have 100 values")
+        var own: Embedding?
+        func embedding(ofPlane k: Int) -> Embedding {
+            if k < styles.count { return styles[k] }
+            if own == nil { own = ownEmbedding ?? self.embedding(style: content) }
+            return own!
+        }
+        if masks.planes.allSatisfy({ plane in plane.allSatisfy { $0 == plane[0] } }) {
+            var mixed = [Float](repeating: 0, count: PredictorArchitecture.embeddingSize)
+            for (k, plane) in masks.planes.enumerated() where plane[0] != 0 {
+                let e = embedding(ofPlane: k)
+                for i in mixed.indices { mixed[i] += plane[0] * e[i] }
+            }
+            return stylize(content, embedding: mixed, progress: progress, moments: moments, phase: phase)
+        }
+        var embeddings: [Embedding] = [], weights: [Float] = []
+        for (k, plane) in masks.planes.enumerated() where plane.contains(where: { $0 != 0 }) {
+            embeddings.append(embedding(ofPlane: k))
+            weights += plane
+        }
+        let e = Tensor(shape: [embeddings.count, PredictorArchitecture.embeddingSize, 1, 1], values: embeddings.flatMap { $0 })
+        let regions = TransferNetwork.RegionStyles(
+            style: transfer.styleParameters(e),
+            weights: Tensor(shape: [embeddings.count, 1, content.height, content.width], values: weights))
+        return RGBImage(tensor: transfer.run(content.tensor, regions: regions, progress: progress, moments: moments,
+                                             phase: phase))
+    }
 }
 
 extension RGBImage {

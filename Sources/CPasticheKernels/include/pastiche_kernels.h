@@ -100,6 +100,16 @@ void pk_moments(const float *x, size_t n, float shift, double *sum, double *sums
 void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual);
 
 /*
+ * Spatial conditional instance norm (one style per region): with k regions,
+ *   s[i] = sum_r weight[r][i] * scale[r],  t[i] = sum_r weight[r][i] * shift[r],
+ *   x[i] = x[i] * s[i] + t[i], then max(., 0) when relu, then + residual[i] when residual.
+ * The sums run r = 0, 1, ... from weight[0][i] * scale[0], so one region of weight 1 gives
+ * exactly pk_scale_shift's arithmetic.
+ */
+void pk_scale_shift_regions(float *x, size_t n, size_t k, const float *const *weight, const float *scale,
+                            const float *shift, int relu, const float *residual);
+
+/*
  * C = clamp(A . B + bias, lo, hi) + residual, register-blocked (the 1x1 convolutions and the
  * Winograd products):
  *   a: [m][lda] row-major, columns 0..<k; or, with lda == 0, pk_gemm_pack_a's copy of A

@@ -40,6 +40,35 @@ public struct TransferNetwork {
     public func run(_ content: Tensor, style: TransferArchitecture.StyleParameters,
                     progress: ((Double) -> Void)? = nil, moments: LayerMoments? = nil,
                     phase: (x: Int, y: Int)? = nil) -> Tensor {
+        forward(content, style: style, regionWeights: nil, progress: progress, moments: moments, phase: phase)
+    }
+
+    /// A style per region: `style` holds K rows of gamma and beta (`styleParameters` of K
+    /// embeddings) and `weights` [K, 1, H, W] at the content's size says how much of each
+    /// region's style every pixel takes (summing to 1 per pixel).
+    public struct RegionStyles {
+        public let style: TransferArchitecture.StyleParameters
+        public let weights: Tensor
+
+        public init(style: TransferArchitecture.StyleParameters, weights: Tensor) {
+            self.style = style
+            self.weights = weights
+        }
+    }
+
+    /// The network with a style per region (`InstanceNorm.forward(_:gamma:beta:regionWeights:…)`
+    /// at every normalised layer). The weight planes are padded as the content is, then
+    /// area-averaged to each layer's size; the statistics stay image-wide.
+    public func run(_ content: Tensor, regions: RegionStyles, progress: ((Double) -> Void)? = nil,
+                    moments: LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> Tensor {
+        precondition(content.n == 1 && regions.weights.c == 1 && regions.weights.h == content.h
+                     && regions.weights.w == content.w, "region weights must be [K, 1, H, W] at the content's size")
+        return forward(content, style: regions.style, regionWeights: regions.weights, progress: progress,
+                       moments: moments, phase: phase)
+    }
+
+    private func forward(_ content: Tensor, style: TransferArchitecture.StyleParameters, regionWeights: Tensor?,
+                         progress: ((Double) -> Void)?, moments: LayerMoments?, phase: (x: Int, y: Int)?) -> Tensor {
         func override(_ name: String) -> InstanceNorm.MomentsOverride? {
             moments.map { hook in { hook(name, $0, $1) } }
         }
@@ -55,8 +84,27 @@ public struct TransferNetwork {
             padH = roundUp(content.h + m - 1) - content.h - top
             padW = roundUp(content.w + m - 1) - content.w - left
         }
-        let input = top + left + padH + padW > 0
-            ? ReflectPad.forward(content, Padding(top: top, left: left, bottom: padH, right: padW)) : content
+        let padding = Padding(top: top, left: left, bottom: padH, right: padW)
+        let padded = top + left + padH + padW > 0
+        let input = padded ? ReflectPad.forward(content, padding) : content
+        // Region weights at each layer's size, by height: full (the expanding convs 2 and 3),
+        // half (expanding conv 1) and quarter (the residual blocks).
+        var weightsAtHeight: [Int: Tensor] = [:]
+        if let regionWeights {
+            let full = padded ? ReflectPad.forward(regionWeights, padding) : regionWeights
+            let half = AveragePool2x2.forward(full)
+            weightsAtHeight = [full.h: full, half.h: half, half.h / 2: AveragePool2x2.forward(half)]
+        }
+        func normalize(_ x: Tensor, _ l: TransferArchitecture.Layer, residual: Tensor? = nil) {
+            if regionWeights != nil {
+                InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!,
+                                     regionWeights: weightsAtHeight[x.h]!, activation: l.activation, residual: residual,
+                                     moments: override(l.name))
+            } else {
+                InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation,
+                                     residual: residual, moments: override(l.name))
+            }
+        }
         let report = progress.map { LayerProgress(h: input.h, w: input.w, report: $0) }
 
         var x = input
@@ -68,22 +116,19 @@ public struct TransferNetwork {
         for r in 0..<TransferArchitecture.residualBlocks {
             let c1 = TransferArchitecture.residual[2 * r], c2 = TransferArchitecture.residual[2 * r + 1]
             let h = conv(x, c1)
-            InstanceNorm.forward(h, gamma: style.gamma[c1.name]!, beta: style.beta[c1.name]!, activation: c1.activation,
-                                 moments: override(c1.name))
+            normalize(h, c1)
             report?.layerDone()
             let y = conv(h, c2)
-            InstanceNorm.forward(y, gamma: style.gamma[c2.name]!, beta: style.beta[c2.name]!, activation: c2.activation,
-                                 residual: x, moments: override(c2.name))
+            normalize(y, c2, residual: x)
             report?.layerDone()
             x = y
         }
         for l in TransferArchitecture.expand {
             x = conv(x, l)
-            InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation,
-                                 moments: override(l.name))
+            normalize(x, l)
             report?.layerDone()
         }
-        if top + left + padH + padW == 0 { return x }
+        if !padded { return x }
         return crop(x, top: top, left: left, h: content.h, w: content.w)
     }
 

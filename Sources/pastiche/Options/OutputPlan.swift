@@ -77,6 +77,16 @@ struct OutputPlan {
         }
     }
 
+    /// Refuses an output that would replace one of the command's other inputs (masks, style images).
+    func refuseOverwriting(_ files: [String]) throws {
+        let existing = files.filter { FileManager.default.fileExists(atPath: $0) }
+        guard !existing.isEmpty else { return }
+        for i in inputs.indices {
+            let out = path(for: i)
+            if out != "-" { try refuseOverwritingInputs(output: out, inputs: existing) }
+        }
+    }
+
     func prepare() throws {
         guard isMany, let d = destination else { return }
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)

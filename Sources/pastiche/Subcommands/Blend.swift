@@ -12,7 +12,9 @@ struct BlendCommand: ParsableCommand {
             Each style is a library name or an image file (embedded and cached in the library on the \
             fly). Weights: one per style, finite, non-negative, not all zero; they are normalised to \
             sum to 1. The blended embedding is Σ wᵢ·eᵢ; --strength then mixes it with the photo's own \
-            embedding. --save-as stores the blend as a new style with its recipe.
+            embedding. --save-as stores the blend as a new style with its recipe. With --masks \
+            (one per style) the mix varies per pixel instead of --weights: each pixel takes the \
+            styles in proportion to the masks' values.
             """
     )
 
@@ -27,6 +29,7 @@ struct BlendCommand: ParsableCommand {
     var preserveColor = false
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.") var maxSize: Int?
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var regions: MaskOptions
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
@@ -49,14 +52,21 @@ struct BlendCommand: ParsableCommand {
     func validate() throws {
         if styleList.isEmpty || styleList.contains("") { throw ValidationError("--styles needs comma-separated names or files") }
         _ = try blendWeights
+        try regions.validate(styleCount: styleList.count)
+        if regions.isEnabled {
+            if weights != nil { throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)") }
+            if saveAs != nil { throw ValidationError("--save-as stores one embedding; a masked mix differs per pixel and cannot be saved") }
+        }
         if photos.isEmpty && saveAs == nil { throw ValidationError("give photos to stylize, or --save-as NAME to only store the blend") }
         try validateStrength(strength)
         try validateMaxSize(maxSize)
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100") }
         try plan.validate()
+        try plan.refuseOverwriting(regions.files + styleList)
     }
 
     func run() throws {
+        let maskImages = try regions.load()
         let stylizer = try model.loadStylizer(options: tiling.options)
         let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
         let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
@@ -74,8 +84,14 @@ struct BlendCommand: ParsableCommand {
         for (i, photo) in inputs.files.enumerated() {
             Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
-            let e = stylizer.embedding(style: blended, strength: strength, content: content)
-            var result = stylizer.stylize(content, embedding: e)
+            var result: RGBImage
+            if regions.isEnabled {
+                let masks = try regions.weights(maskImages, width: content.width, height: content.height, strength: strength)
+                result = stylizer.stylize(content, styles: resolved.map(\.embedding), masks: masks)
+            } else {
+                let e = stylizer.embedding(style: blended, strength: strength, content: content)
+                result = stylizer.stylize(content, embedding: e)
+            }
             if preserveColor { result = content.withLuminance(of: result) }
             if firstResult == nil { firstResult = result }
             let out = plan.path(for: i)
