@@ -8,10 +8,15 @@ import Foundation
 public struct StyleMasks: Sendable, Equatable {
     public let width: Int
     public let height: Int
-    /// One plane per style, then the photo's own plane; width×height each, summing to 1 at every pixel.
-    public let planes: [[Float]]
+    /// One plane per style, then the photo's own plane, width×height each and one after another;
+    /// at every pixel the planes sum to 1.
+    public let weights: [Float]
 
-    public var styleCount: Int { planes.count - 1 }
+    public var planeCount: Int { weights.count / (width * height) }
+    public var styleCount: Int { planeCount - 1 }
+    /// Plane k (style k; the last is the photo's own).
+    public func plane(_ k: Int) -> ArraySlice<Float> { weights[(k * width * height)..<((k + 1) * width * height)] }
+    public var planes: [[Float]] { (0..<planeCount).map { Array(plane($0)) } }
 
     public struct Options: Sendable {
         /// Gaussian blur of each mask, in pixels of the photo: sigma = feather / 2, so an edge
@@ -27,11 +32,17 @@ public struct StyleMasks: Sendable, Equatable {
     /// Rec. 601 luma of each pixel, clamped to [0, 1]; a grey pixel gives its value exactly (the
     /// weighted sum would round it), so a grey mask of v is the weight v.
     public static func luminance(_ image: RGBImage) -> [Float] {
+        var out = [Float](repeating: 0, count: image.width * image.height)
+        out.withUnsafeMutableBufferPointer { luminance(image, into: $0.baseAddress!) }
+        return out
+    }
+
+    static func luminance(_ image: RGBImage, into out: UnsafeMutablePointer<Float>) {
         let n = image.width * image.height
-        return image.pixels.withUnsafeBufferPointer { p in
-            (0..<n).map { i in
+        image.pixels.withUnsafeBufferPointer { p in
+            for i in 0..<n {
                 let r = p[i], g = p[n + i], b = p[2 * n + i]
-                return min(1, max(0, r == g && g == b ? r : 0.299 * r + 0.587 * g + 0.114 * b))
+                out[i] = min(1, max(0, r == g && g == b ? r : 0.299 * r + 0.587 * g + 0.114 * b))
             }
         }
     }
@@ -47,73 +58,120 @@ public struct StyleMasks: Sendable, Equatable {
             throw ImageError(file: "mask", kind: .invalidArgument, reason: "--invert-mask takes one mask; with several, paint the inverse")
         }
         let s = min(1, max(0, options.strength))
-        var values = masks.map { mask -> [Float] in
-            let fitted = mask.width == width && mask.height == height ? mask : mask.resized(width: width, height: height, filter: .box)
-            var v = Self.luminance(fitted)
-            if options.invert { v = v.map { 1 - $0 } }
-            if options.feather > 0 { v = Self.gaussianBlur(v, width: width, height: height, sigma: options.feather / 2) }
-            return v
-        }
-        let n = width * height
-        var own = [Float](repeating: 1, count: n)
-        if values.count == 1 {
-            for i in 0..<n {
-                values[0][i] *= s
-                own[i] = 1 - values[0][i]
+        let n = width * height, k = masks.count
+        // The style planes, then the own plane (1 until a style takes a share), in one buffer;
+        // each mask is written and feathered in place.
+        var flat = [Float](repeating: 1, count: (k + 1) * n)
+        var scratch = options.feather > 0 ? [Float](repeating: 0, count: n) : []
+        flat.withUnsafeMutableBufferPointer { buffer in
+            for (j, mask) in masks.enumerated() {
+                let fitted = mask.width == width && mask.height == height ? mask : mask.resized(width: width, height: height, filter: .box)
+                let plane = buffer.baseAddress! + j * n
+                Self.luminance(fitted, into: plane)
+                if options.invert { for i in 0..<n { plane[i] = 1 - plane[i] } }
+                if options.feather > 0 {
+                    scratch.withUnsafeMutableBufferPointer {
+                        Self.gaussianBlur(plane, scratch: $0.baseAddress!, width: width, height: height, sigma: options.feather / 2)
+                    }
+                }
             }
-        } else {
+        }
+        let anywhere = flat.withUnsafeMutableBufferPointer { buffer -> Bool in
+            let w = buffer.baseAddress!, own = w + k * n
+            if k == 1 {
+                for i in 0..<n {
+                    w[i] *= s
+                    own[i] = 1 - w[i]
+                }
+                return true
+            }
             var anywhere = false
             for i in 0..<n {
                 var sum: Float = 0
-                for k in values.indices { sum += values[k][i] }
+                for j in 0..<k { sum += w[j * n + i] }
                 if sum > 0 {
                     anywhere = true
                     // v / sum as BlendWeights normalises, so constant masks are the same weights.
-                    for k in values.indices { values[k][i] = values[k][i] / sum * s }
+                    for j in 0..<k { w[j * n + i] = w[j * n + i] / sum * s }
                     own[i] = 1 - s
                 } else {
-                    for k in values.indices { values[k][i] = 0 }
+                    for j in 0..<k { w[j * n + i] = 0 }
                 }
             }
-            guard anywhere else {
-                throw ImageError(file: "mask", kind: .invalidArgument, reason: "every mask is black: no pixel would get a style")
-            }
+            return anywhere
+        }
+        guard anywhere else {
+            throw ImageError(file: "mask", kind: .invalidArgument, reason: "every mask is black: no pixel would get a style")
         }
         self.width = width
         self.height = height
-        planes = values + [own]
+        weights = flat
     }
 
-    /// Each plane area-averaged to w×h (a layer's size): the weights still sum to 1.
-    public func averaged(width w: Int, height h: Int) -> [[Float]] {
-        if w == width && h == height { return planes }
-        return planes.map { plane in
-            RGBImage(width: width, height: height, pixels: plane + plane + plane).resized(width: w, height: h, filter: .box)
-                .pixels.prefix(w * h).map { $0 }
-        }
-    }
-
-    /// Separable Gaussian (radius 3σ), edges clamped.
-    static func gaussianBlur(_ v: [Float], width: Int, height: Int, sigma: Double) -> [Float] {
+    /// Separable Gaussian (radius 3σ), edges clamped. Each output sums its taps in order in an
+    /// 8-lane register (eight neighbouring pixels at once), horizontally over a row padded by r
+    /// clamped values, vertically over the rows r above and below, clamped at the borders.
+    /// In place: `plane` → `scratch` across the rows, then back down the columns.
+    static func gaussianBlur(_ plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                             width: Int, height: Int, sigma: Double) {
         let r = max(1, Int((3 * sigma).rounded(.up)))
         var kernel = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
         let total = kernel.reduce(0, +)
         kernel = kernel.map { $0 / total }
-        var tmp = [Float](repeating: 0, count: v.count), out = tmp
-        for y in 0..<height {
-            for x in 0..<width {
+        let taps = kernel.count
+        // Rows are independent in each pass: bands of rows on every core.
+        let bands = min(height, 4 * ProcessInfo.processInfo.activeProcessorCount)
+        func rows(_ band: Int) -> Range<Int> { (band * height / bands)..<((band + 1) * height / bands) }
+        /// d[x] = Σ_k kernel[k] · lines[k][x] for x < width, taps in order.
+        func filterRow(_ d: UnsafeMutablePointer<Float>, _ lines: UnsafeMutablePointer<UnsafePointer<Float>>,
+                       _ weights: UnsafePointer<Float>) {
+            var x = 0
+            while x + 8 <= width {
+                var acc = SIMD8<Float>()
+                for k in 0..<taps {
+                    acc += weights[k] * UnsafeRawPointer(lines[k] + x).loadUnaligned(as: SIMD8<Float>.self)
+                }
+                UnsafeMutableRawPointer(d + x).storeBytes(of: acc, as: SIMD8<Float>.self)
+                x += 8
+            }
+            for x in x..<width {
                 var acc: Float = 0
-                for k in -r...r { acc += kernel[k + r] * v[y * width + min(width - 1, max(0, x + k))] }
-                tmp[y * width + x] = acc
+                for k in 0..<taps { acc += weights[k] * lines[k][x] }
+                d[x] = acc
             }
         }
-        for y in 0..<height {
-            for x in 0..<width {
-                var acc: Float = 0
-                for k in -r...r { acc += kernel[k + r] * tmp[min(height - 1, max(0, y + k)) * width + x] }
-                out[y * width + x] = acc
+        kernel.withUnsafeBufferPointer { kernelBuffer in
+            let weights = kernelBuffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: width + 2 * r)
+                let lines = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: taps)
+                defer { row.deallocate(); lines.deallocate() }
+                for k in 0..<taps { lines[k] = UnsafePointer(row + k) }
+                for y in rows(band) {
+                    let line = plane + y * width
+                    for i in 0..<(width + 2 * r) { row[i] = line[min(width - 1, max(0, i - r))] }
+                    filterRow(scratch + y * width, lines, weights)
+                }
+            }
+            // Down the columns a row at a time, tap after tap (two streams for the prefetcher
+            // instead of one per tap); the same sums in the same order as filterRow.
+            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                for y in rows(band) {
+                    let d = plane + y * width
+                    d.update(repeating: 0, count: width)
+                    for k in 0..<taps {
+                        let line = UnsafePointer(scratch + min(height - 1, max(0, y + k - r)) * width), w = weights[k]
+                        var x = 0
+                        while x + 8 <= width {
+                            let sum = UnsafeRawPointer(d + x).loadUnaligned(as: SIMD8<Float>.self)
+                                + w * UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(d + x).storeBytes(of: sum, as: SIMD8<Float>.self)
+                            x += 8
+                        }
+                        for x in x..<width { d[x] += w * line[x] }
+                    }
+                }
             }
         }
-        return out
     }
 }

@@ -71,23 +71,24 @@ public final class Stylizer: @unchecked Sendable {
             if own == nil { own = ownEmbedding ?? self.embedding(style: content) }
             return own!
         }
-        if masks.planes.allSatisfy({ plane in plane.allSatisfy { $0 == plane[0] } }) {
+        let planes = (0..<masks.planeCount).map { masks.plane($0) }
+        if planes.allSatisfy({ plane in plane.allSatisfy { $0 == plane.first! } }) {
             var mixed = [Float](repeating: 0, count: PredictorArchitecture.embeddingSize)
-            for (k, plane) in masks.planes.enumerated() where plane[0] != 0 {
+            for (k, plane) in planes.enumerated() where plane.first! != 0 {
                 let e = embedding(ofPlane: k)
-                for i in mixed.indices { mixed[i] += plane[0] * e[i] }
+                for i in mixed.indices { mixed[i] += plane.first! * e[i] }
             }
             return stylize(content, embedding: mixed, progress: progress, moments: moments, phase: phase)
         }
-        var embeddings: [Embedding] = [], weights: [Float] = []
-        for (k, plane) in masks.planes.enumerated() where plane.contains(where: { $0 != 0 }) {
-            embeddings.append(embedding(ofPlane: k))
-            weights += plane
+        let used = planes.indices.filter { planes[$0].contains { $0 != 0 } }
+        let embeddings = used.map { embedding(ofPlane: $0) }
+        let n = content.width * content.height
+        let weights = Tensor(shape: [used.count, 1, content.height, content.width], zeroed: false)
+        for (r, k) in used.enumerated() {
+            planes[k].withUnsafeBufferPointer { (weights.pointer + r * n).update(from: $0.baseAddress!, count: n) }
         }
         let e = Tensor(shape: [embeddings.count, PredictorArchitecture.embeddingSize, 1, 1], values: embeddings.flatMap { $0 })
-        let regions = TransferNetwork.RegionStyles(
-            style: transfer.styleParameters(e),
-            weights: Tensor(shape: [embeddings.count, 1, content.height, content.width], values: weights))
+        let regions = TransferNetwork.RegionStyles(style: transfer.styleParameters(e), weights: weights)
         return RGBImage(tensor: transfer.run(content.tensor, regions: regions, progress: progress, moments: moments,
                                              phase: phase))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PasticheCore
+import PasticheImage
 import PasticheModels
 
 /// Times the two networks (median of several runs after a warm-up) and, when python3 with
@@ -85,6 +86,59 @@ public enum Benchmark {
                               gflop: TransferNetwork.flops(h: size, w: size) / 1e9, pasticheMs: m.ms, ortMs: m.ortMs))
         }
         return cases
+    }
+}
+
+extension Benchmark {
+    public struct MaskedCase: Codable {
+        public var size: Int
+        public var regions: Int
+        public var plainMs: Double
+        /// The network with a style per region, the weight planes given.
+        public var maskedMs: Double
+        /// As a photo is stylized with masks: the masks' weight planes built (feathered) too.
+        public var withMasksMs: Double
+        public var ratio: Double { maskedMs / plainMs }
+        public var ratioWithMasks: Double { withMasksMs / plainMs }
+    }
+
+    /// Masked against plain stylization at size², in alternating turns (the same machine load on
+    /// both): `regions` vertical stripes, each a style, with a feathered seam (`feather` px).
+    public static func masked(stylizer: Stylizer, size: Int, regions: Int, feather: Double = 16, runs: Int, rounds: Int = 3,
+                              progress: (String) -> Void = { _ in }) throws -> MaskedCase {
+        let photo = RGBImage(tensor: randomTensor([1, 3, size, size], seed: UInt64(size)))
+        let styles = (0..<regions).map { stylizer.predictor(randomTensor([1, 3, 256, 256], seed: UInt64(10 + $0))).array }
+        let masks = (0..<regions).map { r in
+            var m = RGBImage(width: size, height: size)
+            for y in 0..<size { for x in 0..<size where x * regions / size == r {
+                for c in 0..<3 { m.pixels[c * size * size + y * size + x] = 1 }
+            } }
+            return m
+        }
+        var options = StyleMasks.Options()
+        options.feather = feather
+        let weights = try StyleMasks(masks: masks, width: size, height: size, options: options)
+        let turns = max(1, min(rounds, runs)), perTurn = (runs + turns - 1) / turns
+        var plain: [Double] = [], masked: [Double] = [], withMasks: [Double] = []
+        func time(_ into: inout [Double], _ body: () throws -> Void) rethrows {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            into.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        _ = stylizer.stylize(photo, embedding: styles[0])  // warm-up
+        for turn in 0..<turns {
+            progress("masked \(size)², turn \(turn + 1) of \(turns)")
+            for _ in 0..<perTurn {
+                time(&plain) { _ = stylizer.stylize(photo, embedding: styles[0]) }
+                time(&masked) { _ = stylizer.stylize(photo, styles: styles, masks: weights) }
+                try time(&withMasks) {
+                    let w = try StyleMasks(masks: masks, width: size, height: size, options: options)
+                    _ = stylizer.stylize(photo, styles: styles, masks: w)
+                }
+            }
+        }
+        return MaskedCase(size: size, regions: regions, plainMs: median(plain), maskedMs: median(masked),
+                          withMasksMs: median(withMasks))
     }
 }
 

@@ -16,13 +16,20 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("no-ort"), help: "Skip onnxruntime.") var noOrt = false
     @Option(help: "Time only this network: predictor or transfer.") var only: Network?
     @Flag(help: "One JSON object: predict_256_ms, transfer_384_ms, transfer_1024_ms and ort_… counterparts.") var json = false
+    @Option(help: "Instead: time stylization with a style per region (N feathered stripes) against plain, at 1024².")
+    var masks: Int?
+    @Option(help: "With --masks: blur the stripes' edges over about PX pixels, as stylize --feather does.") var feather: Double = 16
 
     func validate() throws {
         guard (1...1000).contains(runs) else { throw ValidationError("--runs must be in 1...1000") }
+        if let masks, !(1...16).contains(masks) { throw ValidationError("--masks must be from 1 to 16 regions") }
+        if masks != nil && only != nil { throw ValidationError("--masks times the transfer network only; drop --only") }
+        if !feather.isFinite || feather < 0 || feather > 1000 { throw ValidationError("--feather must be from 0 to 1000 pixels, got \(feather)") }
     }
 
     func run() throws {
         let stylizer = try model.loadStylizer()
+        if let masks { return try runMasked(stylizer, regions: masks) }
         let onnx = noOrt ? nil : PasticheHome().modelsDirectory
         let cases = Benchmark.run(stylizer: stylizer, runs: runs, predictor: only != .transfer,
                                   transferSizes: only == .predictor ? [] : [384, 1024],
@@ -53,5 +60,20 @@ struct BenchCommand: ParsableCommand {
         if !noOrt && cases.first?.ortMs == nil {
             Terminal.note("onnxruntime not measured (needs python3 with onnxruntime and onnx, and the ONNX files from `pastiche model fetch`)")
         }
+    }
+
+    private func runMasked(_ stylizer: Stylizer, regions: Int) throws {
+        let c = try Benchmark.masked(stylizer: stylizer, size: 1024, regions: regions, feather: feather, runs: runs) { Terminal.progress("timing \($0)") }
+        Terminal.endProgress()
+        if json {
+            try Terminal.printJSON(["size": Double(c.size), "regions": Double(c.regions), "plain_ms": c.plainMs,
+                                    "masked_ms": c.maskedMs, "with_masks_ms": c.withMasksMs, "ratio": c.ratio,
+                                    "ratio_with_masks": c.ratioWithMasks])
+            return
+        }
+        print("case (feather \(feather) px)      ms   × plain")
+        print(String(format: "plain %4d²              %9.1f      1.00", c.size, c.plainMs))
+        print(String(format: "%2d regions, planes given %9.1f   %7.2f", c.regions, c.maskedMs, c.ratio))
+        print(String(format: "%2d regions, masks built  %9.1f   %7.2f", c.regions, c.withMasksMs, c.ratioWithMasks))
     }
 }
