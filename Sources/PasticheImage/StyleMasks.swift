@@ -17,6 +17,8 @@ public struct StyleMasks: Sendable, Equatable {
     /// Plane k (style k; the last is the photo's own).
     public func plane(_ k: Int) -> ArraySlice<Float> { weights[(k * width * height)..<((k + 1) * width * height)] }
     public var planes: [[Float]] { (0..<planeCount).map { Array(plane($0)) } }
+    /// Whether any pixel takes some of the photo's own embedding (so it must be computed).
+    public var usesOwnEmbedding: Bool { plane(styleCount).contains { $0 != 0 } }
 
     public struct Options: Sendable {
         /// Gaussian blur of each mask, in pixels of the photo: sigma = feather / 2, so an edge

@@ -20,6 +20,22 @@ public struct VideoJob: Sendable {
     public var stability: Float = VideoJob.defaultStability
     /// Frame rate for a folder of frames in (a video keeps its own).
     public var folderFrameRate = "25/1"
+    /// A style per region through masks fixed to the frame (`style` is then unused).
+    public var regions: Regions?
+
+    public struct Regions: Sendable {
+        /// One per mask.
+        public var styles: [Embedding]
+        public var masks: [RGBImage]
+        /// Feather and invert; the strength is the job's.
+        public var options: StyleMasks.Options
+
+        public init(styles: [Embedding], masks: [RGBImage], options: StyleMasks.Options) {
+            self.styles = styles
+            self.masks = masks
+            self.options = options
+        }
+    }
 
     /// Chosen by measurement: docs/video.md has the flicker table behind it.
     public static let defaultStability: Float = 0.8
@@ -144,20 +160,38 @@ public final class VideoStylizer {
         let started = DispatchTime.now().uptimeNanoseconds
         var count = 0
         var failure: Error?
+        var masks: StyleMasks?
         while failure == nil {
             switch decoded.take() {
             case .failure(let e): failure = e
             case .success(nil): break
             case .success(let frame?):
                 let content = frame.content
-                var e = job.style
-                if job.strength < 1 {
-                    var own = stylizer.embedding(style: content)
-                    if let temporal { own = temporal.ownEmbedding(own) }
-                    e = EmbeddingMath.withStrength(job.style, strength: job.strength, own: own)
+                let moments = temporal.map { t in { t.layerMoments($0, $1, $2) } as TransferNetwork.LayerMoments }
+                /// The frame's own embedding, carried across frames like the statistics.
+                func ownEmbedding() -> Embedding {
+                    let own = stylizer.embedding(style: content)
+                    return temporal?.ownEmbedding(own) ?? own
                 }
-                var result = stylizer.stylize(content, embedding: e, moments: temporal.map { t in { t.layerMoments($0, $1, $2) } },
-                                              phase: frame.phase)
+                var result: RGBImage
+                if let regions = job.regions {
+                    // Static masks: weighted once, at the first frame's size (every frame's).
+                    if masks == nil || masks!.width != content.width || masks!.height != content.height {
+                        var options = regions.options
+                        options.strength = job.strength
+                        do { masks = try StyleMasks(masks: regions.masks, width: content.width, height: content.height, options: options) } catch {
+                            failure = error
+                            break
+                        }
+                    }
+                    result = stylizer.stylize(content, styles: regions.styles, masks: masks!,
+                                              ownEmbedding: masks!.usesOwnEmbedding ? ownEmbedding() : nil,
+                                              moments: moments, phase: frame.phase)
+                } else {
+                    let e = job.strength < 1
+                        ? EmbeddingMath.withStrength(job.style, strength: job.strength, own: ownEmbedding()) : job.style
+                    result = stylizer.stylize(content, embedding: e, moments: moments, phase: frame.phase)
+                }
                 if job.preserveColor { result = content.withLuminance(of: result) }
                 painted.put(result)
                 count += 1

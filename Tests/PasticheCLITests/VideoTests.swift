@@ -118,6 +118,43 @@ final class VideoTests: CLITestCase {
         }
     }
 
+    /// A static mask (issue 19): at stability 0 each frame is `stylize --mask` of the decoded
+    /// frame bit for bit; with stability the masked clip still runs, and a white mask changes
+    /// nothing against no mask.
+    func testAStaticMaskIsStylizeWithThatMask() throws {
+        let (vangogh, hokusai, _) = try styleAndPhoto()
+        let clip = try panClip("pan.mp4", frames: 4, step: 3)
+        let decoded = scratch + "/decoded"
+        try FileManager.default.createDirectory(atPath: decoded, withIntermediateDirectories: true)
+        try tool("ffmpeg", ["-v", "error", "-i", clip, "-fps_mode", "passthrough", decoded + "/f%03d.png"])
+        var left = RGBImage(width: 160, height: 96)
+        for y in 0..<96 { for x in 0..<80 { left.setPixel(x: x, y: y, (1, 1, 1)) } }
+        try ImageIO.write(left, to: scratch + "/left.png")
+        var right = left
+        for i in right.pixels.indices { right.pixels[i] = 1 - right.pixels[i] }
+        try ImageIO.write(right, to: scratch + "/right.png")
+        let masks = ["--styles", "\(vangogh),\(hokusai)", "--masks", scratch + "/left.png," + scratch + "/right.png", "--feather", "8"]
+        try ok(["video", clip, "-o", scratch + "/frames/", "--stability", "0"] + masks)
+        try ok(["stylize"] + masks + (1...4).map { decoded + String(format: "/f%03d.png", $0) } + ["-o", scratch + "/stylized/"])
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: scratch + "/frames").sorted()
+        XCTAssertEqual(outputs.count, 4)
+        for i in 1...4 {
+            XCTAssertEqual(try decode(scratch + "/frames/" + outputs[i - 1]).pixels,
+                           try decode(scratch + String(format: "/stylized/f%03d.png", i)).pixels, "frame \(i)")
+        }
+        // Carried statistics with a one-style mask: white is the unmasked clip.
+        var white = left
+        for i in white.pixels.indices { white.pixels[i] = 1 }
+        try ImageIO.write(white, to: scratch + "/white.png")
+        try ok(["video", clip, "-o", scratch + "/plain/", "--style-image", vangogh, "--strength", "0.7"])
+        try ok(["video", clip, "-o", scratch + "/white/", "--style-image", vangogh, "--strength", "0.7", "--mask", scratch + "/white.png"])
+        for name in try FileManager.default.contentsOfDirectory(atPath: scratch + "/plain").sorted() {
+            XCTAssertEqual(try decode(scratch + "/plain/" + name).pixels, try decode(scratch + "/white/" + name).pixels, name)
+        }
+        XCTAssertTrue(try fails(["video", clip, "-o", scratch + "/x.mp4", "--style-image", vangogh, "--masks", scratch + "/left.png,"
+                                 + scratch + "/right.png"]).contains("2 masks for 1 style"))
+    }
+
     /// Mean |S(t+1)(x, y) − S(t)(x + step, y)| over the overlap, in 8-bit levels.
     static func warpingError(_ frames: [RGBImage], step: Int) -> Double {
         var total = 0.0, count = 0

@@ -48,19 +48,24 @@ struct MaskOptions: ParsableArguments {
     func load() throws -> [RGBImage] {
         let images = try files.map { try ImageIO.read(path: $0) }
         if let first = images.first {
-            var options = StyleMasks.Options()
-            options.invert = invertMask
-            _ = try StyleMasks(masks: images, width: first.width, height: first.height, options: options)
+            var quick = options()
+            quick.feather = 0
+            _ = try StyleMasks(masks: images, width: first.width, height: first.height, options: quick)
         }
         return images
     }
 
-    /// Per-pixel weights at a photo's size; `strength` scales the styles' share as --strength does.
-    func weights(_ images: [RGBImage], width: Int, height: Int, strength: Float) throws -> StyleMasks {
+    /// How the masks become weights; `strength` scales the styles' share as --strength does.
+    func options(strength: Float = 1) -> StyleMasks.Options {
         var options = StyleMasks.Options()
         options.feather = feather
         options.invert = invertMask
         options.strength = strength
-        return try StyleMasks(masks: images, width: width, height: height, options: options)
+        return options
+    }
+
+    /// Per-pixel weights at a photo's size.
+    func weights(_ images: [RGBImage], width: Int, height: Int, strength: Float) throws -> StyleMasks {
+        try StyleMasks(masks: images, width: width, height: height, options: options(strength: strength))
     }
 }

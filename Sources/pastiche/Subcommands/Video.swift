@@ -37,6 +37,7 @@ struct VideoCommand: ParsableCommand {
     @Option(help: "Encoder quality (CRF; lower is better, 0–51 for H.264, 0–63 for VP9).") var crf: Int = 20
     @Option(help: "Frame rate for a folder of frames (a video keeps its own), e.g. 25 or 30000/1001.") var fps: String = "25"
     @Flag(help: "Print a JSON summary on stdout.") var json = false
+    @OptionGroup var regions: MaskOptions
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
@@ -51,6 +52,10 @@ struct VideoCommand: ParsableCommand {
             do { _ = try BlendWeights(parsing: weights, count: styleList.count) } catch { throw ValidationError("--weights: \(error)") }
         } else if weights != nil {
             throw ValidationError("--weights goes with --styles")
+        }
+        try regions.validate(styleCount: styles == nil ? 1 : styleList.count)
+        if regions.isEnabled && weights != nil {
+            throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)")
         }
         try validateStrength(strength)
         try validateMaxSize(maxSize)
@@ -74,19 +79,23 @@ struct VideoCommand: ParsableCommand {
 
     func run() throws {
         let ffmpeg = try FFmpeg.locate()
+        let maskImages = try regions.load()
         let stylizer = try model.loadStylizer(options: tiling.options)
-        let embedding: Embedding
+        let resolved: [Embedding]
         if let styleImage {
-            embedding = stylizer.embedding(style: try ImageIO.read(path: styleImage))
+            resolved = [stylizer.embedding(style: try ImageIO.read(path: styleImage))]
         } else if let style {
-            embedding = try StyleLibrary(path: library.path, readOnly: true).embedding(named: style, stylizer: stylizer).embedding
+            resolved = [try StyleLibrary(path: library.path, readOnly: true).embedding(named: style, stylizer: stylizer).embedding]
         } else {
             let readOnly = !styleList.contains { FileManager.default.fileExists(atPath: $0) }
             let lib = try StyleLibrary(path: library.path, readOnly: readOnly)
-            let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer).embedding }
-            embedding = try EmbeddingMath.blend(resolved, weights: try BlendWeights(parsing: weights, count: styleList.count))
+            resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer).embedding }
         }
+        let embedding = try EmbeddingMath.blend(resolved, weights: try BlendWeights(parsing: weights, count: resolved.count))
         var job = VideoJob(input: input, output: output, style: embedding)
+        if regions.isEnabled {
+            job.regions = VideoJob.Regions(styles: resolved, masks: maskImages, options: regions.options())
+        }
         job.strength = strength
         job.preserveColor = preserveColor
         job.maxSize = maxSize
