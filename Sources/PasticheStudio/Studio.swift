@@ -136,6 +136,11 @@ public final class Studio: @unchecked Sendable {
         let format: ImageFormat
         let quality: Int
         let components: [RecipeComponent]
+        /// A style per region: `styles[k]` through mask `masks[k]` (cached image ids); empty: none.
+        var styles: [Embedding] = []
+        var masks: [String] = []
+        var feather: Double = 0
+        var invertMask = false
     }
 
     func plan(_ r: API.Render) async throws -> RenderPlan {
@@ -154,36 +159,59 @@ public final class Studio: @unchecked Sendable {
         }
         let quality = r.quality ?? ImageIO.defaultQuality
         guard (1...100).contains(quality) else { throw StudioError.badRequest("quality must be in 1...100, got \(quality)") }
-        let (components, embedding) = try await blend(r.styles)
-        guard photos.contains(r.photo) else {
-            throw StudioError.notFound("no photo '\(r.photo)' here (never uploaded, or dropped from the cache): upload it again")
+        let masks = r.masks ?? []
+        let feather = r.feather ?? 0
+        guard feather.isFinite, (0...1000).contains(feather) else {
+            throw StudioError.badRequest("feather must be from 0 to 1000 pixels, got \(feather)")
+        }
+        if !masks.isEmpty && masks.count != r.styles.count {
+            throw StudioError.badRequest("masks: \(masks.count) for \(r.styles.count) styles; give one per style")
+        }
+        if r.invert_mask == true && masks.count != 1 { throw StudioError.badRequest("invert_mask takes one mask") }
+        let (components, embedding, styles) = try await blend(r.styles, weighted: masks.isEmpty)
+        for id in [r.photo] + masks where !photos.contains(id) {
+            throw StudioError.notFound("no photo '\(id)' here (never uploaded, or dropped from the cache): upload it again")
         }
         return RenderPlan(photo: r.photo, embedding: embedding, strength: strength, preserveColor: r.preserve_color ?? false,
-                          maxSize: r.max_size, format: format, quality: quality, components: components)
+                          maxSize: r.max_size, format: format, quality: quality, components: components,
+                          styles: masks.isEmpty ? [] : styles, masks: masks, feather: feather, invertMask: r.invert_mask ?? false)
     }
 
-    /// Σ wᵢ·eᵢ with the weights normalised as `pastiche blend` does.
-    func blend(_ styles: [API.Component]) async throws -> ([RecipeComponent], Embedding) {
+    /// Σ wᵢ·eᵢ with the weights normalised as `pastiche blend` does, and the styles' own
+    /// embeddings. `weighted: false` (masks set the mix per pixel): the weights are unused and
+    /// count equally.
+    func blend(_ styles: [API.Component], weighted: Bool = true) async throws -> ([RecipeComponent], Embedding, [Embedding]) {
         guard !styles.isEmpty else { throw StudioError.badRequest("styles must name at least one style") }
         guard styles.count <= 64 else { throw StudioError.badRequest("at most 64 styles in one mix, got \(styles.count)") }
         for s in styles { try StyleName.validate(s.name) }
-        let weights = try BlendWeights(styles.map(\.weight))
+        let weights = try BlendWeights(weighted ? styles.map(\.weight) : styles.map { _ in 1 })
         let embeddings = try await storage.run {
             try styles.map { try self.library.embedding(named: $0.name, stylizer: self.stylizer).embedding }
         }
         let components = zip(styles, weights.normalized).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
-        return (components, try EmbeddingMath.blend(embeddings, weights: weights))
+        return (components, try EmbeddingMath.blend(embeddings, weights: weights), embeddings)
     }
 
     /// On the compute queue: exactly `pastiche stylize`/`blend` on the cached photo.
     func paint(_ p: RenderPlan, progress: ((Double) -> Void)? = nil) throws -> RGBImage {
         let content = try photos.content(p.photo, maxSize: p.maxSize)
-        var embedding = p.embedding
-        if p.strength < 1 {
-            let own = try photos.ownEmbedding(p.photo, maxSize: p.maxSize) { stylizer.embedding(style: content) }
-            embedding = EmbeddingMath.withStrength(p.embedding, strength: p.strength, own: own)
+        let own = { try self.photos.ownEmbedding(p.photo, maxSize: p.maxSize) { self.stylizer.embedding(style: content) } }
+        var result: RGBImage
+        if !p.masks.isEmpty {
+            var options = StyleMasks.Options()
+            options.strength = p.strength
+            options.invert = p.invertMask
+            // In the uploaded photo's pixels: a preview blurs its edges as the full render does.
+            let original = photos.size(of: p.photo)?.width ?? content.width
+            options.feather = p.feather * Double(content.width) / Double(original)
+            let masks = try StyleMasks(masks: try p.masks.map { try photos.content($0, maxSize: nil) },
+                                       width: content.width, height: content.height, options: options)
+            result = stylizer.stylize(content, styles: p.styles, masks: masks,
+                                      ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, progress: progress)
+        } else {
+            let embedding = p.strength < 1 ? EmbeddingMath.withStrength(p.embedding, strength: p.strength, own: try own()) : p.embedding
+            result = stylizer.stylize(content, embedding: embedding, progress: progress)
         }
-        var result = stylizer.stylize(content, embedding: embedding, progress: progress)
         if p.preserveColor { result = content.withLuminance(of: result) }
         return result
     }
@@ -232,7 +260,7 @@ public final class Studio: @unchecked Sendable {
     func saveBlend(_ b: API.SaveBlend) async throws -> API.Style {
         try StyleName.validate(b.name)
         for t in b.tags ?? [] { try StyleName.validate(t, what: "tag") }
-        let (components, embedding) = try await blend(b.styles)
+        let (components, embedding, _) = try await blend(b.styles)
         if try await storage.run({ try self.library.store.contains(b.name) }) { throw StyleStoreError.nameTaken(b.name) }
         var thumbnail: RGBImage?
         if let photo = b.photo, photos.contains(photo) {

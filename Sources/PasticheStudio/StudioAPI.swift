@@ -78,6 +78,13 @@ enum API {
         let max_size: Int?
         let format: String?
         let quality: Int?
+        /// Uploaded mask images (POST /api/photos ids), one per style: a style per region as
+        /// `stylize --masks` (the styles' weights are then unused; one style, one mask: `--mask`).
+        let masks: [String]?
+        /// Mask edge blur in pixels of the uploaded photo (scaled with max_size, so a preview
+        /// blurs as the full-size render does).
+        let feather: Double?
+        let invert_mask: Bool?
     }
 
     struct SaveBlend: Decodable {

@@ -124,6 +124,61 @@ final class StudioTests: CLITestCase {
         XCTAssertNotNil(stats["p50_ms"] as? Double)
     }
 
+    /// Uploaded masks (issue 19): a render with one mask per style is `stylize --styles
+    /// --masks --feather` pixel for pixel, one style through one mask is `--mask
+    /// --invert-mask`; bad masks are one-line 4xx.
+    func testMaskedRendersAreTheCLIs() throws {
+        let (studio, photo, photoPath) = try studioWithStyles()
+        defer { XCTAssertEqual(try? studio.stop().status, 0) }
+        var left = RGBImage(width: 50, height: 30)   // another size than the photo: resized to it
+        for y in 0..<30 { for x in 0..<25 { left.setPixel(x: x, y: y, (1, 1, 1)) } }
+        var right = left
+        for i in right.pixels.indices { right.pixels[i] = 1 - right.pixels[i] }
+        let leftPath = scratch + "/left.png", rightPath = scratch + "/right.png"
+        try ImageIO.write(left, to: leftPath)
+        try ImageIO.write(right, to: rightPath)
+        func upload(_ path: String) throws -> String {
+            let r = try studio.request("POST", "/api/photos", body: try bytes(path))
+            XCTAssertEqual(r.status, 201, r.text)
+            return r.object["photo"] as? String ?? ""
+        }
+        let l = try upload(leftPath), r = try upload(rightPath)
+        func render(_ body: [String: Any]) throws -> HTTPReply {
+            var b = body
+            b["photo"] = photo
+            return try studio.request("POST", "/api/render", json: b)
+        }
+        let two = try render(["styles": [["name": "vangogh", "weight": 0.1], ["name": "hokusai", "weight": 0.9]],
+                              "masks": [l, r], "feather": 6])
+        XCTAssertEqual(two.status, 200, two.text)
+        try ok(["stylize", "--styles", "vangogh,hokusai", "--masks", "\(leftPath),\(rightPath)", "--feather", "6", photoPath,
+                "-o", scratch + "/cli-masks.png"])
+        XCTAssertEqual(try ImageIO.decode(two.body, name: "render").pixels, try decode(scratch + "/cli-masks.png").pixels)
+        let one = try render(["styles": [["name": "hokusai", "weight": 1]], "masks": [l], "invert_mask": true, "strength": 0.8])
+        XCTAssertEqual(one.status, 200, one.text)
+        try ok(["stylize", "--style", "hokusai", "--mask", leftPath, "--invert-mask", "--strength", "0.8", photoPath,
+                "-o", scratch + "/cli-mask.png"])
+        XCTAssertEqual(try ImageIO.decode(one.body, name: "render").pixels, try decode(scratch + "/cli-mask.png").pixels)
+
+        var black = RGBImage(width: 8, height: 8)
+        for i in black.pixels.indices { black.pixels[i] = 0 }
+        try ImageIO.write(black, to: scratch + "/black.png")
+        let b = try upload(scratch + "/black.png")
+        let styles = [["name": "vangogh", "weight": 1], ["name": "hokusai", "weight": 1]]
+        for (body, status) in [(["styles": styles, "masks": [l]], 400),
+                               (["styles": styles, "masks": [l, "0123456789abcdef"]], 404),
+                               (["styles": styles, "masks": [b, b]], 400),
+                               (["styles": styles, "masks": [l, r], "feather": -1], 400),
+                               (["styles": styles, "masks": [l, r], "invert_mask": true], 400),
+                               (["styles": styles, "masks": "left"], 400)] as [([String: Any], Int)] {
+            let reply = try render(body)
+            XCTAssertEqual(reply.status, status, "\(body): \(reply.text)")
+            XCTAssertNotNil(reply.object["error"] as? String, reply.text)
+            XCTAssertFalse(reply.text.contains("\n"), reply.text)
+        }
+        XCTAssertEqual(try studio.get("/api/styles").status, 200, "still serving")
+    }
+
     func testFullSizeJobsReportProgressAndBlendsAreSaved() throws {
         let (studio, photo, _) = try studioWithStyles()
         defer { XCTAssertEqual(try? studio.stop().status, 0) }

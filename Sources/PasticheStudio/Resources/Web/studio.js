@@ -8,6 +8,7 @@ const DEBOUNCE_MS = 30;
 const state = {
   styles: [],           // from GET /api/styles
   mix: new Map(),       // name -> weight slider value (0..100), in insertion order
+  masks: new Map(),     // name -> {photo, file}: an uploaded mask for that style
   focused: null,        // the style shown in the detail panel
   photo: null,          // {photo, width, height}
   previewSeq: 0,        // sequence number of the newest preview asked for
@@ -57,7 +58,7 @@ async function loadStyles() {
   const list = await json("GET", "/api/styles");
   state.styles = list.styles;
   for (const name of [...state.mix.keys()]) {
-    if (!state.styles.some((s) => s.name === name)) state.mix.delete(name);
+    if (!state.styles.some((s) => s.name === name)) { state.mix.delete(name); state.masks.delete(name); }
   }
   if (list.damaged.length) setStatus(`${list.damaged.length} damaged record(s) left out; run \`pastiche embed salvage\``, true);
   renderTagFilter();
@@ -180,6 +181,7 @@ async function showDetail(name) {
   const rename = field("Rename", "rename-input", style.name, "Rename", async (value) => {
     const updated = await json("PATCH", styleURL(name), { name: value });
     if (state.mix.has(name)) { state.mix.set(updated.name, state.mix.get(name)); state.mix.delete(name); }
+    if (state.masks.has(name)) { state.masks.set(updated.name, state.masks.get(name)); state.masks.delete(name); }
     state.focused = updated.name;
     setStatus(`renamed ${name} to ${updated.name}`);
     await loadStyles();
@@ -201,6 +203,7 @@ async function showDetail(name) {
     try {
       await json("DELETE", styleURL(name));
       state.mix.delete(name);
+      state.masks.delete(name);
       state.focused = null;
       panel.textContent = "Click a style to see it here.";
       setStatus(`deleted ${name}`);
@@ -285,19 +288,35 @@ function mixComponents() {
   return [...state.mix.entries()].map(([name, weight]) => ({ name, weight: weight / 100 }));
 }
 
+// Masks are used once every style in the mix has one (a style per region); then the weights
+// are not (the masks set the mix per pixel).
+function masksInUse() {
+  const names = [...state.mix.keys()];
+  return names.length > 0 && names.every((n) => state.masks.has(n));
+}
+
 function renderRequest(extra) {
-  return {
+  const request = {
     photo: state.photo.photo,
     styles: mixComponents(),
     strength: Number($("strength").value) / 100,
     preserve_color: $("preserve-color").checked,
     ...extra,
   };
+  if (masksInUse()) {
+    request.masks = [...state.mix.keys()].map((n) => state.masks.get(n).photo);
+    request.feather = Number($("feather").value);
+  }
+  return request;
 }
 
 function mixIsRenderable() {
   if (!state.photo || state.mix.size === 0) return false;
-  if (mixComponents().every((c) => c.weight === 0)) {
+  if (state.masks.size > 0 && !masksInUse()) {
+    setStatus("give every style in the mix a mask (or remove the masks)");
+    return false;
+  }
+  if (!masksInUse() && mixComponents().every((c) => c.weight === 0)) {
     setStatus("all weights are zero: raise one to see a preview");
     return false;
   }
@@ -367,6 +386,7 @@ function renderMix() {
     remove.title = `remove ${name} from the mix`;
     remove.addEventListener("click", () => {
       state.mix.delete(name);
+      state.masks.delete(name);
       renderMix(); renderGallery(); loadMap();
       schedulePreview();
     });
@@ -382,10 +402,43 @@ function renderMix() {
       out.textContent = (Number(slider.value) / 100).toFixed(2);
       schedulePreview();
     });
-    li.append(label, remove, slider, out);
+    const mask = document.createElement("label");
+    mask.className = "mask-pick small";
+    const maskFile = document.createElement("input");
+    maskFile.type = "file";
+    maskFile.accept = "image/png,image/jpeg";
+    maskFile.setAttribute("aria-label", `mask for ${name}`);
+    maskFile.addEventListener("change", () => setMask(name, maskFile.files[0]));
+    const maskName = document.createElement("span");
+    maskName.className = "mask-name";
+    maskName.textContent = state.masks.has(name) ? `mask: ${state.masks.get(name).file}` : "mask…";
+    mask.append(maskName, maskFile);
+    li.append(label, remove, slider, out, mask);
+    if (state.masks.has(name)) {
+      const clear = document.createElement("button");
+      clear.className = "secondary clear-mask";
+      clear.textContent = "no mask";
+      clear.addEventListener("click", () => { state.masks.delete(name); renderMix(); schedulePreview(); });
+      li.append(clear);
+    }
+    slider.disabled = masksInUse();
     return li;
   });
   $("mix").replaceChildren(...items);
+  $("mask-controls").hidden = state.masks.size === 0;
+}
+
+// A mask is an image like a photo: uploaded to the photo cache, then named by its id.
+async function setMask(name, file) {
+  if (!file) return;
+  setStatus(`uploading mask ${file.name}…`);
+  try {
+    const uploaded = await json("POST", "/api/photos", file);
+    state.masks.set(name, { photo: uploaded.photo, file: file.name });
+    renderMix();
+    setStatus(`mask ${file.name} for ${name}`);
+    schedulePreview(true);
+  } catch (e) { setStatus(e.message, true); }
 }
 
 // ---------------------------------------------------------------- full size, blends, strip
@@ -488,6 +541,10 @@ function start() {
   $("photo-file").addEventListener("change", (e) => setPhoto(e.target.files[0]));
   dropZone($("photo-zone"), (files) => setPhoto(files[0]));
   dropZone($("preview-box"), (files) => setPhoto(files[0]));
+  $("feather").addEventListener("input", () => {
+    $("feather-value").textContent = `${$("feather").value} px`;
+    schedulePreview();
+  });
   $("strength").addEventListener("input", () => {
     $("strength-value").textContent = (Number($("strength").value) / 100).toFixed(2);
     schedulePreview();
