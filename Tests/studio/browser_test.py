@@ -54,6 +54,18 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
+def grey_png(path, width, height, value):
+    """An 8-bit grey PNG, value(x, y) in 0..255 (zlib + struct: no imaging library needed)."""
+    import zlib
+    rows = b"".join(b"\x00" + bytes(value(x, y) for x in range(width)) for y in range(height))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
+
+
 def start_server(binary, library):
     log = open(os.path.join(os.path.dirname(library), "serve.err"), "w")
     p = subprocess.Popen([binary, "serve", "--port", "0", "--library", library], stdout=subprocess.PIPE,
@@ -212,6 +224,58 @@ def main():
         href = driver.find_element(By.ID, "download").get_attribute("href")
         with urllib.request.urlopen(href) as r:
             check(png_size(r.read()) == (640, 427), "the full-size render is the photo's size")
+
+        # Masks: a mask per style in the mix (left half, right half) gives a style per region;
+        # the preview is the server's masked render, the feather slider changes it, and taking
+        # the masks away brings the weighted mix back.
+        left = grey_png(os.path.join(work, "left.png"), 64, 40, lambda x, y: 255 if x < 32 else 0)
+        right = grey_png(os.path.join(work, "right.png"), 64, 40, lambda x, y: 0 if x < 32 else 255)
+        unmasked = driver.execute_script(preview_hash)
+        for name, path in (("s01_vangogh_starry_night", left), ("s03_hokusai_great_wave", right)):
+            n = driver.execute_script("return window.studio.previews")
+            driver.find_element(By.CSS_SELECTOR, f'#mix li[data-name="{name}"] .mask-pick input[type=file]').send_keys(path)
+            wait.until(lambda d: d.execute_script(f"return window.studio.state.masks.has('{name}')"))
+        wait.until(lambda d: d.execute_script(idle) and d.execute_script("return window.studio.previews") > n)
+        masked = driver.execute_script(preview_hash)
+        check(masked[2] != unmasked[2], "masks for both styles change the preview")
+        check(driver.find_element(By.ID, "feather").is_displayed(), "the feather slider shows once a mask is set")
+        same = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const pixels = (img) => {
+              const c = document.createElement("canvas");
+              c.width = img.naturalWidth; c.height = img.naturalHeight;
+              const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+              return g.getImageData(0, 0, c.width, c.height).data;
+            };
+            (async () => {
+              const s = window.studio.state;
+              const names = [...s.mix.keys()];
+              const body = JSON.stringify({ photo: s.photo.photo, styles: names.map((name) => ({ name, weight: 1 })),
+                  masks: names.map((n) => s.masks.get(n).photo), feather: 0,
+                  strength: Number(document.getElementById("strength").value) / 100,
+                  preserve_color: document.getElementById("preserve-color").checked, max_size: 512, format: "jpeg" });
+              const blob = await (await fetch("/api/render", { method: "POST", body,
+                headers: { "Content-Type": "application/json" } })).blob();
+              const img = new Image();
+              img.src = URL.createObjectURL(blob);
+              await img.decode();
+              const shown = pixels(document.getElementById("preview")), fresh = pixels(img);
+              done(shown.length === fresh.length && shown.every((v, i) => v === fresh[i]));
+            })().catch((e) => done("error: " + e));""")
+        check(same is True, f"the masked preview is the server's masked render ({same})")
+        n = driver.execute_script("return window.studio.previews")
+        feather = driver.find_element(By.ID, "feather")
+        for _ in range(4):
+            feather.send_keys(Keys.PAGE_UP)
+        wait.until(lambda d: d.execute_script(idle) and d.execute_script("return window.studio.previews") > n)
+        check(driver.execute_script(preview_hash)[2] != masked[2], "the feather slider changes the masked preview")
+        while driver.find_elements(By.CSS_SELECTOR, "#mix li .clear-mask"):
+            driver.find_element(By.CSS_SELECTOR, "#mix li .clear-mask").click()
+        wait.until(lambda d: d.execute_script("return window.studio.state.masks.size") == 0 and d.execute_script(idle))
+        time.sleep(0.2)
+        wait.until(lambda d: d.execute_script(idle))
+        check(driver.execute_script(preview_hash)[2] == unmasked[2], "without masks the weighted mix is back")
+        check(driver.execute_script("return window.studio.errors") == 0, "no errors on the page with masks")
 
         # The map: one point per style; clicking one shows that style.
         driver.find_element(By.ID, "show-map").click()
