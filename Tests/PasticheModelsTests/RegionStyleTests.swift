@@ -39,6 +39,11 @@ final class RegionStyleTests: XCTestCase {
         return m
     }
 
+    /// White on the left half and black on the right, and the inverse.
+    private func halves(width w: Int, height h: Int) -> (left: RGBImage, right: RGBImage) {
+        (mask(width: w, height: h) { x, _ in x < w / 2 ? 1 : 0 }, mask(width: w, height: h) { x, _ in x < w / 2 ? 0 : 1 })
+    }
+
     private func maxDifference(_ a: RGBImage, _ b: RGBImage) -> Float {
         zip(a.pixels, b.pixels).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
@@ -109,8 +114,7 @@ final class RegionStyleTests: XCTestCase {
         let (stylizer, styles) = try model()
         let content = try photo(width: 384, height: 256)
         let (w, h) = (content.width, content.height)
-        let left = mask(width: w, height: h) { x, _ in x < w / 2 ? 1 : 0 }
-        let right = mask(width: w, height: h) { x, _ in x < w / 2 ? 0 : 1 }
+        let (left, right) = halves(width: w, height: h)
         let out = stylizer.stylize(content, styles: [styles[0], styles[1]],
                                    masks: try StyleMasks(masks: [left, right], width: w, height: h))
         let a = stylizer.stylize(content, embedding: styles[0]), b = stylizer.stylize(content, embedding: styles[1])
@@ -159,8 +163,7 @@ final class RegionStyleTests: XCTestCase {
         let (stylizer, styles) = try model()
         let content = try photo(width: 320, height: 213)
         let (w, h) = (content.width, content.height)
-        let left = mask(width: w, height: h) { x, _ in x < w / 2 ? 1 : 0 }
-        let right = mask(width: w, height: h) { x, _ in x < w / 2 ? 0 : 1 }
+        let (left, right) = halves(width: w, height: h)
         /// |Δ| between neighbouring columns of the mean over rows and channels.
         func columnSteps(_ image: RGBImage) -> [Float] {
             let plane = w * h

@@ -66,6 +66,32 @@ def grey_png(path, width, height, value):
     return path
 
 
+def preview_equals_render(driver, request):
+    """Whether the preview on screen has exactly the pixels of a fresh /api/render of `request`
+    (a JavaScript object expression over `s`, the page's state). The page's CSP keeps fetch()
+    off blob: URLs, so this compares decoded pixels, not bytes."""
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const pixels = (img) => {
+          const c = document.createElement("canvas");
+          c.width = img.naturalWidth; c.height = img.naturalHeight;
+          const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+          return g.getImageData(0, 0, c.width, c.height).data;
+        };
+        (async () => {
+          const s = window.studio.state;
+          const shown = pixels(document.getElementById("preview"));
+          const body = JSON.stringify(%s);
+          const blob = await (await fetch("/api/render", { method: "POST", body,
+            headers: { "Content-Type": "application/json" } })).blob();
+          const img = new Image();
+          img.src = URL.createObjectURL(blob);
+          await img.decode();
+          const fresh = pixels(img);
+          done(shown.length === fresh.length && shown.every((v, i) => v === fresh[i]));
+        })().catch((e) => done("error: " + e));""" % request)
+
+
 def start_server(binary, library):
     log = open(os.path.join(os.path.dirname(library), "serve.err"), "w")
     p = subprocess.Popen([binary, "serve", "--port", "0", "--library", library], stdout=subprocess.PIPE,
@@ -174,31 +200,10 @@ def main():
         wait.until(lambda d: d.execute_script(idle))
         time.sleep(0.3)
         wait.until(lambda d: d.execute_script(idle))
-        # (The page's CSP keeps fetch() off blob: URLs, so compare decoded pixels, not bytes.)
-        same = driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            const pixels = (img) => {
-              const c = document.createElement("canvas");
-              c.width = img.naturalWidth; c.height = img.naturalHeight;
-              const g = c.getContext("2d"); g.drawImage(img, 0, 0);
-              return g.getImageData(0, 0, c.width, c.height).data;
-            };
-            (async () => {
-              const shown = pixels(document.getElementById("preview"));
-              const body = JSON.stringify(
-                { photo: window.studio.state.photo.photo,
-                  styles: [...window.studio.state.mix.entries()].map(([name, w]) => ({ name, weight: w / 100 })),
-                  strength: Number(document.getElementById("strength").value) / 100,
-                  preserve_color: document.getElementById("preserve-color").checked,
-                  max_size: 512, format: "jpeg" });
-              const blob = await (await fetch("/api/render", { method: "POST", body,
-                headers: { "Content-Type": "application/json" } })).blob();
-              const img = new Image();
-              img.src = URL.createObjectURL(blob);
-              await img.decode();
-              const fresh = pixels(img);
-              done(shown.length === fresh.length && shown.every((v, i) => v === fresh[i]));
-            })().catch((e) => done("error: " + e));""")
+        same = preview_equals_render(driver, """{ photo: s.photo.photo,
+            styles: [...s.mix.entries()].map(([name, w]) => ({ name, weight: w / 100 })),
+            strength: Number(document.getElementById("strength").value) / 100,
+            preserve_color: document.getElementById("preserve-color").checked, max_size: 512, format: "jpeg" }""")
         check(same is True, f"after a burst of slider moves the preview shows the final settings ({same})")
         check(driver.execute_script("return window.studio.errors") == 0, "no errors on the page")
 
@@ -239,29 +244,11 @@ def main():
         masked = driver.execute_script(preview_hash)
         check(masked[2] != unmasked[2], "masks for both styles change the preview")
         check(driver.find_element(By.ID, "feather").is_displayed(), "the feather slider shows once a mask is set")
-        same = driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            const pixels = (img) => {
-              const c = document.createElement("canvas");
-              c.width = img.naturalWidth; c.height = img.naturalHeight;
-              const g = c.getContext("2d"); g.drawImage(img, 0, 0);
-              return g.getImageData(0, 0, c.width, c.height).data;
-            };
-            (async () => {
-              const s = window.studio.state;
-              const names = [...s.mix.keys()];
-              const body = JSON.stringify({ photo: s.photo.photo, styles: names.map((name) => ({ name, weight: 1 })),
-                  masks: names.map((n) => s.masks.get(n).photo), feather: 0,
-                  strength: Number(document.getElementById("strength").value) / 100,
-                  preserve_color: document.getElementById("preserve-color").checked, max_size: 512, format: "jpeg" });
-              const blob = await (await fetch("/api/render", { method: "POST", body,
-                headers: { "Content-Type": "application/json" } })).blob();
-              const img = new Image();
-              img.src = URL.createObjectURL(blob);
-              await img.decode();
-              const shown = pixels(document.getElementById("preview")), fresh = pixels(img);
-              done(shown.length === fresh.length && shown.every((v, i) => v === fresh[i]));
-            })().catch((e) => done("error: " + e));""")
+        same = preview_equals_render(driver, """{ photo: s.photo.photo,
+            styles: [...s.mix.keys()].map((name) => ({ name, weight: 1 })),
+            masks: [...s.mix.keys()].map((n) => s.masks.get(n).photo), feather: 0,
+            strength: Number(document.getElementById("strength").value) / 100,
+            preserve_color: document.getElementById("preserve-color").checked, max_size: 512, format: "jpeg" }""")
         check(same is True, f"the masked preview is the server's masked render ({same})")
         n = driver.execute_script("return window.studio.previews")
         feather = driver.find_element(By.ID, "feather")

@@ -71,19 +71,15 @@ struct OutputPlan {
             }
         }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
-        for i in inputs.indices {
-            let out = path(for: i)
-            if out != "-" { try refuseOverwritingInputs(output: out, inputs: inputs) }
-        }
+        try refuseOverwriting(inputs)
     }
 
-    /// Refuses an output that would replace one of the command's other inputs (masks, style images).
+    /// Refuses an output that would replace one of `files`: the photos, or the command's other
+    /// inputs (masks, style images).
     func refuseOverwriting(_ files: [String]) throws {
-        let existing = files.filter { FileManager.default.fileExists(atPath: $0) }
-        guard !existing.isEmpty else { return }
         for i in inputs.indices {
             let out = path(for: i)
-            if out != "-" { try refuseOverwritingInputs(output: out, inputs: existing) }
+            if out != "-" { try refuseOverwritingInputs(output: out, inputs: files) }
         }
     }
 
