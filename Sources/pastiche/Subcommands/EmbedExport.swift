@@ -6,11 +6,30 @@ import PasticheModels
 
 extension EmbedCommand {
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the whole library as portable JSON (bit-exact embeddings).")
+        static let configuration = CommandConfiguration(
+            abstract: "Write the whole library as portable JSON (bit-exact embeddings), or as a NumPy .npz.",
+            discussion: """
+                --format npz writes names, embeddings [K, 100] float32, predictor_ids and tags as \
+                arrays that numpy.load reads directly, to feed the graphs of `pastiche model export`. \
+                The format follows a .npz file name unless given.
+                """)
+        enum Format: String, ExpressibleByArgument, CaseIterable { case json, npz }
+
         @Argument(help: "Output file, or - for stdout.") var file: String
+        @Option(help: "json or npz (default: npz for a .npz file name, else json).") var format: Format?
         @OptionGroup var library: LibraryOptions
+
+        var chosenFormat: Format { format ?? (file.lowercased().hasSuffix(".npz") ? .npz : .json) }
+
+        func validate() throws {
+            if format == .json && file.lowercased().hasSuffix(".npz") {
+                throw ValidationError("\(file) is named .npz but --format is json")
+            }
+        }
+
         func run() throws {
-            let (data, damaged) = try StyleLibrary(path: library.path, readOnly: true).store.exportJSON()
+            let store = try StyleLibrary(path: library.path, readOnly: true).store
+            let (data, damaged) = chosenFormat == .npz ? try store.exportNPZ() : try store.exportJSON()
             if file == "-" {
                 FileHandle.standardOutput.write(data)
             } else {

@@ -6,7 +6,7 @@ import PasticheTools
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Fetch, import and inspect the pretrained weights.",
-        subcommands: [Fetch.self, Import.self, Info.self]
+        abstract: "Fetch, import, export and inspect the model weights.",
+        subcommands: [Fetch.self, Import.self, Export.self, Info.self]
     )
 }

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import PasticheLibrary
+import PasticheModels
+import PasticheTools
+
+extension ModelCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the model as ONNX graphs (float32, opset 17) for onnxruntime, onnxruntime-web and other runtimes.",
+            discussion: """
+                Writes DIR/predictor.onnx (style_image [N, H, W, 3] in [0, 1] → style_embedding [N, 100]) \
+                and DIR/transfer.onnx (content_image [N, H, W, 3] and style_embedding [N, 100] → \
+                stylized_image [N, H, W, 3]), with dynamic batch, height and width. With --style, one \
+                file: the transfer graph with that library style baked in (content_image → stylized_image). \
+                `pastiche model import` reads the pair back bit for bit. See docs/export.md.
+                """)
+
+        static let predictorFile = "predictor.onnx"
+        static let transferFile = "transfer.onnx"
+
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var library: LibraryOptions
+        @Option(name: .shortAndLong, help: "Output folder; with --style, an .onnx file or - for stdout.") var output: String
+        @Option(help: "A library style to bake into a single-input transfer graph.") var style: String?
+        @Flag(help: "Print what was written as JSON.") var json = false
+
+        var outputs: [String] {
+            if style != nil { return [output] }
+            return [Self.predictorFile, Self.transferFile].map { (output as NSString).appendingPathComponent($0) }
+        }
+
+        func validate() throws {
+            guard !output.isEmpty else { throw ValidationError("-o needs a path") }
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory)
+            if style == nil {
+                if output == "-" { throw ValidationError("-o - needs --style: without it the export is two files; give a folder") }
+                if exists && !isDirectory.boolValue { throw ValidationError("-o \(output) is a file; give a folder for predictor.onnx and transfer.onnx") }
+            } else {
+                if output.hasSuffix("/") || (exists && isDirectory.boolValue) {
+                    throw ValidationError("-o \(output) is a folder; with --style give the .onnx file to write")
+                }
+                if style!.isEmpty { throw ValidationError("--style needs a library style name") }
+            }
+            for path in outputs { try refuseOverwritingInputs(output: path, inputs: [model.path]) }
+        }
+
+        struct Written: Codable { let path: String; let bytes: Int }
+        struct Output: Codable {
+            let opset: Int
+            let predictorID: String
+            let predictorWidth: String
+            let style: String?
+            let files: [Written]
+        }
+
+        func run() throws {
+            let stylizer = try model.loadStylizer()
+            let weights = stylizer.weights
+            let provenance = ONNXExporter.Provenance(pasticheVersion: PasticheVersion.string)
+            var files: [(path: String, data: Data)] = []
+            if let style {
+                if library.notCreatedYet { throw ValidationError("no style library at \(library.path); add styles with `pastiche embed add`") }
+                let lib = try StyleLibrary(path: library.path, readOnly: true)
+                let (_, embedding) = try lib.embedding(named: style, stylizer: stylizer)
+                files = [(output, try ONNXExporter.transfer(weights, provenance: provenance, bakedStyle: (style, embedding)))]
+            } else {
+                let graphs = [try ONNXExporter.predictor(weights, provenance: provenance),
+                              try ONNXExporter.transfer(weights, provenance: provenance)]
+                files = Array(zip(outputs, graphs))
+            }
+            for file in files {
+                if file.path == "-" {
+                    FileHandle.standardOutput.write(file.data)
+                } else {
+                    try AtomicFile.write(file.data, to: file.path)
+                }
+            }
+            let written = files.map { Written(path: $0.path, bytes: $0.data.count) }
+            if json {
+                try Terminal.printJSON(Output(opset: ONNXExporter.opset, predictorID: weights.predictorID,
+                                              predictorWidth: weights.predictorArchitecture.widthText, style: style,
+                                              files: written))
+            } else {
+                for w in written where w.path != "-" {
+                    Terminal.note("wrote \(w.path) (\(String(format: "%.1f", Double(w.bytes) / 1e6)) MB, opset \(ONNXExporter.opset))")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import XCTest
+import PasticheCore
+import PasticheImage
+import PasticheModels
+
+/// `pastiche model export` and `embed export --format npz` against the reference runtime:
+/// onnx.checker and onnxruntime (PyPI, installed by scripts/test.sh) run the exported graphs on
+/// the inputs Pastiche's own networks get, through Tests/onnx/ort_run.py.
+final class ExportTests: CLITestCase {
+    /// Embeddings: max abs. Images in [0, 1]: max abs.
+    static let embeddingTolerance: Float = 1e-5
+    static let imageTolerance: Float = 1e-4
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let probe = try python(["-c", "import onnx, onnxruntime, numpy"], check: false)
+        if probe.status != 0 {
+            let why = "onnx/onnxruntime/numpy missing for python3 (scripts/test.sh installs them)"
+            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
+            throw XCTSkip(why)
+        }
+    }
+
+    // MARK: Reference side
+
+    @discardableResult
+    func python(_ args: [String], check: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws
+        -> (status: Int32, stdout: Data, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + args
+        let outPath = scratch + "/.py-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        try out.close()
+        let data = try Data(contentsOf: URL(fileURLWithPath: outPath))
+        if check { XCTAssertEqual(p.terminationStatus, 0, "python3 \(args.joined(separator: " ")): \(errText)", file: file, line: line) }
+        return (p.terminationStatus, data, errText)
+    }
+
+    var helper: String { CLI.repoRoot + "/Tests/onnx/ort_run.py" }
+
+    /// onnx.checker (full check, with shape inference) on a graph; its description.
+    func checked(_ model: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let r = try python([helper, "check", model], file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], file: file, line: line)
+    }
+
+    /// onnxruntime on `model` with NHWC float32 inputs; its first output and that output's shape.
+    func onnxruntime(_ model: String, _ feeds: [String: (values: [Float], shape: [Int])]) throws -> (values: [Float], shape: [Int]) {
+        var args = [helper, "run", model, scratch + "/ort-out.npy"]
+        for (name, feed) in feeds {
+            let path = scratch + "/in-\(name).npy"
+            try Numpy.npy(feed.values, shape: feed.shape).write(to: URL(fileURLWithPath: path))
+            args.append("\(name)=\(path)")
+        }
+        try python(args)
+        let (shape, values) = try Numpy.readFloats(Data(contentsOf: URL(fileURLWithPath: scratch + "/ort-out.npy")))
+        return (values, shape)
+    }
+
+    // MARK: Pastiche side
+
+    /// A real image at exactly w×h, as NCHW (Pastiche) and NHWC (Magenta's layout) batches of `count`
+    /// (image k is shifted k pixels, so the batch rows differ).
+    func images(_ repoPath: String, width w: Int, height h: Int, count: Int = 1) throws -> (nchw: Tensor, nhwc: [Float]) {
+        let source = try ImageIO.read(path: CLI.repoRoot + "/" + repoPath).resized(width: w + count, height: h + count)
+        let nchw = Tensor(count, 3, h, w)
+        var nhwc = [Float](repeating: 0, count: count * h * w * 3)
+        for k in 0..<count {
+            let t = source.cropped(x: k, y: k, width: w, height: h).tensor
+            for c in 0..<3 {
+                for i in 0..<(h * w) {
+                    nchw.data[(k * 3 + c) * h * w + i] = t.data[c * h * w + i]
+                    nhwc[(k * h * w + i) * 3 + c] = t.data[c * h * w + i]
+                }
+            }
+        }
+        return (nchw, nhwc)
+    }
+
+    func nchwToNHWC(_ t: Tensor) -> [Float] {
+        var out = [Float](repeating: 0, count: t.count)
+        for n in 0..<t.n { for c in 0..<t.c { for i in 0..<t.plane { out[(n * t.plane + i) * t.c + c] = t.data[(n * t.c + c) * t.plane + i] } } }
+        return out
+    }
+
+    func maxAbs(_ a: [Float], _ b: [Float]) -> Float {
+        XCTAssertEqual(a.count, b.count)
+        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    /// Exports `modelPath` and runs both graphs in onnxruntime against Pastiche's networks: the
+    /// predictor at 256², non-square and not-multiple-of-4 sizes, the transfer network on a
+    /// batch of two at each, with Pastiche's embeddings. Returns the worst differences.
+    @discardableResult
+    func checkExport(model modelPath: String, expectedWidth: String) throws -> (embedding: Float, image: Float) {
+        let dir = scratch + "/export-\(UUID().uuidString.prefix(8))"
+        let r = try ok(["model", "export", "--model", modelPath, "-o", dir, "--json"], withLibrary: false)
+        let summary = try XCTUnwrap(try json(r) as? [String: Any])
+        XCTAssertEqual(summary["opset"] as? Int, 17)
+        let weights = try ModelWeights.load(path: modelPath)
+        let predictorPath = dir + "/predictor.onnx", transferPath = dir + "/transfer.onnx"
+
+        for (path, inputs, output) in [(predictorPath, ["style_image"], "style_embedding"),
+                                       (transferPath, ["content_image", "style_embedding"], "stylized_image")] {
+            let info = try checked(path)
+            XCTAssertEqual(info["opset"] as? [Int], [17], path)
+            XCTAssertEqual((info["inputs"] as? [String: Any]).map { Set($0.keys) }, Set(inputs), path)
+            XCTAssertNotNil((info["outputs"] as? [String: Any])?[output], path)
+            let metadata = info["metadata"] as? [String: String] ?? [:]
+            XCTAssertEqual(metadata["predictor_id"], weights.predictorID, path)
+            XCTAssertEqual(metadata["predictor_width"], expectedWidth, path)
+            XCTAssertNotNil(metadata["pastiche_version"], path)
+        }
+        let contentDims = (try checked(transferPath)["inputs"] as? [String: [Any]])?["content_image"]
+        XCTAssertEqual(contentDims?.compactMap { $0 as? String }, ["N", "H", "W"], "dynamic batch, height and width")
+
+        let predictor = StylePredictor(weights: weights), transfer = TransferNetwork(weights: weights)
+        var worst: (embedding: Float, image: Float) = (0, 0)
+        for (w, h) in [(256, 256), (200, 296), (131, 97)] {
+            let style = try images("styles/s03_hokusai_great_wave.png", width: w, height: h, count: 2)
+            let ours = predictor(style.nchw)
+            let theirs = try onnxruntime(predictorPath, ["style_image": (style.nhwc, [2, h, w, 3])])
+            XCTAssertEqual(theirs.shape, [2, 100])
+            let dEmbedding = maxAbs(ours.array, theirs.values)
+            XCTAssertLessThanOrEqual(dEmbedding, Self.embeddingTolerance, "predictor \(w)×\(h), width \(expectedWidth)")
+
+            let content = try images("docs/images/chelsea_cat.png", width: w, height: h, count: 2)
+            let stylized = transfer(content.nchw, embedding: ours)
+            let ortImage = try onnxruntime(transferPath, ["content_image": (content.nhwc, [2, h, w, 3]),
+                                                          "style_embedding": (ours.array, [2, 100])])
+            XCTAssertEqual(ortImage.shape, [2, h, w, 3])
+            let dImage = maxAbs(nchwToNHWC(stylized), ortImage.values)
+            XCTAssertLessThanOrEqual(dImage, Self.imageTolerance, "transfer \(w)×\(h), width \(expectedWidth)")
+            worst = (max(worst.embedding, dEmbedding), max(worst.image, dImage))
+        }
+        print("export parity, predictor width \(expectedWidth): embeddings max abs \(worst.embedding), images max abs \(worst.image)")
+        return worst
+    }
+
+    // MARK: Tests
+
+    func testPretrainedExportMatchesOnnxruntime() throws {
+        try checkExport(model: CLI.modelPath, expectedWidth: "1")
+    }
+
+    /// A width-0.5 student from a few distillation steps: its export has the student's width.
+    func testDistilledStudentExportMatchesOnnxruntime() throws {
+        let (vangogh, hokusai, _) = try styleAndPhoto()
+        let styles = scratch + "/styles"
+        try FileManager.default.createDirectory(atPath: styles, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: vangogh, toPath: styles + "/vangogh.png")
+        try FileManager.default.moveItem(atPath: hokusai, toPath: styles + "/hokusai.png")
+        let student = scratch + "/student.safetensors"
+        try ok(["train", "distill", "--styles", styles, "--width", "0.5", "--steps", "2", "--batch", "2", "--size", "64",
+                "-o", student], withLibrary: false)
+        try checkExport(model: student, expectedWidth: "0.5")
+
+        // The student's graphs import back to the student, bit for bit, width included.
+        let dir = scratch + "/student-onnx"
+        try ok(["model", "export", "--model", student, "-o", dir], withLibrary: false)
+        let back = scratch + "/student-back.safetensors"
+        try ok(["model", "import", dir + "/predictor.onnx", dir + "/transfer.onnx", "-o", back], withLibrary: false)
+        try assertSameTensors(student, back)
+        XCTAssertEqual(try ModelWeights.load(path: back).metadata["predictor_width"], "0.5")
+    }
+
+    func assertSameTensors(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let x = try ModelWeights.load(path: a), y = try ModelWeights.load(path: b)
+        XCTAssertEqual(Set(x.tensors.keys), Set(y.tensors.keys), file: file, line: line)
+        for (name, t) in x.tensors {
+            guard let u = y.tensors[name] else { continue }
+            XCTAssertEqual(t.shape, u.shape, name, file: file, line: line)
+            XCTAssert(t.array.map(\.bitPattern) == u.array.map(\.bitPattern), "\(name) differs", file: file, line: line)
+        }
+        XCTAssertEqual(x.predictorID, y.predictorID, file: file, line: line)
+    }
+
+    func testExportImportRoundTripIsBitExact() throws {
+        let dir = scratch + "/onnx"
+        try ok(["model", "export", "-o", dir], withLibrary: false)
+        let back = scratch + "/back.safetensors"
+        let r = try ok(["model", "import", dir + "/predictor.onnx", dir + "/transfer.onnx", "-o", back], withLibrary: false)
+        try assertSameTensors(CLI.modelPath, back)
+        XCTAssert(r.stdoutText.contains(try ModelWeights.load(path: CLI.modelPath).predictorID), r.stdoutText)
+        // Provenance survives: the source the pretrained weights were imported from.
+        XCTAssertEqual(try ModelWeights.load(path: back).metadata["source"], try ModelWeights.load(path: CLI.modelPath).metadata["source"])
+    }
+
+    /// `model export --style` bakes a library style in: one input, the stylize result.
+    func testBakedStyleGraphIsStylizeWithThatStyle() throws {
+        let (_, hokusai, _) = try styleAndPhoto()
+        try ok(["embed", "add", hokusai, "--name", "wave"])
+        let graph = scratch + "/wave.onnx"
+        try ok(["model", "export", "--style", "wave", "-o", graph])
+        let info = try checked(graph)
+        XCTAssertEqual((info["inputs"] as? [String: Any]).map { Array($0.keys) }, ["content_image"])
+        XCTAssertEqual((info["metadata"] as? [String: String])?["style_name"], "wave")
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: graph)[.size] as? Int)
+        XCTAssertLessThan(size, 2_000_000, "a one-style graph is small")
+
+        let (w, h) = (150, 113)
+        let photo = scratch + "/photo.png"
+        try ImageIO.write(try ImageIO.read(path: CLI.repoRoot + "/docs/images/chelsea_cat.png").resized(width: w, height: h), to: photo)
+        let content = try ImageIO.read(path: photo)
+        let ort = try onnxruntime(graph, ["content_image": (nchwToNHWC(content.tensor), [1, h, w, 3])])
+
+        // Against the engine with the library's embedding of "wave": within the image tolerance.
+        let embedding = try vector("wave")
+        let stylizer = try Stylizer(modelPath: CLI.modelPath)
+        let ours = stylizer.stylize(content, embedding: embedding)
+        XCTAssertLessThanOrEqual(maxAbs(nchwToNHWC(ours.tensor), ort.values), Self.imageTolerance)
+
+        // Against `stylize --style wave` itself (8-bit PNG): the same pixels after rounding,
+        // give or take one level where a value sits on a rounding boundary.
+        let out = scratch + "/painted.png"
+        try ok(["stylize", photo, "--style", "wave", "-o", out])
+        let cli = try decode(out).interleavedRGB8()
+        let ortBytes = ort.values.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
+        let levels = zip(cli, ortBytes).map { abs(Int($0) - Int($1)) }
+        XCTAssertLessThanOrEqual(levels.max() ?? 99, 1)
+        XCTAssertGreaterThan(Double(levels.filter { $0 == 0 }.count) / Double(levels.count), 0.999)
+    }
+
+    func testNPZExportHasTheLibrarysEmbeddings() throws {
+        let (vangogh, hokusai, _) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh, "--name", "starry", "--tag", "post-impressionism"])
+        try ok(["embed", "add", hokusai, "--name", "wave"])
+        let npz = scratch + "/styles.npz"
+        try ok(["embed", "export", npz])
+        let arrays = try XCTUnwrap(JSONSerialization.jsonObject(with: try python([helper, "npz", npz]).stdout) as? [String: [String: Any]])
+        XCTAssertEqual(arrays["names"]?["values"] as? [String], ["starry", "wave"])
+        XCTAssertEqual(arrays["embeddings"]?["dtype"] as? String, "float32")
+        XCTAssertEqual(arrays["embeddings"]?["shape"] as? [Int], [2, 100])
+        XCTAssertEqual(arrays["tags"]?["values"] as? [String], ["post-impressionism", ""])
+        let ids = arrays["predictor_ids"]?["values"] as? [String]
+        XCTAssertEqual(ids, [String](repeating: try ModelWeights.load(path: CLI.modelPath).predictorID, count: 2))
+        let rows = (arrays["embeddings"]?["values"] as? [[NSNumber]])?.map { $0.map(\.floatValue) }
+        XCTAssertEqual(rows?[0].map(\.bitPattern), try vector("starry").map(\.bitPattern))
+        XCTAssertEqual(rows?[1].map(\.bitPattern), try vector("wave").map(\.bitPattern))
+        // `-` with --format npz writes the same bytes to stdout.
+        let stdout = try ok(["embed", "export", "-", "--format", "npz"]).stdout
+        XCTAssertEqual(stdout, try Data(contentsOf: URL(fileURLWithPath: npz)))
+    }
+
+    func testBadExportsFailWithOneLine() throws {
+        let (_, hokusai, _) = try styleAndPhoto()
+        try ok(["embed", "add", hokusai, "--name", "wave"])
+        let notAModel = scratch + "/not-a-model.safetensors"
+        try Data("this is not a safetensors file".utf8).write(to: URL(fileURLWithPath: notAModel))
+        let aFile = scratch + "/plain.txt"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: aFile))
+        let dir = scratch + "/onnx"
+        try ok(["model", "export", "-o", dir], withLibrary: false)
+        try ok(["model", "export", "--style", "wave", "-o", scratch + "/wave.onnx"])
+
+        let cases: [([String], String)] = [
+            (["model", "export", "--style", "nosuch", "-o", scratch + "/x.onnx"], "nosuch"),
+            (["model", "export", "-o", aFile + "/sub"], aFile),
+            (["model", "export", "-o", aFile], "is a file"),
+            (["model", "export", "-o", "-"], "--style"),
+            (["model", "export", "--style", "wave", "-o", scratch], "folder"),
+            (["model", "export", "--model", notAModel, "-o", scratch + "/o"], notAModel),
+            (["model", "export", "--model", scratch + "/missing.safetensors", "-o", scratch + "/o"], "missing.safetensors"),
+            (["model", "import", aFile, dir + "/transfer.onnx", "-o", scratch + "/w.safetensors"], "not an ONNX model"),
+            (["model", "import", dir + "/predictor.onnx", scratch + "/wave.onnx", "-o", scratch + "/w.safetensors"], "baked"),
+        ]
+        for (args, needle) in cases {
+            let line = try fails(args, withLibrary: args.contains("--style"))
+            XCTAssert(line.contains(needle), "`\(args.joined(separator: " "))`: \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/x.onnx"), "a failed export writes nothing")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/w.safetensors"), "a failed import writes nothing")
+    }
+}
