@@ -69,6 +69,12 @@ package struct GraphBuilder {
         return name
     }
 
+    /// A 1-D float32 constant, shared by name.
+    package mutating func constant(_ name: String, _ values: [Float]) -> String {
+        if initializerNames.contains(name) { return name }
+        return initializer(name, dims: [values.count], values: values)
+    }
+
     /// A float32 constant filled with one value, shared by name (InstanceNormalization's unit
     /// scale and zero bias).
     package mutating func filled(_ name: String, dims: [Int], value: Float) -> String {

@@ -8,7 +8,7 @@ import PasticheModels
 /// onnx.checker and onnxruntime (PyPI, installed by scripts/test.sh) run the exported graphs on
 /// the inputs Pastiche's own networks get, through Tests/onnx/ort_run.py.
 final class ExportTests: CLITestCase {
-    /// Embeddings: max abs. Images in [0, 1]: max abs.
+    /// Embeddings: max abs, divided by the largest |e| where that is above 1. Images in [0, 1]: max abs.
     static let embeddingTolerance: Float = 1e-5
     static let imageTolerance: Float = 1e-4
 
@@ -129,8 +129,13 @@ final class ExportTests: CLITestCase {
             let ours = predictor(style.nchw)
             let theirs = try onnxruntime(predictorPath, ["style_image": (style.nhwc, [2, h, w, 3])])
             XCTAssertEqual(theirs.shape, [2, 100])
-            let dEmbedding = maxAbs(ours.array, theirs.values)
-            XCTAssertLessThanOrEqual(dEmbedding, Self.embeddingTolerance, "predictor \(w)×\(h), width \(expectedWidth)")
+            // Float32 rounding grows with the values: a student a few steps from its random start
+            // has embeddings far larger than the pretrained model's (|e| < 1), so the bound is
+            // 1e-5 absolute up to |e| = 1 and relative to the largest |e| above it.
+            let scale = max(1, ours.array.map(abs).max() ?? 1)
+            let dEmbedding = maxAbs(ours.array, theirs.values) / scale
+            XCTAssertLessThanOrEqual(dEmbedding, Self.embeddingTolerance,
+                                     "predictor \(w)×\(h), width \(expectedWidth), largest |e| \(scale)")
 
             let content = try images("docs/images/chelsea_cat.png", width: w, height: h, count: 2)
             let stylized = transfer(content.nchw, embedding: ours)
@@ -141,7 +146,7 @@ final class ExportTests: CLITestCase {
             XCTAssertLessThanOrEqual(dImage, Self.imageTolerance, "transfer \(w)×\(h), width \(expectedWidth)")
             worst = (max(worst.embedding, dEmbedding), max(worst.image, dImage))
         }
-        print("export parity, predictor width \(expectedWidth): embeddings max abs \(worst.embedding), images max abs \(worst.image)")
+        print("export parity, predictor width \(expectedWidth): embeddings max abs (scaled) \(worst.embedding), images max abs \(worst.image)")
         return worst
     }
 

@@ -126,7 +126,8 @@ public enum ONNXExporter {
             var y = input
             if l.upsample != 1 {
                 // Nearest ×2 that repeats each pixel (output i reads input ⌊i/2⌋), as ConvInput does.
-                let scales = b.graph.filled("scales_up\(l.upsample)", dims: [4], value: Float(l.upsample))
+                let u = Float(l.upsample)
+                let scales = b.graph.constant("scales_up\(l.upsample)", [1, 1, u, u])
                 y = b.graph.node("Resize", [y, "", scales], [.string("mode", "nearest"),
                                  .string("coordinate_transformation_mode", "asymmetric"),
                                  .string("nearest_mode", "floor")], name: l.name + ".upsample")
