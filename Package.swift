@@ -59,7 +59,9 @@ let package = Package(
         // The LMDB style library: embeddings, blends, thumbnails.
         .target(name: "PasticheLibrary", dependencies: ["CLMDB", "PasticheModels"]),
         // Losses, optimiser, data pipeline, checkpoints.
-        .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary", "PasticheONNX",
+        // Scale-out: the job's ranks (one process, or Open MPI loaded at run time under mpirun).
+        .target(name: "PasticheDistributed"),
+        .target(name: "PasticheTraining", dependencies: ["PasticheModels", "PasticheLibrary", "PasticheONNX", "PasticheDistributed",
                                                          .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // `pastiche serve`: the web studio (Hummingbird routes, the render queue, the photo
         // cache) and its page, served from the binary's own resources (Resources/Web).
@@ -76,7 +78,7 @@ let package = Package(
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
                           dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools", "PasticheStudio", "PasticheVideo",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                         "PasticheDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // The untrusted-input parsers as fuzz targets: libFuzzer's entry point when built with
         // -sanitize=fuzzer -DFUZZING (scripts/fuzz.sh), else a replay of files and mutations of

@@ -17,8 +17,9 @@ if ! python3 -c "import onnxruntime, onnx, numpy, PIL" 2>/dev/null; then
 fi
 
 # The studio's browser tests: Debian's chromium and chromium-driver, Selenium from PyPI.
+# The distributed tests: Open MPI (mpirun, and the libmpi that --distributed loads at run time).
 need=()
-for pkg in chromium chromium-driver; do
+for pkg in chromium chromium-driver openmpi-bin libopenmpi-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,7 +43,7 @@ say "building the fuzz targets' replay binary (the suite's fuzz smoke run)"
 swift build -c release --product pastiche-fuzz ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
 
 say "running the tests"
-PASTICHE_HOME="$home" PASTICHE_REFERENCE_DIR="$home/reference" PASTICHE_REQUIRE_REFERENCE=1 \
+PASTICHE_HOME="$home" PASTICHE_REFERENCE_DIR="$home/reference" PASTICHE_REQUIRE_REFERENCE=1 PASTICHE_REQUIRE_MPI=1 \
     swift test -c release -Xswiftc -enable-testing 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking)'
 
 # The studio in a real browser, then under load, both against the binary just tested.

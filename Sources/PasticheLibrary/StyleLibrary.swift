@@ -47,7 +47,7 @@ public final class StyleLibrary: @unchecked Sendable {
 
     /// Everything needed to store a style, computed without touching the library: callers
     /// prepare every image first, so a bad file among many fails before anything is stored.
-    public struct PreparedStyle: Sendable {
+    public struct PreparedStyle: Sendable, Codable {
         public let sourceFile: String
         public let pixelHash: String
         public let width: Int, height: Int
@@ -64,6 +64,13 @@ public final class StyleLibrary: @unchecked Sendable {
             self.embedding = embedding
             self.thumbnail = thumbnail
         }
+    }
+
+    /// `prepare` without a library at hand (a rank of a distributed add, on another machine):
+    /// always embedded; `add` still reuses pixels the library already holds.
+    public static func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {
+        PreparedStyle(sourceFile: sourceFile, pixelHash: pixelHash(image), width: image.width, height: image.height,
+                      embedding: stylizer.embedding(style: image), thumbnail: try thumbnail(image))
     }
 
     public func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {

@@ -1,5 +1,6 @@
 import Foundation
 import PasticheCore
+import PasticheDistributed
 import PasticheImage
 import PasticheModels
 
@@ -15,10 +16,18 @@ public final class Trainer {
     var teacher: StylePredictor?
     public internal(set) var step = 0
     public internal(set) var lastCheckpoint: String?
+    /// The ranks of a data-parallel run (`SingleProcess` for one): each takes its slice of every
+    /// global batch, gradients are averaged with one allreduce over the flat buffer, every rank
+    /// applies the same Adam update, and rank 0 alone writes the log, checkpoints and model.
+    public let communicator: any Communicator
 
-    public init(config: TrainingConfig) throws {
+    public init(config: TrainingConfig, communicator: any Communicator = SingleProcess()) throws {
         try config.validate()
+        if config.batch % communicator.size != 0 {
+            throw TrainingError("--batch \(config.batch) is the global batch and must split evenly over \(communicator.size) ranks; give a multiple of \(communicator.size)")
+        }
         self.config = config
+        self.communicator = communicator
         baseWeights = try ModelWeights.load(path: config.model)
         loss = try PerceptualLoss(weights: baseWeights, config: config.loss)
         var trainable: [(String, Tensor)] = []
@@ -38,6 +47,7 @@ public final class Trainer {
             if config.trainTransfer { trainable.append((name, baseWeights[name].copy())) } else { frozen[name] = baseWeights[name] }
         }
         params = ParameterSet(trainable)
+        gradientBuffers = GradientBuffers(count: params.count)
         adam = Adam(count: params.count, config: .init(learningRate: config.learningRate, clipNorm: config.clipNorm))
         source = ParameterSource(trainable: params, frozen: frozen)
     }
@@ -64,17 +74,76 @@ public final class Trainer {
         public var embedding: Double = 0
         public var total: Double { perceptual.total + embedding }
         public var isFinite: Bool { perceptual.isFinite && embedding.isFinite }
+        static func + (a: StepLoss, b: StepLoss) -> StepLoss {
+            StepLoss(perceptual: a.perceptual + b.perceptual, embedding: a.embedding + b.embedding)
+        }
+        func scaled(_ s: Double) -> StepLoss { StepLoss(perceptual: perceptual.scaled(s), embedding: embedding * s) }
     }
 
-    /// Forward and backward of one batch; leaves gradients in `params.gradients`.
-    /// `content` may be nil only when distilling without the perceptual term.
+    /// Forward and backward of one batch; leaves the gradient of the batch's mean loss in
+    /// `params.gradients`. `content` may be nil only when distilling without the perceptual term.
     public func lossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
-        params.zeroGradients()
-        let (values, dE, ptape) = forward(content: content, style: style, gradient: true)
-        phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) }
-        params.gather()
+        let sum = summedLossAndGradient(content: content, style: style)
+        scaleGradients(by: 1 / Float(style.n))
+        return sum.scaled(1 / Double(style.n))
+    }
+
+    /// Σ over the samples of each one's loss and gradient (the gradient left in
+    /// `params.gradients`). Samples run one at a time (no op couples them: instance norm, Gram
+    /// matrices and the losses are per image) and their sums are taken in a fixed pairwise tree
+    /// over batch order. So the rounding of the sum depends on the batch alone, not on how it is
+    /// split: two ranks holding the halves of a batch whose half is a power of two give, after
+    /// their allreduce (a + b = b + a), exactly this sum.
+    func summedLossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
+        var tree: [(level: Int, loss: StepLoss, gradient: UnsafeMutableBufferPointer<Float>)] = []
+        for b in 0..<style.n {
+            params.zeroGradients()
+            let (values, dE, ptape) = forward(content: content.map { Self.sample(b, of: $0) }, style: Self.sample(b, of: style),
+                                               gradient: true)
+            phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) }
+            params.gather()
+            var node = (level: 0, loss: values, gradient: gradientBuffers.take(copying: params.gradients))
+            while let last = tree.last, last.level == node.level {
+                tree.removeLast()
+                Self.add(node.gradient, into: last.gradient)
+                gradientBuffers.give(node.gradient)
+                node = (node.level + 1, last.loss + node.loss, last.gradient)
+            }
+            tree.append(node)
+        }
+        // A batch that is not a power of two: fold what is left, the latest subtree first.
+        guard var node = tree.popLast() else { params.zeroGradients(); return StepLoss() }
+        while let earlier = tree.popLast() {
+            Self.add(node.gradient, into: earlier.gradient)
+            gradientBuffers.give(node.gradient)
+            node = (earlier.level, earlier.loss + node.loss, earlier.gradient)
+        }
+        params.gradients.baseAddress!.update(from: node.gradient.baseAddress!, count: params.count)
+        gradientBuffers.give(node.gradient)
         phases.report()
-        return values
+        return node.loss
+    }
+
+    /// Flat gradient buffers for the tree, kept between steps (one per level of the tree).
+    let gradientBuffers: GradientBuffers
+
+    /// Image `b` of a batch as a batch of one.
+    static func sample(_ b: Int, of batch: Tensor) -> Tensor {
+        if batch.n == 1 { return batch }
+        let t = Tensor(1, batch.c, batch.h, batch.w, zeroed: false)
+        t.pointer.update(from: batch.image(b), count: batch.c * batch.plane)
+        return t
+    }
+
+    /// into[i] += x[i]
+    static func add(_ x: UnsafeMutableBufferPointer<Float>, into: UnsafeMutableBufferPointer<Float>) {
+        let src = UnsafePointer(x.baseAddress!), dst = into.baseAddress!
+        Parallel.forEachChunk(min(x.count, into.count)) { r in for i in r { dst[i] += src[i] } }
+    }
+
+    func scaleGradients(by scale: Float) {
+        let g = params.gradients.baseAddress!
+        Parallel.forEachChunk(params.count) { r in for i in r { g[i] *= scale } }
     }
 
     /// PASTICHE_TRAIN_PHASES=1: wall time per phase of each step on stderr (where a step's time goes).
@@ -138,17 +207,25 @@ public final class Trainer {
                                    styles: try ImageSet(path: config.styles, maxSide: maxSide),
                                    batch: config.batch, size: config.size, seed: config.seed,
                                    augmentStyles: config.augmentStyles)
-        let log = try JSONLLog(path: config.logPath, resumingAt: step)
-        removeStaleTemporaries()
+        let root = communicator.isRoot
+        let log = root ? try JSONLLog(path: config.logPath, resumingAt: step) : nil
+        if root { removeStaleTemporaries() }
+        synchronizeState()
+        let slots = communicator.slice(of: config.batch)
         let range = step..<config.steps
-        let prefetcher = config.prefetch && !range.isEmpty ? Prefetcher(steps: range, make: sampler.make) : nil
+        let prefetcher = config.prefetch && !range.isEmpty
+            ? Prefetcher(steps: range, make: { [sampler] in try sampler.make(step: $0, slots: slots) }) : nil
         defer { prefetcher?.cancel() }
         let start = Date()
         var done = 0
         while step < config.steps {
-            let batch = try prefetcher?.next() ?? sampler.make(step: step)
+            let batch = try prefetcher?.next() ?? sampler.make(step: step, slots: slots)
             precondition(batch.step == step)
-            let values = lossAndGradient(content: batch.content, style: batch.style)
+            var values = summedLossAndGradient(content: batch.content, style: batch.style)
+            let allreduceSeconds = communicator.size > 1 ? sumOverRanks(&values) : nil
+            // The mean over the global batch.
+            scaleGradients(by: 1 / Float(config.batch))
+            values = values.scaled(1 / Double(config.batch))
             let gradOK = (0..<params.count).allSatisfy { params.gradients[$0].isFinite }
             guard values.isFinite, gradOK else {
                 let what = values.total.isNaN ? "NaN" : (values.isFinite ? "a non-finite gradient" : "infinite")
@@ -162,14 +239,54 @@ public final class Trainer {
             let p = values.perceptual
             let r = StepReport(step: step, steps: config.steps, content: p.content, style: p.style, tv: p.tv,
                                embedding: config.mode == .distill ? values.embedding : nil, total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
-                               eta: Double(config.steps - step) * elapsed / Double(done))
-            try log.append(r)
+                               eta: Double(config.steps - step) * elapsed / Double(done), allreduceSeconds: allreduceSeconds)
+            guard root else { continue }
+            try log?.append(r)
             report(r)
             if config.checkpointEvery > 0 && (step % config.checkpointEvery == 0 || step == config.steps),
                let path = checkpointPath(step: step) {
                 try saveCheckpoint(to: path)
             }
         }
-        try model().save(to: config.output)
+        if root { try model().save(to: config.output) }
     }
+
+    /// Data parallelism: the sums of the ranks' gradient sums, in one allreduce over the flat
+    /// buffer, and of their loss sums. Returns the seconds the gradient allreduce took.
+    func sumOverRanks(_ values: inout StepLoss) -> Double {
+        let t0 = Date()
+        communicator.allreduceSum(params.gradients)
+        let seconds = Date().timeIntervalSince(t0)
+        let p = values.perceptual
+        var sums = [p.content, p.style, p.tv, values.embedding]
+        sums.withUnsafeMutableBufferPointer { communicator.allreduceSum($0) }
+        values = StepLoss(perceptual: LossValues(content: sums[0], style: sums[1], tv: sums[2]), embedding: sums[3])
+        return seconds
+    }
+
+    /// Every rank starts from rank 0's parameters, Adam moments and step (a resumed checkpoint or
+    /// the seeded initialisation): they then stay equal, since every rank applies the same update.
+    func synchronizeState() {
+        guard communicator.size > 1 else { return }
+        for buffer in [params.values, adam.m, adam.v] { communicator.broadcast(UnsafeMutableRawBufferPointer(buffer), root: 0) }
+        params.scatter()
+        step = communicator.broadcast(step)
+        adam.step = communicator.broadcast(adam.step)
+    }
+}
+
+/// Flat gradient-sized buffers, reused from step to step.
+final class GradientBuffers {
+    let count: Int
+    private var free: [UnsafeMutableBufferPointer<Float>] = []
+    init(count: Int) { self.count = max(1, count) }
+    deinit { for b in free { b.deallocate() } }
+
+    func take(copying source: UnsafeMutableBufferPointer<Float>) -> UnsafeMutableBufferPointer<Float> {
+        let b = free.popLast() ?? .allocate(capacity: count)
+        b.baseAddress!.update(from: source.baseAddress!, count: count)
+        return b
+    }
+
+    func give(_ b: UnsafeMutableBufferPointer<Float>) { free.append(b) }
 }

@@ -17,6 +17,8 @@ public struct StepReport: Codable, Sendable {
     public var samplesPerSecond: Double
     public var elapsed: Double
     public var eta: Double
+    /// Data-parallel runs: seconds the gradient allreduce took this step (absent for one process).
+    public var allreduceSeconds: Double?
 }
 
 /// Append-only JSON lines, flushed per line.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheCore
+import PasticheDistributed
 import PasticheLibrary
 
 /// The `pastiche` command. Each subcommand is one file in Subcommands/ (options several commands
@@ -34,6 +35,15 @@ struct Pastiche: ParsableCommand {
             var line = (unknownOption(Array(CommandLine.arguments.dropFirst())) ?? fileSystemMessage(error)
                 ?? message(for: error)).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if line.isEmpty { line = "\(error)" }
+            // One rank of an MPI job: bad arguments are the same on every rank, so rank 0 alone
+            // reports them; any other failure is this rank's own, and says which rank it is.
+            if let launch = Launch.fromEnvironment(), launch.size > 1 {
+                if code == .validationFailure {
+                    if launch.rank != 0 { Foundation.exit(code.rawValue) }
+                } else {
+                    line = "rank \(launch.rank): \(line)"
+                }
+            }
             FileHandle.standardError.write(Data("pastiche: error: \(line)\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }

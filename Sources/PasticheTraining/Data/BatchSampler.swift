@@ -43,11 +43,15 @@ public final class BatchSampler: @unchecked Sendable {
         return perms[key]![k % set.count]
     }
 
-    public func make(step: Int) throws -> Batch {
-        let c = content.map { _ in Tensor(batch, 3, size, size, zeroed: false) }
-        let s = Tensor(batch, 3, size, size, zeroed: false)
-        for b in 0..<batch {
-            let k = step * batch + b
+    /// The batch of `step`, or the `slots` of it one rank of a data-parallel run owns: sample k
+    /// of the global batch is the same image and the same draws whichever rank makes it.
+    public func make(step: Int, slots: Range<Int>? = nil) throws -> Batch {
+        let slots = slots ?? 0..<batch
+        precondition(slots.lowerBound >= 0 && slots.upperBound <= batch, "slots outside the batch")
+        let c = content.map { _ in Tensor(slots.count, 3, size, size, zeroed: false) }
+        let s = Tensor(slots.count, 3, size, size, zeroed: false)
+        for (b, slot) in slots.enumerated() {
+            let k = step * batch + slot
             var g = SplitMix64.derived(seed, 3, UInt64(k))
             if let content, let c {
                 let ci = try content.image(index(content, stream: 1, sample: k))

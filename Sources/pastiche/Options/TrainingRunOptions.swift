@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PasticheDistributed
 import PasticheModels
 import PasticheTraining
 
@@ -19,6 +20,7 @@ struct TrainingRunOptions: ParsableArguments {
     var checkpointEvery: Int?
     @Option(help: "Continue the run saved in this checkpoint.") var resume: String?
     @Flag(help: "Print one JSON object per step on stdout.") var json = false
+    @OptionGroup var distribution: DistributedOptions
 
     /// The flags a resumed run cannot change (its checkpoint holds them), with whether each is set.
     var fixedFlags: [(String, Bool)] {
@@ -53,6 +55,10 @@ struct TrainingRunOptions: ParsableArguments {
         if batch != nil || size != nil {
             do { try TrainingConfig.checkSize(size ?? 256, batch: batch ?? 8) } catch { throw ValidationError("\(error)") }
         }
+        // A resumed run's batch is in its checkpoint; the trainer checks that one.
+        if distribution.distributed, resume == nil, let ranks = Launch.fromEnvironment()?.size, (batch ?? 8) % ranks != 0 {
+            throw ValidationError("--batch \(batch ?? 8) is the global batch and must split evenly over \(ranks) ranks; give a multiple of \(ranks)")
+        }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number") }
     }
@@ -71,11 +77,11 @@ struct TrainingRunOptions: ParsableArguments {
     }
 
     /// The trainer of a resumed run (its checkpoint's config, `--steps` may extend it), or nil.
-    func resumedTrainer() throws -> Trainer? {
+    func resumedTrainer(_ communicator: any Communicator) throws -> Trainer? {
         guard let resume else { return nil }
         var config = try Trainer.readCheckpointConfig(resume)
         if let steps { config.steps = steps }
-        let trainer = try Trainer(config: config)
+        let trainer = try Trainer(config: config, communicator: communicator)
         try trainer.loadCheckpoint(resume)
         Terminal.note("resuming at step \(trainer.step) of \(config.steps) from \(resume)")
         return trainer
@@ -100,6 +106,7 @@ struct TrainingRunOptions: ParsableArguments {
             throw error
         }
         Terminal.endProgress()
+        trainer.communicator.finish()
         Terminal.note("wrote \(trainer.config.output) (\(trainer.step) steps); log \(trainer.config.logPath)")
     }
 }

@@ -37,6 +37,7 @@ struct StylizeCommand: ParsableCommand {
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
+    @OptionGroup var distribution: DistributedOptions
 
     /// The photos with folders expanded (sub-folder structure kept under -o DIR).
     var inputs: PhotoArguments { get throws { try PhotoArguments(photos) } }
@@ -44,6 +45,7 @@ struct StylizeCommand: ParsableCommand {
 
     func validate() throws {
         if photos.isEmpty { throw ValidationError("give at least one photo") }
+        if distribution.distributed && photos.contains("-") { throw ValidationError("--distributed splits files between ranks; it cannot read a photo from stdin") }
         if [styleImage, style, styles].compactMap({ $0 }).count != 1 {
             throw ValidationError("give exactly one of --style-image FILE, --style NAME or --styles A,B (with --masks)")
         }
@@ -62,6 +64,7 @@ struct StylizeCommand: ParsableCommand {
     var styleList: [String] { (styles ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() throws {
+        let communicator = try distribution.join()
         let maskImages = try regions.load()
         let stylizer = try model.loadStylizer(options: tiling.options)
         let styleEmbeddings: [Embedding]
@@ -81,8 +84,10 @@ struct StylizeCommand: ParsableCommand {
         }
         let inputs = try inputs, plan = try plan
         if inputs.skipped > 0 { Terminal.note("skipping \(inputs.skipped) file\(inputs.skipped == 1 ? " that is" : "s that are") not a PNG or JPEG image") }
-        try plan.prepare()
-        for (i, photo) in inputs.files.enumerated() {
+        // --distributed: rank r takes photos r, r + N, …; rank 0 makes the folders first.
+        if communicator.isRoot { try plan.prepare() }
+        communicator.barrier()
+        for (i, photo) in inputs.files.enumerated() where i % communicator.size == communicator.rank {
             Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
             var result: RGBImage
@@ -97,5 +102,7 @@ struct StylizeCommand: ParsableCommand {
             let out = plan.path(for: i)
             try writeResult(result, to: out, quality: quality)
         }
+        communicator.barrier()
+        communicator.finish()
     }
 }

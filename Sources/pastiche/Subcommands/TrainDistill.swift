@@ -56,7 +56,8 @@ struct TrainDistillCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let trainer = try training.resumedTrainer() { return try training.run(trainer) }
+        let communicator = try training.distribution.join()
+        if let trainer = try training.resumedTrainer(communicator) { return try training.run(trainer) }
         let teacherPath = teacher ?? model.path
         if !FileManager.default.fileExists(atPath: teacherPath) {
             throw ModelError(teacher == nil && model.model == nil
@@ -71,6 +72,6 @@ struct TrainDistillCommand: ParsableCommand {
         config.embeddingWeight = embeddingWeight ?? 1
         config.loss = loss.config()
         training.apply(to: &config)
-        try training.run(try Trainer(config: config))
+        try training.run(try Trainer(config: config, communicator: communicator))
     }
 }

@@ -42,7 +42,8 @@ struct TrainPredictorCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let trainer = try training.resumedTrainer() { return try training.run(trainer) }
+        let communicator = try training.distribution.join()
+        if let trainer = try training.resumedTrainer(communicator) { return try training.run(trainer) }
         if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
             throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
         }
@@ -51,6 +52,6 @@ struct TrainPredictorCommand: ParsableCommand {
         config.trainTransfer = trainTransfer
         config.loss = loss.config()
         training.apply(to: &config)
-        try training.run(try Trainer(config: config))
+        try training.run(try Trainer(config: config, communicator: communicator))
     }
 }

@@ -1,13 +1,17 @@
 import ArgumentParser
 import Foundation
 import PasticheCore
+import PasticheDistributed
 import PasticheImage
 import PasticheModels
 import PasticheTools
 
 enum Terminal {
-    /// Progress goes to stderr, and only when a person is watching it.
-    static let interactive: Bool = isatty(STDERR_FILENO) != 0
+    /// Progress goes to stderr, and only when a person is watching it; in an MPI job only rank 0's.
+    static let interactive: Bool = isatty(STDERR_FILENO) != 0 && speaksForTheJob
+
+    /// Rank 0 of an MPI job, or a process on its own: the one whose notes are printed.
+    static let speaksForTheJob: Bool = (Launch.fromEnvironment()?.rank ?? 0) == 0
 
     static func progress(_ line: String) {
         guard interactive else { return }
@@ -20,6 +24,7 @@ enum Terminal {
     }
 
     static func note(_ line: String) {
+        guard speaksForTheJob else { return }
         FileHandle.standardError.write(Data("\(line)\n".utf8))
     }
 
