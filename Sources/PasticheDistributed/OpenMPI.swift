@@ -26,7 +26,8 @@ public final class OpenMPI: Communicator, @unchecked Sendable {
         if let shared { return shared }
         let api = try API.load()
         var provided: Int32 = 0
-        try api.check(api.initThread(nil, nil, 0 /* MPI_THREAD_SINGLE */, &provided), "MPI_Init_thread")
+        // MPI_THREAD_FUNNELED (1): the compute threads never call MPI, only the main thread does.
+        try api.check(api.initThread(nil, nil, 1, &provided), "MPI_Init_thread")
         var r: Int32 = 0, s: Int32 = 0
         try api.check(api.commRank(api.commWorld, &r), "MPI_Comm_rank")
         try api.check(api.commSize(api.commWorld, &s), "MPI_Comm_size")
