@@ -21,12 +21,16 @@ photo = Image.open(photo_path).convert("RGB")
 rgb = np.asarray(photo, np.float32) / 255
 bright = rgb.mean(axis=2)
 saturation = rgb.max(axis=2) - rgb.min(axis=2)
-grey = Image.fromarray((bright * 255).astype(np.uint8))
-# Local contrast: the sky and the lake are smooth, leaves and roof tiles are not.
-edges = np.asarray(grey.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.BoxBlur(4)), np.float32) / 255
+# Local contrast: the sky and the lake are smooth, leaves and roof tiles are not. (Padded by edge
+# copies: FIND_EDGES would see a step at the frame's border.)
+pad = 8
+grey = Image.fromarray(np.pad((bright * 255).astype(np.uint8), pad, mode="edge"))
+edges = np.asarray(grey.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.BoxBlur(4)), np.float32)[pad:-pad, pad:-pad] / 255
 sky = (bright > 0.62) & (saturation < 0.22) & (edges < 0.05)
-mask = Image.fromarray((sky * 255).astype(np.uint8)).filter(ImageFilter.MedianFilter(9))
+# Median, then close small holes (padded again, for the same reason).
+mask = Image.fromarray(np.pad((sky * 255).astype(np.uint8), pad, mode="edge")).filter(ImageFilter.MedianFilter(9))
 mask = mask.filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.MinFilter(5))
+mask = mask.crop((pad, pad, mask.width - pad, mask.height - pad))
 rest = Image.fromarray(255 - np.asarray(mask))
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -42,12 +42,13 @@ say "building the fuzz targets' replay binary (the suite's fuzz smoke run)"
 # shellcheck disable=SC2086
 swift build -c release --product pastiche-fuzz ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
 
-# `swift build --build-tests` with the flags the binary was built with reuses every object of
-# that build; `swift test` building for itself would compile the whole package (and SwiftNIO,
-# Hummingbird) a second time.
+# The test bundle as a product, with the flags the binary was built with: that reuses every
+# object of the binary's build. `swift test` building for itself compiles the whole package (and
+# SwiftNIO, Hummingbird) again with other flags, and `swift build --build-tests` also builds the
+# dependencies' plugin tools (swift-protobuf's protoc, in C++), which nothing here uses.
 say "building the tests"
 # shellcheck disable=SC2086
-swift build -c release --build-tests ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
+swift build -c release --product PastichePackageTests ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
 
 say "running the tests"
 # shellcheck disable=SC2086

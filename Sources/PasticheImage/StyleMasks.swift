@@ -113,7 +113,9 @@ public struct StyleMasks: Sendable, Equatable {
     /// Separable Gaussian (radius 3σ), edges clamped. Each output sums its taps in order in an
     /// 8-lane register (eight neighbouring pixels at once), horizontally over a row padded by r
     /// clamped values, vertically over the rows r above and below, clamped at the borders.
-    /// In place: `plane` → `scratch` across the rows, then back down the columns.
+    /// A pixel whose window (in that pass) holds one value keeps that value: the sum would only
+    /// round it (the taps sum to 1 within an ulp), and masks are mostly flat, so most of the work
+    /// is skipped. In place: `plane` → `scratch` across the rows, then back down the columns.
     static func gaussianBlur(_ plane: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                              width: Int, height: Int, sigma: Double) {
         let r = max(1, Int((3 * sigma).rounded(.up)))
@@ -124,19 +126,26 @@ public struct StyleMasks: Sendable, Equatable {
         // Rows are independent in each pass: bands of rows on every core.
         let bands = min(height, 4 * ProcessInfo.processInfo.activeProcessorCount)
         func rows(_ band: Int) -> Range<Int> { (band * height / bands)..<((band + 1) * height / bands) }
-        /// d[x] = Σ_k kernel[k] · lines[k][x] for x < width, taps in order.
+        /// d[x] = Σ_k kernel[k] · lines[k][x] for x < width, taps in order, or centre[x] where
+        /// `flat(x, n)` says the windows of pixels x..<x+n hold one value.
         func filterRow(_ d: UnsafeMutablePointer<Float>, _ lines: UnsafeMutablePointer<UnsafePointer<Float>>,
-                       _ weights: UnsafePointer<Float>) {
+                       _ weights: UnsafePointer<Float>, centre: UnsafePointer<Float>, flat: (Int, Int) -> Bool) {
             var x = 0
             while x + 8 <= width {
-                var acc = SIMD8<Float>()
-                for k in 0..<taps {
-                    acc += weights[k] * UnsafeRawPointer(lines[k] + x).loadUnaligned(as: SIMD8<Float>.self)
+                if flat(x, 8) {
+                    (d + x).update(from: centre + x, count: 8)
+                } else {
+                    var acc = SIMD8<Float>()
+                    for k in 0..<taps {
+                        acc += weights[k] * UnsafeRawPointer(lines[k] + x).loadUnaligned(as: SIMD8<Float>.self)
+                    }
+                    for lane in 0..<8 where flat(x + lane, 1) { acc[lane] = centre[x + lane] }
+                    UnsafeMutableRawPointer(d + x).storeBytes(of: acc, as: SIMD8<Float>.self)
                 }
-                UnsafeMutableRawPointer(d + x).storeBytes(of: acc, as: SIMD8<Float>.self)
                 x += 8
             }
             for x in x..<width {
+                if flat(x, 1) { d[x] = centre[x]; continue }
                 var acc: Float = 0
                 for k in 0..<taps { acc += weights[k] * lines[k][x] }
                 d[x] = acc
@@ -145,33 +154,59 @@ public struct StyleMasks: Sendable, Equatable {
         kernel.withUnsafeBufferPointer { kernelBuffer in
             let weights = kernelBuffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                let row = UnsafeMutablePointer<Float>.allocate(capacity: width + 2 * r)
+                let padded = width + 2 * r
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: padded)
+                // changesBefore[j]: how many neighbours i, i+1 with i < j differ in the padded row.
+                let changesBefore = UnsafeMutablePointer<Int32>.allocate(capacity: padded)
                 let lines = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: taps)
-                defer { row.deallocate(); lines.deallocate() }
+                defer { row.deallocate(); changesBefore.deallocate(); lines.deallocate() }
                 for k in 0..<taps { lines[k] = UnsafePointer(row + k) }
                 for y in rows(band) {
                     let line = plane + y * width
-                    for i in 0..<(width + 2 * r) { row[i] = line[min(width - 1, max(0, i - r))] }
-                    filterRow(scratch + y * width, lines, weights)
+                    for i in 0..<padded { row[i] = line[min(width - 1, max(0, i - r))] }
+                    changesBefore[0] = 0
+                    for j in 1..<padded { changesBefore[j] = changesBefore[j - 1] + (row[j - 1] != row[j] ? 1 : 0) }
+                    // Pixel x's window is padded[x ... x + 2r].
+                    filterRow(scratch + y * width, lines, weights, centre: UnsafePointer(row + r)) { x, n in
+                        changesBefore[x + n - 1 + 2 * r] == changesBefore[x]
+                    }
                 }
             }
             // Down the columns a row at a time, tap after tap (two streams for the prefetcher
-            // instead of one per tap); the same sums in the same order as filterRow.
+            // instead of one per tap); the same sums in the same order as filterRow. changes[x]
+            // counts the neighbouring rows that differ at column x within row y's window.
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                for y in rows(band) {
-                    let d = plane + y * width
+                let changes = UnsafeMutablePointer<Int32>.allocate(capacity: width)
+                defer { changes.deallocate() }
+                var changed = 0
+                func line(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(scratch + min(height - 1, max(0, i)) * width) }
+                /// Adds `sign` where rows i and i + 1 (clamped) differ.
+                func count(_ i: Int, _ sign: Int32) {
+                    guard i >= 0 && i + 1 < height else { return }
+                    let a = line(i), b = line(i + 1)
+                    for x in 0..<width where a[x] != b[x] { changes[x] += sign; changed += Int(sign) }
+                }
+                let band = rows(band)
+                guard let first = band.first else { return }
+                changes.update(repeating: 0, count: width)
+                for i in (first - r)..<(first + r) { count(i, 1) }
+                for y in band {
+                    if y > first { count(y + r - 1, 1); count(y - r - 1, -1) }
+                    let d = plane + y * width, centre = line(y)
+                    if changed == 0 { d.update(from: centre, count: width); continue }
                     d.update(repeating: 0, count: width)
                     for k in 0..<taps {
-                        let line = UnsafePointer(scratch + min(height - 1, max(0, y + k - r)) * width), w = weights[k]
+                        let source = line(y + k - r), w = weights[k]
                         var x = 0
                         while x + 8 <= width {
                             let sum = UnsafeRawPointer(d + x).loadUnaligned(as: SIMD8<Float>.self)
-                                + w * UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
+                                + w * UnsafeRawPointer(source + x).loadUnaligned(as: SIMD8<Float>.self)
                             UnsafeMutableRawPointer(d + x).storeBytes(of: sum, as: SIMD8<Float>.self)
                             x += 8
                         }
-                        for x in x..<width { d[x] += w * line[x] }
+                        for x in x..<width { d[x] += w * source[x] }
                     }
+                    for x in 0..<width where changes[x] == 0 { d[x] = centre[x] }
                 }
             }
         }
