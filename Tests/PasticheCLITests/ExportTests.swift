@@ -175,6 +175,15 @@ final class ExportTests: CLITestCase {
         try ok(["model", "import", dir + "/predictor.onnx", dir + "/transfer.onnx", "-o", back], withLibrary: false)
         try assertSameTensors(student, back)
         XCTAssertEqual(try ModelWeights.load(path: back).metadata["predictor_width"], "0.5")
+
+        // The student's predictor with the pretrained model's transfer graph: the pair's recorded
+        // predictor ids disagree, so the import refuses it (embeddings would not fit), in one line.
+        let pretrained = scratch + "/pretrained-onnx"
+        try ok(["model", "export", "-o", pretrained], withLibrary: false)
+        let line = try fails(["model", "import", dir + "/predictor.onnx", pretrained + "/transfer.onnx", "-o", scratch + "/mixed.safetensors"],
+                             withLibrary: false)
+        XCTAssertTrue(line.contains("exported from the predictor"), line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/mixed.safetensors"))
     }
 
     func assertSameTensors(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {

