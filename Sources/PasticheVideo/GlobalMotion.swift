@@ -121,12 +121,16 @@ final class SamplingGrid {
 
     init(multiple: Int) { self.multiple = multiple }
 
-    func phase(for frame: RGBImage) -> (x: Int, y: Int) {
+    /// The frame's grid phase, and its shift from the previous frame (nil for the first, or
+    /// when no shift explains the change).
+    func place(_ frame: RGBImage) -> (phase: (x: Int, y: Int), motion: (dx: Int, dy: Int)?) {
         let luma = GlobalMotion.Luma(frame)
+        var motion: (dx: Int, dy: Int)?
         if let previous, let d = GlobalMotion.estimate(previous: previous, next: luma) {
             offset = (offset.x + d.dx, offset.y + d.dy)
+            motion = d
         }
         previous = luma
-        return (((offset.x % multiple) + multiple) % multiple, ((offset.y % multiple) + multiple) % multiple)
+        return ((((offset.x % multiple) + multiple) % multiple, ((offset.y % multiple) + multiple) % multiple), motion)
     }
 }

@@ -136,7 +136,8 @@ public final class VideoStylizer {
                         throw VideoError("\(job.input): frame \(index) is \(frame.width)×\(frame.height), not \(frameWidth)×\(frameHeight) like the first")
                     }
                     let content = job.maxSize.map { frame.resizedToFit(maxSide: $0) } ?? frame
-                    decoded.put(.success(DecodedFrame(content: content, phase: grid?.phase(for: content))))
+                    let place = grid?.place(content)
+                    decoded.put(.success(DecodedFrame(content: content, phase: place?.phase, motion: place?.motion)))
                 } catch {
                     decoded.put(.failure(error))
                     break
@@ -157,6 +158,7 @@ public final class VideoStylizer {
         writer.start()
 
         let temporal = job.stability > 0 ? TemporalMoments(stability: job.stability) : nil
+        let blend = job.stability > 0 ? TemporalBlend(weight: job.stability) : nil
         let started = DispatchTime.now().uptimeNanoseconds
         var count = 0
         var failure: Error?
@@ -193,6 +195,7 @@ public final class VideoStylizer {
                     result = stylizer.stylize(content, embedding: e, moments: moments, phase: frame.phase)
                 }
                 if job.preserveColor { result = content.withLuminance(of: result) }
+                if let blend { result = blend.apply(result, input: content, motion: frame.motion) }
                 painted.put(result)
                 count += 1
                 progress(count, total, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
@@ -226,10 +229,12 @@ public final class VideoStylizer {
 
 }
 
-/// A frame ready for the network: fitted to --max-size, with its sampling-grid phase.
+/// A frame ready for the network: fitted to --max-size, with its sampling-grid phase and its
+/// shift from the previous frame.
 struct DecodedFrame {
     let content: RGBImage
     let phase: (x: Int, y: Int)?
+    let motion: (dx: Int, dy: Int)?
 }
 
 /// A value shared between threads, behind a lock.

@@ -29,7 +29,7 @@ final class GlobalMotionTests: XCTestCase {
 
     func testTheGridPhaseFollowsAPan() {
         let grid = SamplingGrid(multiple: 4)
-        let phases = (0..<6).map { t in grid.phase(for: Self.photo.cropped(x: 100 + 3 * t, y: 120, width: 192, height: 128)) }
+        let phases = (0..<6).map { t in grid.place(Self.photo.cropped(x: 100 + 3 * t, y: 120, width: 192, height: 128)).phase }
         XCTAssertEqual(phases.map { $0.x }, [0, 3, 2, 1, 0, 3])
         XCTAssertEqual(phases.map { $0.y }, [0, 0, 0, 0, 0, 0])
     }
