@@ -35,6 +35,9 @@ extension Communicator {
         return rank * part..<(rank + 1) * part
     }
 
+    /// The rank that handles item `i` of a list split round-robin (files r, r + N, … go to rank r).
+    public func owner(of i: Int) -> Int { i % size }
+
     /// Rank `root`'s value of a plain scalar, on every rank.
     public func broadcast<T: BitwiseCopyable>(_ value: T, root: Int = 0) -> T {
         guard size > 1 else { return value }

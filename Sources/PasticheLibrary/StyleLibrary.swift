@@ -69,16 +69,21 @@ public final class StyleLibrary: @unchecked Sendable {
     /// `prepare` without a library at hand (a rank of a distributed add, on another machine):
     /// always embedded; `add` still reuses pixels the library already holds.
     public static func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {
-        PreparedStyle(sourceFile: sourceFile, pixelHash: pixelHash(image), width: image.width, height: image.height,
-                      embedding: stylizer.embedding(style: image), thumbnail: try thumbnail(image))
+        try prepare(image: image, sourceFile: sourceFile, pixelHash: pixelHash(image), cached: false, stylizer: stylizer)
     }
 
     public func prepare(image: RGBImage, sourceFile: String, stylizer: Stylizer) throws -> PreparedStyle {
         let hash = Self.pixelHash(image)
         let cached = try store.lookup(pixelHash: hash, modelID: stylizer.predictorID) != nil
-        return PreparedStyle(sourceFile: sourceFile, pixelHash: hash, width: image.width, height: image.height,
-                             embedding: cached ? nil : stylizer.embedding(style: image),
-                             thumbnail: cached ? [] : try Self.thumbnail(image))
+        return try Self.prepare(image: image, sourceFile: sourceFile, pixelHash: hash, cached: cached, stylizer: stylizer)
+    }
+
+    /// Pixels this predictor already embedded (`cached`) need neither the network nor a thumbnail.
+    private static func prepare(image: RGBImage, sourceFile: String, pixelHash: String, cached: Bool,
+                                stylizer: Stylizer) throws -> PreparedStyle {
+        PreparedStyle(sourceFile: sourceFile, pixelHash: pixelHash, width: image.width, height: image.height,
+                      embedding: cached ? nil : stylizer.embedding(style: image),
+                      thumbnail: cached ? [] : try thumbnail(image))
     }
 
     /// Stores a prepared style, or returns the record that already holds the same pixels for

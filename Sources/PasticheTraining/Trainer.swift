@@ -23,9 +23,7 @@ public final class Trainer {
 
     public init(config: TrainingConfig, communicator: any Communicator = SingleProcess()) throws {
         try config.validate()
-        if config.batch % communicator.size != 0 {
-            throw TrainingError("--batch \(config.batch) is the global batch and must split evenly over \(communicator.size) ranks; give a multiple of \(communicator.size)")
-        }
+        try TrainingConfig.checkBatch(config.batch, splitsOver: communicator.size)
         self.config = config
         self.communicator = communicator
         baseWeights = try ModelWeights.load(path: config.model)

@@ -64,6 +64,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// `--size` (a multiple of 4, 16 … 2048) and, with `batch`, the memory a step needs against
     /// what the machine has.
+    /// Data parallelism: `--batch` is the global batch, each rank an equal slice of it.
+    public static func checkBatch(_ batch: Int, splitsOver ranks: Int) throws {
+        if batch % ranks != 0 {
+            throw TrainingError("--batch \(batch) is the global batch and must split evenly over \(ranks) ranks; give a multiple of \(ranks)")
+        }
+    }
+
     public static func checkSize(_ size: Int, batch: Int = 1, flag: String = "--size") throws {
         guard size >= 16, size <= maximumSize, size % 4 == 0 else {
             throw TrainingError("\(flag) must be a multiple of 4 from 16 to \(maximumSize), got \(size)")

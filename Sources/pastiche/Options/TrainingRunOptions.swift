@@ -56,8 +56,8 @@ struct TrainingRunOptions: ParsableArguments {
             do { try TrainingConfig.checkSize(size ?? 256, batch: batch ?? 8) } catch { throw ValidationError("\(error)") }
         }
         // A resumed run's batch is in its checkpoint; the trainer checks that one.
-        if distribution.distributed, resume == nil, let ranks = Launch.fromEnvironment()?.size, (batch ?? 8) % ranks != 0 {
-            throw ValidationError("--batch \(batch ?? 8) is the global batch and must split evenly over \(ranks) ranks; give a multiple of \(ranks)")
+        if distribution.distributed, resume == nil, let ranks = Launch.fromEnvironment()?.size {
+            do { try TrainingConfig.checkBatch(batch ?? 8, splitsOver: ranks) } catch { throw ValidationError("\(error)") }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number") }

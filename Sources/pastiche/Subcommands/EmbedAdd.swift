@@ -58,7 +58,7 @@ extension EmbedCommand {
                 Terminal.progress("[\(i + 1)/\(files.count)] embedding \(file)")
                 let prepared: StyleLibrary.PreparedStyle
                 do {
-                    let owner = i % communicator.size
+                    let owner = communicator.owner(of: i)
                     if owner == 0 {
                         prepared = try lib.prepare(image: try ImageIO.read(path: file), sourceFile: file, stylizer: stylizer)
                     } else {
@@ -99,7 +99,7 @@ extension EmbedCommand {
         /// A rank other than 0: embeds its files (no library here, so no cache lookup; rank 0
         /// reuses stored pixels as usual) and sends each to rank 0 in file order.
         func embedForRoot(_ files: [String], stylizer: Stylizer, _ communicator: any Communicator) throws {
-            for (i, file) in files.enumerated() where i % communicator.size == communicator.rank {
+            for (i, file) in files.enumerated() where communicator.owner(of: i) == communicator.rank {
                 var message = Prepared()
                 do {
                     message.style = try StyleLibrary.prepare(image: try ImageIO.read(path: file), sourceFile: file, stylizer: stylizer)

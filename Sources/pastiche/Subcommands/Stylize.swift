@@ -87,7 +87,7 @@ struct StylizeCommand: ParsableCommand {
         // --distributed: rank r takes photos r, r + N, …; rank 0 makes the folders first.
         if communicator.isRoot { try plan.prepare() }
         communicator.barrier()
-        for (i, photo) in inputs.files.enumerated() where i % communicator.size == communicator.rank {
+        for (i, photo) in inputs.files.enumerated() where communicator.owner(of: i) == communicator.rank {
             Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
             let content = try readContent(photo, maxSize: maxSize)
             var result: RGBImage
