@@ -24,7 +24,9 @@ final class FFmpegDecoder: FrameSource {
     private let path: String
 
     init(ffmpeg: FFmpeg, path: String, info: VideoInfo, start: Double?, duration: Double?) throws {
-        var args: [String] = []
+        // One decoding thread (and one encoding thread below): ffmpeg's share of the work is
+        // small and one thread keeps up, while more would preempt the network's workers.
+        var args = ["-threads", "1"]
         if let start { args += ["-ss", String(start)] }
         args += ["-i", path]
         if let duration { args += ["-t", String(duration)] }
@@ -102,7 +104,7 @@ final class FFmpegEncoder: FrameSink {
         default:
             throw VideoError("\(output): write .mp4, .mov, .mkv, .webm, .gif, or a folder of PNG frames (a path ending in /)")
         }
-        args.append(temporary)
+        args += ["-threads", "1", "-filter_threads", "1", temporary]
         child = try FFmpegProcess(tool: ffmpeg.ffmpeg, arguments: args, reading: false)
     }
 

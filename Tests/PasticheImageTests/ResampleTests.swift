@@ -2,6 +2,33 @@ import XCTest
 @testable import PasticheImage
 
 final class ResampleTests: XCTestCase {
+    /// The horizontal pass runs 8 rows at a time; each output must still be the one scalar sum
+    /// over its taps in order (the same bits), with a row count that is not a multiple of 8,
+    /// a kernel that overshoots (Lanczos, clamped) and one that does not.
+    func testHorizontalPassIsTheScalarSumBitForBit() {
+        var image = RGBImage(width: 37, height: 5)
+        var state: UInt32 = 12345
+        for i in image.pixels.indices {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            image.pixels[i] = Float(state >> 8) / Float(1 << 24)
+        }
+        for (newWidth, filter) in [(11, ResampleFilter.lanczos3), (16, .bilinear), (80, .bilinear), (23, .box)] {
+            let kernel = Resampler.kernel(filter, downscale: newWidth < image.width)
+            let coeffs = Resampler.coefficients(inSize: image.width, outSize: newWidth, kernel: kernel)
+            let got = Resampler.horizontal(image, newWidth: newWidth, coeffs: coeffs, clamp: kernel.overshoots)
+            for row in 0..<(3 * image.height) {
+                for x in 0..<newWidth {
+                    var acc: Float = 0
+                    for j in 0..<coeffs.count[x] {
+                        acc += image.pixels[row * image.width + coeffs.start[x] + j] * coeffs.weights[x * coeffs.taps + j]
+                    }
+                    if kernel.overshoots { acc = min(max(acc, 0), 1) }
+                    XCTAssertEqual(got.pixels[row * newWidth + x].bitPattern, acc.bitPattern, "\(filter) to \(newWidth): row \(row), x \(x)")
+                }
+            }
+        }
+    }
+
     func testDownscaleOfConstantStaysConstant() {
         let img = RGBImage(width: 97, height: 61, fill: (0.2, 0.5, 0.9))
         for (w, h) in [(48, 30), (13, 7), (1, 1), (96, 60)] {
