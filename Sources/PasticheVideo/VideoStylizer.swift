@@ -144,13 +144,17 @@ public final class VideoStylizer {
                 }
             }
         }
-        let painted = BoundedQueue<RGBImage?>(capacity: 2)
+        // The writer carries the previous output into each new one (`TemporalBlend`, which needs
+        // only the painted frames in order) and encodes, so the painter runs only the network.
+        let blend = job.stability > 0 ? TemporalBlend(weight: job.stability) : nil
+        let painted = BoundedQueue<PaintedFrame?>(capacity: 2)
         let writeError = Locked<Error?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
         let writer = Thread {
             while let frame = painted.take() {
                 guard writeError.value == nil else { continue }  // keep draining so the painter never blocks
-                do { try sink.write(frame) } catch { writeError.value = error }
+                let output = blend?.apply(frame.output, input: frame.content, motion: frame.motion) ?? frame.output
+                do { try sink.write(output) } catch { writeError.value = error }
             }
             writerDone.signal()
         }
@@ -158,7 +162,6 @@ public final class VideoStylizer {
         writer.start()
 
         let temporal = job.stability > 0 ? TemporalMoments(stability: job.stability) : nil
-        let blend = job.stability > 0 ? TemporalBlend(weight: job.stability) : nil
         let started = DispatchTime.now().uptimeNanoseconds
         var count = 0
         var failure: Error?
@@ -195,8 +198,7 @@ public final class VideoStylizer {
                     result = stylizer.stylize(content, embedding: e, moments: moments, phase: frame.phase)
                 }
                 if job.preserveColor { result = content.withLuminance(of: result) }
-                if let blend { result = blend.apply(result, input: content, motion: frame.motion) }
-                painted.put(result)
+                painted.put(PaintedFrame(output: result, content: content, motion: frame.motion))
                 count += 1
                 progress(count, total, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
                 if let e = writeError.value { failure = e }
@@ -234,6 +236,13 @@ public final class VideoStylizer {
 struct DecodedFrame {
     let content: RGBImage
     let phase: (x: Int, y: Int)?
+    let motion: (dx: Int, dy: Int)?
+}
+
+/// A frame out of the network, with what `TemporalBlend` needs: its photo and its shift.
+struct PaintedFrame {
+    let output: RGBImage
+    let content: RGBImage
     let motion: (dx: Int, dy: Int)?
 }
 
