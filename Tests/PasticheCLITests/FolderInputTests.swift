@@ -26,4 +26,20 @@ final class FolderInputTests: CLITestCase {
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         XCTAssertTrue(try fails(["stylize", "--style-image", vangogh, empty, "-o", scratch + "/o2/"]).contains("no PNG or JPEG"))
     }
+
+    /// One photo with -o DIR/ (or -o an existing directory) goes inside it under its own name,
+    /// as several photos do; blend follows the same rule.
+    func testOnePhotoIntoAFolder() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let stem = ((photo as NSString).lastPathComponent as NSString).deletingPathExtension
+        try ok(["stylize", "--style-image", vangogh, photo, "-o", scratch + "/new/"])
+        let inNew = try decode(scratch + "/new/" + stem + ".png")
+        try ok(["stylize", "--style-image", vangogh, photo, "-o", scratch + "/alone.png"])
+        XCTAssertEqual(inNew.pixels, try decode(scratch + "/alone.png").pixels)
+        try FileManager.default.createDirectory(atPath: scratch + "/existing", withIntermediateDirectories: true)
+        try ok(["stylize", "--style-image", vangogh, photo, "-o", scratch + "/existing"])
+        XCTAssertEqual(try decode(scratch + "/existing/" + stem + ".png").pixels, inNew.pixels)
+        try ok(["blend", "--styles", "\(vangogh),\(hokusai)", "--weights", "0.5,0.5", photo, "-o", scratch + "/blended/"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch + "/blended/" + stem + ".png"))
+    }
 }

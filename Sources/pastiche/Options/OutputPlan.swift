@@ -28,8 +28,14 @@ struct OutputPlan {
         self.init(destination: destination, inputs: photos.files, suffix: suffix, relative: photos.relative)
     }
 
-    /// Several outputs: -o names a directory.
-    private var isMany: Bool { inputs.count > 1 || relative.contains { $0 != nil } }
+    /// -o names a directory: there are several outputs, or it ends in "/" or is a directory
+    /// already (one photo then goes inside it, under its own name).
+    private var isMany: Bool {
+        if inputs.count > 1 || relative.contains(where: { $0 != nil }) { return true }
+        guard let d = destination, d != "-" else { return false }
+        var isDir: ObjCBool = false
+        return d.hasSuffix("/") || (FileManager.default.fileExists(atPath: d, isDirectory: &isDir) && isDir.boolValue)
+    }
 
     /// Output file names without directory, one per input: the input's stem (for a folder's
     /// image, its relative path without extension), numbered from the second use of a name on.
