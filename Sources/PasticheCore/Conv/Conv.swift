@@ -447,7 +447,10 @@ public enum DirectConv {
             let yi = y.image(i)
             let xi = UnsafePointer(x.image(i))
             let buffers = (0..<workers).map { workspace.floats(cin * (bandRows + k - 1) * win, slot: $0) }
-            Parallel.forEachInterleaved(bands, workers: workers) { t, b in
+            // Bands go to whichever worker is free (a band's output is the same whoever runs
+            // it): a core that the host, or ffmpeg beside a video, takes for a while then
+            // holds up no more than the band it is on.
+            Parallel.forEachDynamic(bands, workers: workers) { t, b in
                 let buf = buffers[t]
                 let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
                 band.fill(xi, firstRow: oy0 - g.padding.top, rows: rows + k - 1, stride: win, into: buf)
@@ -495,7 +498,7 @@ public enum Winograd {
         for i in 0..<x.n {
             let yi = y.image(i)
             let xi = UnsafePointer(x.image(i))
-            Parallel.forEachInterleaved(bands, workers: workers) { t, b in
+            Parallel.forEachDynamic(bands, workers: workers) { t, b in  // as in DirectConv
                 let buf = buffers[t]
                 let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
                 let tilesY = (rows + 1) / 2
