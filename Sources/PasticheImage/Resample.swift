@@ -54,6 +54,31 @@ extension RGBImage {
         return resized(width: w, height: h, filter: filter)
     }
 
+    /// `RGBImage(width:height:interleavedRGB8:).resizedToFit(maxSide:)`, the same bits, without
+    /// the full-size float image: the horizontal pass reads the bytes (video frames arrive so,
+    /// and at 720p → 360p the float copy and its traffic cost as much as the filter).
+    public static func fitted(interleavedRGB8 bytes: [UInt8], width: Int, height: Int, maxSide: Int,
+                              filter: ResampleFilter = .automatic) -> RGBImage {
+        precondition(bytes.count == 3 * width * height, "expected \(3 * width * height) bytes, got \(bytes.count)")
+        let (w, h) = fittedSize(width: width, height: height, maxSide: maxSide)
+        guard w != width else {
+            return RGBImage(width: width, height: height, interleavedRGB8: bytes).resized(width: w, height: h, filter: filter)
+        }
+        // Float(v) / 255 for every byte, as the initialiser divides.
+        let levels = (0..<256).map { Float($0) / 255 }
+        let kernel = Resampler.kernel(filter, downscale: w < width)
+        let coeffs = Resampler.coefficients(inSize: width, outSize: w, kernel: kernel)
+        let across = bytes.withUnsafeBufferPointer { src in
+            levels.withUnsafeBufferPointer { levels in
+                Resampler.horizontal(width: width, height: height, newWidth: w, coeffs: coeffs, clamp: kernel.overshoots) { row, lane, block in
+                    let c = row / height, s = (row % height) * width * 3 + c
+                    for x in 0..<width { block[x][lane] = levels[Int(src[s + 3 * x])] }
+                }
+            }
+        }
+        return across.resized(width: w, height: h, filter: filter)
+    }
+
     /// The size `resizedToFit(maxSide:)` gives a width×height image: the long side at most
     /// `maxSide`, the aspect ratio kept (rounded), never below 1 pixel.
     public static func fittedSize(width: Int, height: Int, maxSide: Int) -> (width: Int, height: Int) {
@@ -173,32 +198,45 @@ enum Resampler {
     /// by side: every tap is then one 8-wide multiply and add, in the same order as the scalar
     /// sum (the results are the same bits), instead of 8 separate gathers.
     static func horizontal(_ image: RGBImage, newWidth: Int, coeffs: Coefficients, clamp: Bool) -> RGBImage {
-        let w = image.width, h = image.height, rows = 3 * h
+        image.pixels.withUnsafeBufferPointer { src in
+            let w = image.width
+            return horizontal(width: w, height: image.height, newWidth: newWidth, coeffs: coeffs, clamp: clamp) { row, lane, block in
+                let s = row * w
+                for x in 0..<w { block[x][lane] = src[s + x] }
+            }
+        }
+    }
+
+    /// The horizontal pass over planar rows (channel-major: row r is channel r / height, line
+    /// r % height) that `load(r, lane, block)` writes into `block[x][lane]` for every x.
+    static func horizontal(width w: Int, height h: Int, newWidth: Int, coeffs: Coefficients, clamp: Bool,
+                           load: (_ row: Int, _ lane: Int, _ block: UnsafeMutablePointer<SIMD8<Float>>) -> Void) -> RGBImage {
+        let rows = 3 * h
         var out = [Float](repeating: 0, count: 3 * newWidth * h)
         var block = [SIMD8<Float>](repeating: .zero, count: w)
-        image.pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                coeffs.start.withUnsafeBufferPointer { start in
-                    coeffs.count.withUnsafeBufferPointer { count in
-                        coeffs.weights.withUnsafeBufferPointer { weights in
-                            block.withUnsafeMutableBufferPointer { block in
-                                let taps = coeffs.taps
-                                var first = 0
-                                while first < rows {
-                                    let n = min(8, rows - first)
-                                    for i in 0..<n {
-                                        let s = (first + i) * w
-                                        for x in 0..<w { block[x][i] = src[s + x] }
+        out.withUnsafeMutableBufferPointer { dst in
+            coeffs.start.withUnsafeBufferPointer { start in
+                coeffs.count.withUnsafeBufferPointer { count in
+                    coeffs.weights.withUnsafeBufferPointer { weights in
+                        block.withUnsafeMutableBufferPointer { block in
+                            let block = block.baseAddress!
+                            let taps = coeffs.taps
+                            let zero = SIMD8<Float>(repeating: 0), one = SIMD8<Float>(repeating: 1)
+                            var first = 0
+                            while first < rows {
+                                let n = min(8, rows - first)
+                                for i in 0..<n { load(first + i, i, block) }
+                                for x in 0..<newWidth {
+                                    let lo = start[x], k = count[x], wb = x * taps
+                                    var acc = SIMD8<Float>.zero
+                                    for j in 0..<k { acc = acc + block[lo + j] * SIMD8(repeating: weights[wb + j]) }
+                                    if clamp {  // min(max(acc, 0), 1), lane by lane, inlined
+                                        acc.replace(with: zero, where: acc .< zero)
+                                        acc.replace(with: one, where: acc .> one)
                                     }
-                                    for x in 0..<newWidth {
-                                        let lo = start[x], k = count[x], wb = x * taps
-                                        var acc = SIMD8<Float>.zero
-                                        for j in 0..<k { acc = acc + block[lo + j] * SIMD8(repeating: weights[wb + j]) }
-                                        if clamp { acc = acc.clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 1)) }
-                                        for i in 0..<n { dst[(first + i) * newWidth + x] = acc[i] }
-                                    }
-                                    first += n
+                                    for i in 0..<n { dst[(first + i) * newWidth + x] = acc[i] }
                                 }
+                                first += n
                             }
                         }
                     }

@@ -5,8 +5,17 @@ import PasticheImage
 protocol FrameSource: AnyObject {
     /// The next frame, nil at the end.
     func next() throws -> RGBImage?
+    /// The next frame fitted to `maxSide` (`resizedToFit`), with its size as decoded.
+    func next(fittingIn maxSide: Int?) throws -> (frame: RGBImage, width: Int, height: Int)?
     func finish() throws
     func cancel()
+}
+
+extension FrameSource {
+    func next(fittingIn maxSide: Int?) throws -> (frame: RGBImage, width: Int, height: Int)? {
+        guard let frame = try next() else { return nil }
+        return (maxSide.map { frame.resizedToFit(maxSide: $0) } ?? frame, frame.width, frame.height)
+    }
 }
 
 /// Frames out: an ffmpeg encoder or a folder of PNG frames.
@@ -35,6 +44,13 @@ final class FFmpegDecoder: FrameSource {
         width = info.width
         height = info.height
         self.path = path
+    }
+
+    /// Straight from the pipe's bytes to the fitted frame (`RGBImage.fitted`, the same bits).
+    func next(fittingIn maxSide: Int?) throws -> (frame: RGBImage, width: Int, height: Int)? {
+        guard let maxSide else { return try next().map { ($0, width, height) } }
+        guard let bytes = try child.read(count: width * height * 3) else { return nil }
+        return (RGBImage.fitted(interleavedRGB8: bytes, width: width, height: height, maxSide: maxSide), width, height)
     }
 
     func next() throws -> RGBImage? {

@@ -127,15 +127,14 @@ public final class VideoStylizer {
             var index = 0
             while true {
                 do {
-                    guard let frame = try source.next() else {
+                    guard let (content, decodedWidth, decodedHeight) = try source.next(fittingIn: job.maxSize) else {
                         decoded.put(.success(nil))
                         break
                     }
                     index += 1
-                    guard frame.width == frameWidth, frame.height == frameHeight else {
-                        throw VideoError("\(job.input): frame \(index) is \(frame.width)×\(frame.height), not \(frameWidth)×\(frameHeight) like the first")
+                    guard decodedWidth == frameWidth, decodedHeight == frameHeight else {
+                        throw VideoError("\(job.input): frame \(index) is \(decodedWidth)×\(decodedHeight), not \(frameWidth)×\(frameHeight) like the first")
                     }
-                    let content = job.maxSize.map { frame.resizedToFit(maxSide: $0) } ?? frame
                     let place = grid?.place(content)
                     decoded.put(.success(DecodedFrame(content: content, phase: place?.phase, motion: place?.motion)))
                 } catch {

@@ -29,6 +29,23 @@ final class ResampleTests: XCTestCase {
         }
     }
 
+    /// `RGBImage.fitted(interleavedRGB8:…)` (video's path from the decoder's bytes) is the image
+    /// made from the bytes and then fitted, bit for bit: landscape and portrait, odd sizes, and
+    /// a frame that already fits.
+    func testFittedFromBytesIsDecodeThenFit() {
+        var state: UInt32 = 99
+        for (w, h, maxSide) in [(97, 41, 50), (40, 90, 33), (64, 48, 64), (301, 7, 100)] {
+            let bytes = (0..<(3 * w * h)).map { _ -> UInt8 in
+                state = state &* 1_103_515_245 &+ 12345
+                return UInt8(truncatingIfNeeded: state >> 16)
+            }
+            let expected = RGBImage(width: w, height: h, interleavedRGB8: bytes).resizedToFit(maxSide: maxSide)
+            let got = RGBImage.fitted(interleavedRGB8: bytes, width: w, height: h, maxSide: maxSide)
+            XCTAssertEqual([got.width, got.height], [expected.width, expected.height], "\(w)x\(h)")
+            XCTAssertEqual(got.pixels.map(\.bitPattern), expected.pixels.map(\.bitPattern), "\(w)x\(h) to \(maxSide)")
+        }
+    }
+
     func testDownscaleOfConstantStaysConstant() {
         let img = RGBImage(width: 97, height: 61, fill: (0.2, 0.5, 0.9))
         for (w, h) in [(48, 30), (13, 7), (1, 1), (96, 60)] {
