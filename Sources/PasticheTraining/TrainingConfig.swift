@@ -62,8 +62,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// peaks near 1.6 GB, about 3 KB per pixel with the fixed part included).
     public static let bytesPerPixel = 3072
 
-    /// `--size` (a multiple of 4, 16 … 2048) and, with `batch`, the memory a step needs against
-    /// what the machine has.
     /// Data parallelism: `--batch` is the global batch, each rank an equal slice of it.
     public static func checkBatch(_ batch: Int, splitsOver ranks: Int) throws {
         if batch % ranks != 0 {
@@ -71,6 +69,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// `--size` (a multiple of 4, 16 … 2048) and, with `batch`, the memory a step needs against
+    /// what the machine has.
     public static func checkSize(_ size: Int, batch: Int = 1, flag: String = "--size") throws {
         guard size >= 16, size <= maximumSize, size % 4 == 0 else {
             throw TrainingError("\(flag) must be a multiple of 4 from 16 to \(maximumSize), got \(size)")

@@ -124,8 +124,9 @@ final class SamplingGrid {
 
     init(multiple: Int) { self.multiple = multiple }
 
-    /// The frame's grid phase, and its shift from the previous frame (nil for the first, or
-    /// when no shift explains the change).
+    /// The frame's grid phase, and its shift from the previous frame: (0, 0) when no shift
+    /// explains the change clearly better than none, nil for the first frame or frames too small
+    /// to match.
     func place(_ frame: RGBImage) -> (phase: (x: Int, y: Int), motion: (dx: Int, dy: Int)?) {
         let luma = GlobalMotion.Luma(frame)
         var motion: (dx: Int, dy: Int)?

@@ -41,5 +41,6 @@ final class FolderInputTests: CLITestCase {
         XCTAssertEqual(try decode(scratch + "/existing/" + stem + ".png").pixels, inNew.pixels)
         try ok(["blend", "--styles", "\(vangogh),\(hokusai)", "--weights", "0.5,0.5", photo, "-o", scratch + "/blended/"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch + "/blended/" + stem + ".png"))
+        XCTAssertTrue(try fails(["stylize", "--style-image", vangogh, photo, "-o", scratch + "/x.png/"]).contains("not a directory"))
     }
 }

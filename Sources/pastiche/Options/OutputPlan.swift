@@ -30,7 +30,7 @@ struct OutputPlan {
 
     /// -o names a directory: there are several outputs, or it ends in "/" or is a directory
     /// already (one photo then goes inside it, under its own name).
-    private var isMany: Bool {
+    private var intoDirectory: Bool {
         if inputs.count > 1 || relative.contains(where: { $0 != nil }) { return true }
         guard let d = destination, d != "-" else { return false }
         var isDir: ObjCBool = false
@@ -58,7 +58,7 @@ struct OutputPlan {
     /// Output path for input `i`.
     func path(for i: Int) -> String {
         guard let destination else { return names[i] }
-        if !isMany { return destination }
+        if !intoDirectory { return destination }
         return (destination as NSString).appendingPathComponent(names[i])
     }
 
@@ -66,14 +66,16 @@ struct OutputPlan {
         if destination == nil, relative.contains(where: { $0 != nil }) {
             throw ValidationError("a folder of photos needs -o DIR for the results")
         }
-        if isMany, let d = destination {
+        if intoDirectory, let d = destination {
             if d == "-" { throw ValidationError("-o - writes one image; give one photo, or -o DIR for several") }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: d, isDirectory: &isDir), !isDir.boolValue {
                 throw ValidationError("-o \(d) is a file; with several photos -o must name a directory")
             }
             if !FileManager.default.fileExists(atPath: d), ImageFolder.isImageName(d) {
-                throw ValidationError("-o \(d) names an image, but there are \(inputs.count) photos; give a directory, or one photo")
+                throw ValidationError(inputs.count > 1
+                    ? "-o \(d) names an image, but there are \(inputs.count) photos; give a directory, or one photo"
+                    : "-o \(d) names an image, not a directory; for one image give it without the trailing /")
             }
         }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
@@ -90,7 +92,7 @@ struct OutputPlan {
     }
 
     func prepare() throws {
-        guard isMany, let d = destination else { return }
+        guard intoDirectory, let d = destination else { return }
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         for i in inputs.indices where relative[i]?.contains("/") == true {
             try FileManager.default.createDirectory(atPath: (path(for: i) as NSString).deletingLastPathComponent,
