@@ -21,7 +21,7 @@ struct BlendCommand: ParsableCommand {
     @Option(help: "Comma-separated style names or image files.") var styles: String
     @Option(parsing: .unconditional, help: "Comma-separated weights, one per style (normalised to sum 1).") var weights: String?
     @Argument(help: "Photos or folders of photos to stylize (- reads stdin).") var photos: [String] = []
-    @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.blend.png here.")
+    @Option(name: .shortAndLong, help: "Output file (one photo), directory (several photos, or any ending in /), or - for stdout. Default: <photo>.blend.png here.")
     var output: String?
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
     @Option(name: .customLong("save-as"), help: "Store the blend in the library under this name.") var saveAs: String?

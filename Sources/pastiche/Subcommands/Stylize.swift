@@ -25,7 +25,7 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Comma-separated style names or image files, one per --masks region.") var styles: String?
 
     @Argument(help: "Photos or folders of photos to stylize (- reads stdin); a folder's results keep its sub-folders under -o DIR.") var photos: [String]
-    @Option(name: .shortAndLong, help: "Output file (one photo), directory (several), or - for stdout. Default: <photo>.pastiche.png here.")
+    @Option(name: .shortAndLong, help: "Output file (one photo), directory (several photos, or any ending in /), or - for stdout. Default: <photo>.pastiche.png here.")
     var output: String?
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.")
