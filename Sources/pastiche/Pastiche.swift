@@ -116,6 +116,7 @@ let registeredSubcommands: [ParsableCommand.Type] = [
     StylizeCommand.self,
     BlendCommand.self,
     InterpolateCommand.self,
+    OptimizeCommand.self,
     VideoCommand.self,
     EmbedCommand.self,
     ServeCommand.self,

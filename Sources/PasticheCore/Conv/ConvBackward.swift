@@ -122,7 +122,7 @@ extension Conv2D {
 
     /// The forward conv whose output is the input gradient of `g`: stride 1, groups 1, square
     /// kernel, each pad at most k − 1 → Cout→Cin channels, pads k − 1 − p.
-    static func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
+    public static func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry? {
         let k = g.kernelH, p = g.padding
         guard g.groups == 1, g.stride == 1, g.kernelW == k,
               [p.top, p.left, p.bottom, p.right].allSatisfy({ $0 <= k - 1 }) else { return nil }

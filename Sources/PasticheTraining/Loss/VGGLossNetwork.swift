@@ -24,15 +24,6 @@ public enum VGGNormalization: String, Codable, CaseIterable, Sendable {
     }
 }
 
-/// The 2×2 stride-2 pooling between VGG blocks.
-public enum VGGPooling: String, Codable, CaseIterable, Sendable {
-    /// Max pooling, as VGG was trained (the ONNX file's MaxPool nodes).
-    case max
-    /// Average pooling, as Magenta's `vgg_16` (pooling='avg' is its default and what
-    /// arbitrary_image_stylization_losses.total_loss uses).
-    case avg
-}
-
 /// A frozen VGG feature stack (conv1…convK of `VGGImport`) as the perceptual loss network,
 /// with a tape for backward. Blocks are numbered from 1 like Magenta's `vgg_16/conv1`…: the
 /// endpoint of block b is the ReLU output of its last conv, before the pool.
