@@ -90,6 +90,39 @@ public enum Benchmark {
 }
 
 extension Benchmark {
+    /// VGG-19's forward through all 16 convs at size² beside onnxruntime running the graph
+    /// `ONNXExporter.vgg19` wrote (`vggONNX`), in alternating turns as `run`. nil `vggONNX`, or
+    /// onnxruntime missing: Pastiche alone.
+    public static func vgg(_ network: VGG19, sizes: [Int], runs: Int, rounds: Int = 3, vggONNX: String?,
+                           progress: (String) -> Void = { _ in }) -> [Case] {
+        let ort = vggONNX.flatMap { OnnxRuntimeTimer(onnxDirectory: "", extra: [$0]) }
+        let last = network.architecture.layers.last!
+        return sizes.map { size in
+            progress("VGG-19 \(size)²")
+            let image = randomTensor([1, 3, size, size], seed: UInt64(size))
+            let name = "vgg_\(size)"
+            _ = network.forward(image, through: last)
+            var ours: [Double] = [], theirs: [Double]? = ort?.time(name, runs: 1) == nil ? nil : []
+            let turns = max(1, min(rounds, runs)), perTurn = (runs + turns - 1) / turns
+            for _ in 0..<turns {
+                usleep(20_000)
+                if theirs != nil { ort?.waitUntilIdle() }
+                for _ in 0..<perTurn {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = network.forward(image, through: last)
+                    ours.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                }
+                if theirs != nil {
+                    usleep(20_000)
+                    if let t = ort?.time(name, runs: perTurn) { theirs! += t } else { theirs = nil }
+                }
+            }
+            return Case(name: name, network: "vgg19", size: size,
+                        gflop: network.architecture.flops(through: last, h: size, w: size) / 1e9,
+                        pasticheMs: median(ours), ortMs: theirs.map(median))
+        }
+    }
+
     public struct MaskedCase: Codable {
         public var size: Int
         public var regions: Int
@@ -163,10 +196,10 @@ final class OnnxRuntimeTimer {
     private let input = Pipe(), output = Pipe()
     private var buffer = Data()
 
-    init?(onnxDirectory: String) {
+    init?(onnxDirectory: String, extra: [String] = []) {
         guard let script = Self.scriptPath else { return nil }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, onnxDirectory]
+        process.arguments = ["python3", script, onnxDirectory] + extra
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

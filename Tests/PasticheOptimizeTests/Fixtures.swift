@@ -5,7 +5,7 @@ import PasticheModels
 /// A VGG-19-shaped network with a few channels per block and seeded He-initialised weights: the
 /// real definition and names, small enough for naive Double references and finite differences.
 enum VGGFixture {
-    static let widths = [4, 6, 8, 8, 8]
+    static let widths = [8, 12, 16, 16, 16]
 
     static func tensors(seed: UInt64 = 11, widths: [Int] = widths) -> [String: Tensor] {
         var rng = SplitMix64(seed: seed)

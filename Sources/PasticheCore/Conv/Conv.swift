@@ -95,19 +95,23 @@ public enum Conv2D {
     /// x: [N, Cin, H, W], weight: [Cout, Cin/groups, kh, kw], bias: [Cout] or nil → y: [N, Cout, OH, OW].
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                input: ConvInput = .plain, activation: Activation = .none,
-                               workspace: Workspace = .shared, options: ExecutionOptions = .default) -> Tensor {
+                               workspace: Workspace = .shared, options: ExecutionOptions = .default,
+                               winogradWeights: Tensor? = nil) -> Tensor {
         precondition(x.c == g.inChannels, "conv input has \(x.c) channels, expected \(g.inChannels)")
         let o = g.outputSize(h: x.h * input.upsample, w: x.w * input.upsample)
         let y = Tensor(x.n, g.outChannels, o.h, o.w, zeroed: false)
         forward(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
-                workspace: workspace, options: options)
+                workspace: workspace, options: options, winogradWeights: winogradWeights)
         return y
     }
 
     /// y = activation(conv(x) + bias); the depthwise kernel applies the activation as it writes.
+    /// `winogradWeights`: the weights as `Winograd.transformedWeights` gives them, for a caller
+    /// that runs the same frozen weights many times (the transform is then not redone per call).
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                input: ConvInput = .plain, activation: Activation = .none, into y: Tensor,
-                               workspace: Workspace = .shared, options: ExecutionOptions = .default) {
+                               workspace: Workspace = .shared, options: ExecutionOptions = .default,
+                               winogradWeights: Tensor? = nil) {
         let vh = x.h * input.upsample, vw = x.w * input.upsample
         let o = g.outputSize(h: vh, w: vw)
         precondition(y.c == g.outChannels && y.h == o.h && y.w == o.w && y.n == x.n, "conv output shape")
@@ -122,14 +126,14 @@ public enum Conv2D {
             return
         }
         let fused = compute(x, weight: weight, bias: bias, geometry: g, input: input, activation: activation, into: y,
-                            workspace: workspace, options: options)
+                            workspace: workspace, options: options, winogradWeights: winogradWeights)
         if !fused { activation.forward(y) }
     }
 
     /// Returns whether the activation was applied as the output was written.
     private static func compute(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                 input: ConvInput, activation: Activation, into y: Tensor, workspace: Workspace,
-                                options: ExecutionOptions) -> Bool {
+                                options: ExecutionOptions, winogradWeights: Tensor?) -> Bool {
         let o = (h: y.h, w: y.w)
         let outPlane = o.h * o.w
         let cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups
@@ -141,7 +145,7 @@ public enum Conv2D {
         }
         if Winograd.applies(g, input, options) {
             Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
-                             bandRows: options.bandRows)
+                             bandRows: options.bandRows, transformed: winogradWeights)
             return false
         }
         let pointwise = g.isPointwise && input.upsample == 1
@@ -478,8 +482,17 @@ public enum Winograd {
     }
 
     /// `bandRows`: output rows per band, rounded up to whole tiles (nil: `bandTiles` per band).
+    /// U = G g Gᵀ of every (Cout, Cin) pair: [16, Cout, Cin], what `forward` multiplies by.
+    public static func transformedWeights(_ weight: Tensor, geometry g: ConvGeometry) -> Tensor {
+        precondition(g.kernelH == 3 && g.kernelW == 3 && g.groups == 1 && weight.count == g.weightShape.reduce(1, *),
+                     "Winograd weights: a 3×3 ungrouped conv")
+        let u = Tensor(shape: [16, g.outChannels, g.inChannels], zeroed: false)
+        pk_winograd3x3_weights(weight.pointer, Int32(g.outChannels), Int32(g.inChannels), u.pointer)
+        return u
+    }
+
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
-                        into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?) {
+                        into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?, transformed: Tensor? = nil) {
         let cin = g.inChannels, cout = g.outChannels
         let ow = y.w, oh = y.h
         let tilesX = (ow + 1) / 2
@@ -490,8 +503,14 @@ public enum Winograd {
         let bands = (oh + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
-        let u = workspace.floats(16 * cout * cin, slot: 2 * Parallel.cores)
-        pk_winograd3x3_weights(weight.pointer, Int32(cout), Int32(cin), u)
+        let u: UnsafeMutablePointer<Float>
+        if let transformed {
+            precondition(transformed.count == 16 * cout * cin, "Winograd: transformed weights of another shape")
+            u = transformed.pointer
+        } else {
+            u = workspace.floats(16 * cout * cin, slot: 2 * Parallel.cores)
+            pk_winograd3x3_weights(weight.pointer, Int32(cout), Int32(cin), u)
+        }
         let inputFloats = cin * (bandRows + 2) * stride
         let scratchFloats = pk_winograd3x3_scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
         let buffers = (0..<workers).map { workspace.floats(inputFloats + scratchFloats, slot: $0) }

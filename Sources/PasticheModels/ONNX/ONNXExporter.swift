@@ -201,3 +201,46 @@ public enum ONNXExporter {
         }
     }
 }
+
+// MARK: VGG-19
+
+extension ONNXExporter {
+    public static let vggInput = "vgg_input"
+
+    /// VGG-19 through `last` as a float32 graph: vgg_input [N, 3, H, W], Caffe's input (BGR,
+    /// 0–255, minus the mean pixel: the map `VGG19.caffeInput` applies, done outside the graph so
+    /// a reference feeds exactly the network's input), to the ReLU output of every layer in
+    /// `outputs` (by their Keras names, `block4_relu2`). Pools are MaxPool or AveragePool 2×2,
+    /// stride 2, floor, as `VGG19`'s pooling.
+    public static func vgg19(_ network: VGG19, through last: VGGLayer, outputs: [VGGLayer],
+                             provenance: Provenance) throws -> Data {
+        precondition(outputs.allSatisfy { $0 <= last }, "VGG-19 export: an output past the last layer")
+        var g = GraphBuilder(name: "pastiche_vgg19")
+        g.input(vggInput, [.symbolic("N"), .fixed(3), .symbolic("H"), .symbolic("W")])
+        let tensors = network.tensors
+        var x = vggInput
+        for layer in network.architecture.layers where layer <= last {
+            if layer.conv == 1 && layer.block > 1 {
+                x = g.node(network.pooling == .max ? "MaxPool" : "AveragePool", [x],
+                           [.ints("kernel_shape", [2, 2]), .ints("strides", [2, 2])], name: "block\(layer.block - 1)_pool")
+            }
+            let w = tensors[VGG19Architecture.weightName(layer)]!, b = tensors[VGG19Architecture.biasName(layer)]!
+            let wName = g.initializer(VGG19Architecture.weightName(layer), dims: w.shape, values: UnsafeBufferPointer(w.data))
+            let bName = g.initializer(VGG19Architecture.biasName(layer), dims: b.shape, values: UnsafeBufferPointer(b.data))
+            x = g.node("Conv", [x, wName, bName], [.ints("kernel_shape", [3, 3]), .ints("pads", [1, 1, 1, 1]),
+                                                   .ints("strides", [1, 1])], name: layer.convName)
+            let exported = outputs.contains(layer)
+            x = g.node("Relu", [x], name: layer.convName, output: exported ? layer.reluName : nil)
+            if exported {
+                g.output(layer.reluName, [.symbolic("N"), .fixed(network.architecture.widths[layer.block - 1]),
+                                          .symbolic("H\(layer.block)"), .symbolic("W\(layer.block)")])
+            }
+        }
+        var metadata = network.metadata
+        metadata["graph"] = "vgg19"
+        metadata["pooling"] = network.pooling.rawValue
+        metadata["input"] = "vgg_input [N, 3, H, W]: BGR, 0-255, minus (103.939, 116.779, 123.68)"
+        metadata["pastiche_version"] = provenance.pasticheVersion
+        return try serialize(g.model(opset: opset, producer: producer, version: provenance.pasticheVersion, metadata: metadata))
+    }
+}

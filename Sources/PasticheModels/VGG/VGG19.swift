@@ -17,6 +17,14 @@ public final class VGG19: @unchecked Sendable {
     let weights: [Tensor]
     let biases: [Tensor]
     let turned: [Tensor]
+    /// Winograd's transform of `weights` and `turned` (nil where the layer does not run on it),
+    /// made once: the frozen weights are used every iteration.
+    let forwardWinograd: [Tensor?]
+    let backwardWinograd: [Tensor?]
+
+    /// Planes smaller than this (32×32 and below) run as im2col + GEMM: there the Winograd
+    /// kernel's per-band transforms cost more than its saved products.
+    static let minimumWinogradPlane = 2048
 
     /// What the backward reads: the ReLU output of every conv through `last`.
     public final class Tape {
@@ -71,6 +79,27 @@ public final class VGG19: @unchecked Sendable {
             }
             return t
         }
+        forwardWinograd = zip(arch.layers, weights).map { layer, w in
+            let g = arch.geometry(layer)
+            return Winograd.applies(g, .plain, .default) ? Winograd.transformedWeights(w, geometry: g) : nil
+        }
+        backwardWinograd = zip(arch.layers, turned).map { layer, w in
+            let t = Conv2D.transposedGeometry(arch.geometry(layer))!
+            return Winograd.applies(t, .plain, .default) ? Winograd.transformedWeights(w, geometry: t) : nil
+        }
+    }
+
+    /// A conv of layer `i` (forward, or its input gradient with the turned kernel): Winograd
+    /// with the transformed weights on planes of `minimumWinogradPlane` or more, im2col below.
+    private func conv(_ x: Tensor, layer i: Int, backward: Bool, activation: Activation, options: ExecutionOptions) -> Tensor {
+        let layer = architecture.layers[i]
+        let g = backward ? Conv2D.transposedGeometry(architecture.geometry(layer))! : architecture.geometry(layer)
+        var o = options
+        if x.plane < Self.minimumWinogradPlane { o.winograd = false }
+        let useWinograd = o.winograd && Winograd.applies(g, .plain, o)
+        return Conv2D.forward(x, weight: backward ? turned[i] : weights[i], bias: backward ? nil : biases[i], geometry: g,
+                              activation: activation, options: o,
+                              winogradWeights: useWinograd ? (backward ? backwardWinograd[i] : forwardWinograd[i]) : nil)
     }
 
     /// Reads a safetensors file written by `VGG19Weights.convert` (or any with the same names).
@@ -132,8 +161,7 @@ public final class VGG19: @unchecked Sendable {
             if layer.conv == 1 && layer.block > 1 {
                 x = pooling == .max ? MaxPool2x2.forward(x) : AveragePool2x2.forward(x)
             }
-            x = Conv2D.forward(x, weight: weights[i], bias: biases[i], geometry: architecture.geometry(layer),
-                               activation: .relu, options: options)
+            x = conv(x, layer: i, backward: false, activation: .relu, options: options)
             outputs.append(x)
         }
         return Tape(last: last, architecture: architecture, outputs: outputs, inputShape: (image.n, image.h, image.w))
@@ -166,9 +194,7 @@ public final class VGG19: @unchecked Sendable {
             let yp = UnsafePointer(y.pointer), dp = dy.pointer
             Parallel.forEachChunk(y.count) { r in for k in r { dp[k] = yp[k] > 0 ? dp[k] : 0 } }
             tape.outputs[i] = nil
-            let g = architecture.geometry(layer)
-            let t = Conv2D.transposedGeometry(g)!
-            let dIn = Conv2D.forward(dy, weight: turned[i], bias: nil, geometry: t, options: options)
+            let dIn = conv(dy, layer: i, backward: true, activation: .none, options: options)
             if layer.conv == 1 && layer.block > 1 {
                 // dIn is the gradient w.r.t. the pool's output; the pool read layers[i − 1]'s output.
                 let poolInput = tape.outputs[i - 1]!

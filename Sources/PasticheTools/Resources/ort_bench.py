@@ -3,9 +3,10 @@
 (weight dequantization folded into float initializers, activation Q/DQ pairs bypassed: the same
 network Pastiche computes), 2 threads, in the same run as Pastiche's side.
 
-usage: ort_bench.py ONNX_DIRECTORY
-Prints "ready", then answers each "CASE RUNS" line on stdin (CASE: predict_256 or transfer_SIZE)
-with a JSON list of milliseconds, one per run.
+usage: ort_bench.py ONNX_DIRECTORY [VGG19.onnx]
+Prints "ready", then answers each "CASE RUNS" line on stdin (CASE: predict_256, transfer_SIZE, or
+vgg_SIZE with the exported VGG-19 of `pastiche model export --vgg`) with a JSON list of
+milliseconds, one per run.
 """
 import json, sys, time
 import numpy as np, onnx, onnxruntime as ort
@@ -35,11 +36,21 @@ def fold(m):
 def sess(path):
     o = ort.SessionOptions(); o.intra_op_num_threads = 2; o.inter_op_num_threads = 1
     return ort.InferenceSession(fold(onnx.load(path)), o, providers=["CPUExecutionProvider"])
+def plain(path):
+    o = ort.SessionOptions(); o.intra_op_num_threads = 2; o.inter_op_num_threads = 1
+    return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
 d = sys.argv[1]
-p = sess(d + "/arbitrary_predict.onnx"); t = sess(d + "/arbitrary_transform.onnx")
+vgg = plain(sys.argv[2]) if len(sys.argv) > 2 else None
 rng = np.random.default_rng(0); x = rng.random((1, 256, 256, 3), dtype=np.float32)
-e = p.run(None, {"style_image": x})[0]; en = t.get_inputs()[1].name; contents = {}
+contents = {}
+if vgg is None:
+    p = sess(d + "/arbitrary_predict.onnx"); t = sess(d + "/arbitrary_transform.onnx")
+    e = p.run(None, {"style_image": x})[0]; en = t.get_inputs()[1].name
 def case(name):
+    if name.startswith("vgg_"):
+        s = int(name.split("_")[1])
+        v = contents.setdefault(("vgg", s), (rng.random((1, 3, s, s), dtype=np.float32) * 255 - 120).astype(np.float32))
+        return lambda: vgg.run(None, {"vgg_input": v})
     if name == "predict_256": return lambda: p.run(None, {"style_image": x})
     s = int(name.split("_")[1])
     c = contents.setdefault(s, rng.random((1, s, s, 3), dtype=np.float32))
