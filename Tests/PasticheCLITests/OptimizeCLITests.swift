@@ -279,4 +279,33 @@ final class OptimizeCLITests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: o), "no output is written for a refused run")
         XCTAssertEqual(try [photo, vangogh, hokusai].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, before)
     }
+
+    /// The same VGG-19 definition as the training loss network: `eval` and `train predictor`
+    /// take `--loss-network FILE.safetensors` (or `vgg19`, the fetched one), and the training
+    /// loss goes down with it.
+    func testVGG19AsTheTrainingLossNetwork() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let content = scratch + "/content", styles = scratch + "/styles"
+        for d in [content, styles] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: photo, toPath: content + "/cat.png")
+        _ = try smallCopy(of: "docs/images/summer_palace.jpg", as: "content/palace.png", maxSide: 96)
+        try FileManager.default.copyItem(atPath: vangogh, toPath: styles + "/vangogh.png")
+        try FileManager.default.copyItem(atPath: hokusai, toPath: styles + "/hokusai.png")
+        let eval = try ok(["eval", "--content", content, "--styles", styles, "--size", "64", "--json", "--loss-network", vgg],
+                          withLibrary: false)
+        let values = try XCTUnwrap(try json(eval) as? [String: Any])
+        for k in ["content", "style", "total"] { XCTAssertGreaterThan((values[k] as? NSNumber)?.doubleValue ?? 0, 0, k) }
+        let r = try ok(["train", "predictor", "--content", content, "--styles", styles, "--steps", "12", "--batch", "2",
+                        "--size", "64", "--seed", "3", "--lr", "1e-3", "--loss-network", vgg, "-o", scratch + "/p.safetensors",
+                        "--json"], withLibrary: false)
+        let totals = r.stdoutText.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["total"] as? Double
+        }
+        XCTAssertGreaterThanOrEqual(totals.count, 12, r.stdoutText)
+        let head = totals.prefix(4).reduce(0, +), tail = totals.suffix(4).reduce(0, +)
+        XCTAssertLessThan(tail, head, "\(totals)")
+        let line = try fails(["eval", "--content", content, "--styles", styles, "--size", "64", "--loss-network", vgg,
+                              "--vgg-normalize", "imagenet"], withLibrary: false)
+        XCTAssertTrue(line.contains("Caffe"), line)
+    }
 }

@@ -17,6 +17,12 @@ import PasticheModels
 /// content conv3, style conv1…conv4, weights 1 / 0.5e-3 / 1e4
 /// (arbitrary_image_stylization_train.py DEFAULT_CONTENT_WEIGHTS / DEFAULT_STYLE_WEIGHTS,
 /// total_variation_weight).
+///
+/// **VGG-19** (`vgg19Path` = the safetensors of `model fetch`, see `vgg19(path:)`): the same
+/// blocks and weights as VGG-16 above, on `VGG19` (the network `optimize` uses): block b's
+/// feature is the ReLU output of its last conv (block1_relu2, block2_relu2, block3_relu4,
+/// block4_relu4), with Caffe's input (BGR, 0–255 minus the mean pixel), the scale Magenta's
+/// TF-slim VGG-16 also sees, so Magenta's weights carry over.
 public struct LossConfig: Codable, Equatable, Sendable {
     public var contentBlock: Int = 5
     public var styleBlocks: [Int] = [0, 2, 5, 9]
@@ -31,7 +37,17 @@ public struct LossConfig: Codable, Equatable, Sendable {
     public var vggNormalization: VGGNormalization = .imagenet
     /// Pooling between VGG blocks (VGG only).
     public var vggPooling: VGGPooling = .max
+    /// VGG-19 weights (safetensors) as the loss network; nil: see `vggPath`.
+    public var vgg19Path: String? = nil
     public init() {}
+
+    /// Magenta's VGG-16 blocks and weights on VGG-19.
+    public static func vgg19(path: String, pooling: VGGPooling = .max) -> LossConfig {
+        var c = vgg16(path: "", pooling: pooling)
+        c.vggPath = nil
+        c.vgg19Path = path
+        return c
+    }
 
     /// Magenta's VGG-16 loss: content conv3, style conv1…conv4, weights 1 / 0.5e-3 / 1e4.
     public static func vgg16(path: String, normalization: VGGNormalization = .imagenet,
@@ -49,7 +65,7 @@ public struct LossConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case contentBlock, styleBlocks, contentWeight, styleWeight, tvWeight, vggPath, vggNormalization, vggPooling
+        case contentBlock, styleBlocks, contentWeight, styleWeight, tvWeight, vggPath, vggNormalization, vggPooling, vgg19Path
     }
 
     /// Checkpoints written before the VGG option have no vgg* keys: they mean MobileNetV2.
@@ -63,6 +79,7 @@ public struct LossConfig: Codable, Equatable, Sendable {
         vggPath = try c.decodeIfPresent(String.self, forKey: .vggPath)
         vggNormalization = try c.decodeIfPresent(VGGNormalization.self, forKey: .vggNormalization) ?? .imagenet
         vggPooling = try c.decodeIfPresent(VGGPooling.self, forKey: .vggPooling) ?? .max
+        vgg19Path = try c.decodeIfPresent(String.self, forKey: .vgg19Path)
     }
 }
 
@@ -89,6 +106,7 @@ public final class PerceptualLoss: @unchecked Sendable {
     enum Network {
         case mobileNet(ParameterSource)
         case vgg(VGGLossNetwork)
+        case vgg19(VGG19)
     }
     let network: Network
     var lastBlock: Int { max(config.contentBlock, config.styleBlocks.max() ?? 0) }
@@ -97,7 +115,12 @@ public final class PerceptualLoss: @unchecked Sendable {
     /// `config.vggPath` is set; then the VGG file is read, and a bad file throws).
     public init(weights: ModelWeights, config: LossConfig) throws {
         self.config = config
-        if let path = config.vggPath {
+        if let path = config.vgg19Path {
+            if let bad = ([config.contentBlock] + config.styleBlocks).first(where: { !(1...5).contains($0) }) {
+                throw TrainingError("VGG loss layer \(bad) does not exist; VGG layers are 1…5 (conv1…conv5)")
+            }
+            network = .vgg19(try VGG19.load(path: path, pooling: config.vggPooling))
+        } else if let path = config.vggPath {
             let blocks = [config.contentBlock] + config.styleBlocks
             if let bad = blocks.first(where: { !(1...5).contains($0) }) {
                 throw TrainingError("VGG loss layer \(bad) does not exist; VGG layers are 1…5 (conv1…conv5)")
@@ -132,6 +155,15 @@ public final class PerceptualLoss: @unchecked Sendable {
         case .vgg(let vgg):
             let tape = vgg.forward(x, lastBlock: lastBlock)
             return Features(output: { tape.output(block: $0) }, backward: { vgg.backward(tape, dBlock: $0) })
+        case .vgg19(let vgg):
+            // Block b's endpoint: the ReLU of its last conv.
+            func endpoint(_ b: Int) -> VGGLayer { VGGLayer(block: b, conv: VGG19Architecture.convsPerBlock[b - 1]) }
+            let tape = vgg.forward(x, through: endpoint(lastBlock))
+            return Features(output: { tape.output(endpoint($0)) }, backward: { dBlock in
+                var byLayer: [VGGLayer: Tensor] = [:]
+                for (b, d) in dBlock { byLayer[endpoint(b)] = d.copy() }
+                return vgg.backward(tape, gradients: byLayer)
+            })
         }
     }
 

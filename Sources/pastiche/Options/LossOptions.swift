@@ -17,8 +17,15 @@ struct LossOptions: ParsableArguments {
             help: "Weight of the total variation loss (default \(LossConfig().tvWeight); with --loss-network \(LossConfig.vgg16(path: "").tvWeight)).")
     var tvWeight: Float?
     @Option(name: .customLong("loss-network"),
-            help: "A VGG-16 ONNX file (e.g. the ONNX model zoo's vgg16-12.onnx) to measure the loss with, on Magenta's layers (content conv3, style conv1…conv4). Default: the predictor's MobileNetV2.")
+            help: "vgg19 (the VGG-19 of `model fetch`), a VGG-19 .safetensors, or a VGG-16 ONNX file (e.g. the ONNX model zoo's vgg16-12.onnx) to measure the loss with, on Magenta's layers (content conv3, style conv1…conv4). Default: the predictor's MobileNetV2.")
     var lossNetwork: String?
+
+    /// `--loss-network vgg19` or a .safetensors file: VGG-19; other files: VGG-16 ONNX.
+    var vgg19Path: String? {
+        guard let lossNetwork else { return nil }
+        if lossNetwork == "vgg19" { return PasticheHome().vgg19Model }
+        return lossNetwork.hasSuffix(".safetensors") ? URL(fileURLWithPath: lossNetwork).standardizedFileURL.path : nil
+    }
     @Option(name: .customLong("vgg-normalize"),
             help: "How images reach VGG: imagenet ((x − mean) / std, for model zoo / torchvision files; default) or magenta (x·255 − mean, TF-slim VGG).")
     var vggNormalize: String?
@@ -37,7 +44,9 @@ struct LossOptions: ParsableArguments {
     /// MobileNetV2's defaults, or Magenta's VGG-16 ones with --loss-network; given weights override.
     func config() -> LossConfig {
         var c = LossConfig()
-        if let lossNetwork {
+        if let vgg19Path {
+            c = LossConfig.vgg19(path: vgg19Path, pooling: vggPooling.flatMap(VGGPooling.init(rawValue:)) ?? .max)
+        } else if let lossNetwork {
             c = LossConfig.vgg16(path: URL(fileURLWithPath: lossNetwork).standardizedFileURL.path,
                                  normalization: vggNormalize.flatMap(VGGNormalization.init(rawValue:)) ?? .imagenet,
                                  pooling: vggPooling.flatMap(VGGPooling.init(rawValue:)) ?? .max)
@@ -58,7 +67,13 @@ struct LossOptions: ParsableArguments {
         if let v = vggPooling, VGGPooling(rawValue: v) == nil {
             throw ValidationError("--vgg-pooling must be max or avg, not '\(v)'")
         }
-        if let lossNetwork {
+        if let vgg19Path {
+            if vggNormalize != nil { throw ValidationError("--vgg-normalize applies to VGG-16 ONNX files; VGG-19 takes Caffe's input") }
+            guard FileManager.default.fileExists(atPath: vgg19Path) else {
+                throw ValidationError(lossNetwork == "vgg19" ? "no VGG-19 at \(vgg19Path); run `pastiche model fetch` first"
+                                                             : "--loss-network \(lossNetwork!): no such file")
+            }
+        } else if let lossNetwork {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: lossNetwork, isDirectory: &isDir), !isDir.boolValue else {
                 throw ValidationError("--loss-network \(lossNetwork): no such file")

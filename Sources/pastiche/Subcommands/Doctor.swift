@@ -28,6 +28,10 @@ struct DoctorCommand: ParsableCommand {
         var modelPresent: Bool
         var modelVerified: Bool
         var predictorID: String?
+        /// VGG-19, the loss network of `optimize` (and of training with --loss-network vgg19).
+        var vgg19: String
+        var vgg19Present: Bool
+        var vgg19Verified: Bool
         var library: String
         var libraryStyles: Int?
         var problems: [String]
@@ -41,7 +45,9 @@ struct DoctorCommand: ParsableCommand {
             libpng: codecs["libpng"] ?? "?", libjpeg: codecs["libjpeg"] ?? "?", home: home.path,
             modelsDirectory: home.modelsDirectory, onnxVerified: ModelFetcher.onnxVerified(in: home),
             model: model.path, modelPresent: FileManager.default.fileExists(atPath: model.path),
-            modelVerified: false, predictorID: nil, library: library.path, libraryStyles: nil, problems: [])
+            modelVerified: false, predictorID: nil, vgg19: home.vgg19Model,
+            vgg19Present: FileManager.default.fileExists(atPath: home.vgg19Model),
+            vgg19Verified: VGG19Weights.verified(home.vgg19Model), library: library.path, libraryStyles: nil, problems: [])
         if report.modelPresent {
             do {
                 let w = try ModelWeights.load(path: model.path)
@@ -53,6 +59,11 @@ struct DoctorCommand: ParsableCommand {
             }
         } else {
             report.problems.append("no weights at \(model.path); run `pastiche model fetch`")
+        }
+        if !report.vgg19Present {
+            report.problems.append("no VGG-19 at \(home.vgg19Model) (optimize needs it); run `pastiche model fetch`")
+        } else if !report.vgg19Verified {
+            report.problems.append("\(home.vgg19Model) is not the VGG-19 converted from the pinned file; run `pastiche model fetch`")
         }
         if FileManager.default.fileExists(atPath: library.path) {
             // Opening checks every page the library's file reaches; verify decodes every record.
@@ -84,6 +95,7 @@ struct DoctorCommand: ParsableCommand {
         print("ONNX:      \(report.onnxVerified ? "present, SHA-256 verified" : "missing or unverified") (\(report.modelsDirectory))")
         print("weights:   \(report.model): " + (report.modelPresent ? (report.modelVerified ? "present, verified" : "present, NOT verified") : "missing")
               + (report.predictorID.map { ", predictor id \($0)" } ?? ""))
+        print("VGG-19:    \(report.vgg19): " + (report.vgg19Present ? (report.vgg19Verified ? "present, verified (\(VGG19Weights.wheelRequirement), CC BY 4.0)" : "present, NOT verified") : "missing"))
         let exists = FileManager.default.fileExists(atPath: report.library)
         print("library:   \(report.library): " + (report.libraryStyles.map { "\($0) styles" } ?? (exists ? "unreadable (see the problems below)" : "not created yet")))
         for p in report.problems { print("problem:   \(p)") }
