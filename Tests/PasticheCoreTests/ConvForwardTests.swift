@@ -151,3 +151,38 @@ final class ConvForwardTests: XCTestCase {
         }
     }
 }
+
+/// Winograd F(4×4, 3×3) (`ExecutionOptions.winograd4x4`) against the nested loops: partial tiles
+/// on the right and bottom, rows of more and fewer than eight tiles (the vector and scalar
+/// transforms), bands of fixed rows and of the default size, transformed weights given or not,
+/// and the reflect-padded input. Tolerance: max abs error ≤ 1e-4 · max(1, max |reference|).
+final class Winograd4x4Tests: XCTestCase {
+    func testMatchesNaiveConvolution() {
+        var rng = SplitMix64(seed: 41)
+        var options = ExecutionOptions()
+        options.winograd4x4 = true
+        for (cin, cout, h, w, bandRows) in [(32, 32, 9, 11, nil), (40, 33, 37, 67, nil), (32, 48, 21, 35, 8), (64, 32, 6, 70, 4)] as [(Int, Int, Int, Int, Int?)] {
+            let g = ConvGeometry(inChannels: cin, outChannels: cout, kernel: 3, padding: .same(1))
+            XCTAssertTrue(Winograd4x4.applies(g, .plain, options))
+            let x = randomTensor(2, cin, h, w, &rng)
+            let weight = randomTensor(shape: g.weightShape, &rng)
+            let bias = randomTensor(shape: [cout], &rng)
+            var o = options
+            o.bandRows = bandRows
+            let ref = Naive.conv(x, weight, bias, g)
+            let what = "\(cin)→\(cout) \(h)×\(w) bands \(bandRows.map(String.init) ?? "default")"
+            assertClose(Conv2D.forward(x, weight: weight, bias: bias, geometry: g, options: o), ref.values, what)
+            let u = Winograd4x4.transformedWeights(weight, geometry: g)
+            assertClose(Conv2D.forward(x, weight: weight, bias: bias, geometry: g, options: o, winogradWeights: u), ref.values,
+                        what + ", transformed weights given")
+        }
+        // Reflect padding goes through the same padded band.
+        let g = ConvGeometry(inChannels: 32, outChannels: 32, kernel: 3, padding: .same(1))
+        let x = randomTensor(1, 32, 19, 41, &rng), weight = randomTensor(shape: g.weightShape, &rng)
+        let plain = Conv2D.forward(x, weight: weight, bias: nil, geometry: g, input: ConvInput(reflect: true))
+        let fast = Conv2D.forward(x, weight: weight, bias: nil, geometry: g, input: ConvInput(reflect: true), options: options)
+        assertClose(fast, plain.array.map(Double.init), "reflect-padded input")
+        // Off by default: the engine's other convs keep their kernels.
+        XCTAssertFalse(Winograd4x4.applies(g, .plain, .default))
+    }
+}

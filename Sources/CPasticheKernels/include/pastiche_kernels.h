@@ -147,6 +147,19 @@ void pk_winograd3x3(const float *in, int cin, size_t in_stride, int tiles_y, int
                     const float *bias, float *out, size_t out_plane, size_t out_stride, int rows_out, int wout,
                     float *scratch);
 
+/*
+ * 3x3 stride-1 convolution by Winograd F(4x4, 3x3) over one band of output rows (winograd4.c).
+ *   pk_winograd4x4_weights: w [cout][cin][3][3] -> u [36][cout][cin] (G g G^T)
+ *   in:  padded band [cin][4*tiles_y + 2][in_stride], in_stride >= 4*tiles_x + 2
+ *   out: as pk_winograd3x3, rows_out <= 4*tiles_y, wout <= 4*tiles_x
+ *   scratch: pk_winograd4x4_scratch(cin, cout, tiles_y, tiles_x) floats
+ */
+void pk_winograd4x4_weights(const float *w, int cout, int cin, float *u);
+size_t pk_winograd4x4_scratch(int cin, int cout, int tiles_y, int tiles_x);
+void pk_winograd4x4(const float *in, int cin, size_t in_stride, int tiles_y, int tiles_x, const float *u, int cout,
+                    const float *bias, float *out, size_t out_plane, size_t out_stride, int rows_out, int wout,
+                    float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,6 +143,11 @@ public enum Conv2D {
                                bandRows: options.bandRows)
             return false
         }
+        if Winograd4x4.applies(g, input, options) {
+            Winograd4x4.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
+                                bandRows: options.bandRows, transformed: winogradWeights)
+            return false
+        }
         if Winograd.applies(g, input, options) {
             Winograd.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
                              bandRows: options.bandRows, transformed: winogradWeights)
@@ -504,8 +509,7 @@ public enum Winograd {
         let workers = min(Parallel.cores, bands)
         let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
         let u: UnsafeMutablePointer<Float>
-        if let transformed {
-            precondition(transformed.count == 16 * cout * cin, "Winograd: transformed weights of another shape")
+        if let transformed, transformed.count == 16 * cout * cin {
             u = transformed.pointer
         } else {
             u = workspace.floats(16 * cout * cin, slot: 2 * Parallel.cores)
@@ -523,6 +527,66 @@ public enum Winograd {
                 let tilesY = (rows + 1) / 2
                 band.fill(xi, firstRow: oy0 - g.padding.top, rows: 2 * tilesY + 2, stride: stride, into: buf)
                 pk_winograd3x3(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
+                               bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
+                               Int32(rows), Int32(ow), buf + inputFloats)
+            }
+        }
+    }
+}
+
+/// 3×3 stride-1 convolutions with many channels by Winograd F(4×4, 3×3) (`pk_winograd4x4`),
+/// when `ExecutionOptions.winograd4x4` asks for it: 36 products per 4×4 output tile and channel
+/// pair, against F(2×2, 3×3)'s 64 for the same 16 outputs. Banded as `Winograd`.
+public enum Winograd4x4 {
+    /// Tiles per band: the transformed input and products (36·(Cin + Cout)·tiles floats).
+    static let bandTiles = 64
+    public static let minimumChannels = 32
+
+    public static func applies(_ g: ConvGeometry, _ input: ConvInput, _ options: ExecutionOptions) -> Bool {
+        options.winograd4x4 && options.winograd && g.groups == 1 && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3
+            && input.upsample == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
+    }
+
+    /// U = G g Gᵀ of every (Cout, Cin) pair: [36, Cout, Cin].
+    public static func transformedWeights(_ weight: Tensor, geometry g: ConvGeometry) -> Tensor {
+        precondition(g.kernelH == 3 && g.kernelW == 3 && g.groups == 1 && weight.count == g.weightShape.reduce(1, *),
+                     "Winograd weights: a 3×3 ungrouped conv")
+        let u = Tensor(shape: [36, g.outChannels, g.inChannels], zeroed: false)
+        pk_winograd4x4_weights(weight.pointer, Int32(g.outChannels), Int32(g.inChannels), u.pointer)
+        return u
+    }
+
+    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
+                        into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?, transformed: Tensor?) {
+        let cin = g.inChannels, cout = g.outChannels
+        let ow = y.w, oh = y.h
+        let tilesX = (ow + 3) / 4
+        let stride = 4 * tilesX + 2
+        let tileRows = fixedRows.map { ($0 + 3) / 4 } ?? bandTiles / tilesX
+        let tileRowsPerBand = max(1, min((oh + 3) / 4, tileRows))
+        let bandRows = 4 * tileRowsPerBand
+        let bands = (oh + bandRows - 1) / bandRows
+        let workers = min(Parallel.cores, bands)
+        let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
+        let u: UnsafeMutablePointer<Float>
+        if let transformed, transformed.count == 36 * cout * cin {
+            u = transformed.pointer
+        } else {
+            u = workspace.floats(36 * cout * cin, slot: 2 * Parallel.cores)
+            pk_winograd4x4_weights(weight.pointer, Int32(cout), Int32(cin), u)
+        }
+        let inputFloats = cin * (bandRows + 2) * stride
+        let scratchFloats = pk_winograd4x4_scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
+        let buffers = (0..<workers).map { workspace.floats(inputFloats + scratchFloats, slot: $0) }
+        for i in 0..<x.n {
+            let yi = y.image(i)
+            let xi = UnsafePointer(x.image(i))
+            Parallel.forEachDynamic(bands, workers: workers) { t, b in  // as in DirectConv
+                let buf = buffers[t]
+                let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
+                let tilesY = (rows + 3) / 4
+                band.fill(xi, firstRow: oy0 - g.padding.top, rows: 4 * tilesY + 2, stride: stride, into: buf)
+                pk_winograd4x4(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
                                bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
                                Int32(rows), Int32(ow), buf + inputFloats)
             }
