@@ -187,6 +187,7 @@ struct OptimizeCommand: ParsableCommand {
             }
         }
         try checkMemory(request, architecture: network.architecture)
+        let estimatedPeak = StyleOptimization.estimatedPeakBytes(request, architecture: network.architecture)
 
         switch initial {
         case "content": request.initial = .content
@@ -229,7 +230,8 @@ struct OptimizeCommand: ParsableCommand {
             printJSONLine(Summary(output: output, width: image.width, height: image.height, iterations: result.iterationsRun,
                                   seconds: Date().timeIntervalSince(started), content: result.final?.content ?? 0,
                                   style: result.final?.style ?? 0, tv: result.final?.tv ?? 0, total: result.final?.total ?? 0,
-                                  stopped: result.stopped, init: initial, optimizer: optimizer))
+                                  stopped: result.stopped, init: initial, optimizer: optimizer,
+                                  estimatedPeakBytes: estimatedPeak))
         }
         if result.stopped {
             let at = lastReport.map { " at iteration \($0.iteration) of \($0.iterations)" } ?? ""
@@ -275,6 +277,8 @@ struct OptimizeCommand: ParsableCommand {
         let output: String, width: Int, height: Int, iterations: Int, seconds: Double
         let content: Double, style: Double, tv: Double, total: Double
         let stopped: Bool, `init`: String, optimizer: String
+        /// What the run was planned to need (the figure `optimize` refuses a size by).
+        let estimatedPeakBytes: Int
     }
 
     func progressLine(_ r: IterationReport, scales: Int) -> String {
