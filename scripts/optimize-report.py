@@ -54,19 +54,20 @@ def quality(work):
             end = rows[-1]
             out.append(f"| {opt} | {init} | " + " | ".join(cells) + f" | {fmt(end['total'])} ({end['iteration']}, {end['seconds']:.0f} s) |")
         if photo_at:
-            target = photo_at[0][-1]["total"]
-            n = photo_at[0][-1]["iteration"]
+            by = {r["iteration"]: r for r in photo_at[0]}
+            marks = [m for m in [25, 50, 100, 200, 300, 500] if m in by]
             out.append("")
-            out.append(f"Iterations to reach {fmt(target)}, what L-BFGS from the photo reaches at iteration {n}:")
+            out.append("Iterations (seconds) each run needs to reach the objective L-BFGS from the photo has at "
+                       "iteration N; — where the run ended first:")
             out.append("")
-            out.append("| optimizer | start | iterations | seconds |")
-            out.append("|---|---|---|---|")
+            out.append("| optimizer | start | " + " | ".join(f"N = {m} ({fmt(by[m]['total'])})" for m in marks) + " |")
+            out.append("|---|---|" + "---|" * len(marks))
             for (opt, init), (rows, _) in runs.items():
-                hit = next((r for r in rows if r["total"] <= target), None)
-                if hit:
-                    out.append(f"| {opt} | {init} | {hit['iteration']} | {hit['seconds']:.0f} |")
-                else:
-                    out.append(f"| {opt} | {init} | not within {rows[-1]['iteration']} (at {fmt(rows[-1]['total'])}) | — |")
+                cells = []
+                for m in marks:
+                    hit = next((r for r in rows if r["total"] <= by[m]["total"]), None)
+                    cells.append(f"{hit['iteration']} ({hit['seconds']:.0f} s)" if hit else "—")
+                out.append(f"| {opt} | {init} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
 

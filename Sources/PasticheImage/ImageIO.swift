@@ -55,7 +55,7 @@ public enum ImageIO {
         let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
         if overflow || pixelCount > limit {
             throw ImageError(file: name, kind: .tooLarge,
-                             reason: "\(width)×\(height) = \(UInt64(width) * UInt64(height)) pixels exceeds the limit of \(limit) (--max-pixels)")
+                             reason: "\(width)×\(height) = \(UInt64(width) * UInt64(height)) pixels exceeds the limit of \(limit) pixels")
         }
         var pixels = [Float](repeating: 0, count: 3 * pixelCount)
         var result = pc_result()

@@ -75,13 +75,13 @@ public struct LBFGS: PixelOptimizer {
             // The step raised the objective (or left the finite numbers): back along the same direction.
             rejected += 1
             stepLength *= 0.25
-            if stepLength * direction.lazy.map(abs).max()! < 1e-7 {
+            if stepLength * (direction.lazy.map(abs).max() ?? 0) < 1e-7 {
                 // No progress along this direction at any length: forget the curvature and restart.
                 steps.removeAll(); changes.removeAll(); rho.removeAll(); hessianScale = 1
                 for i in 0..<n { x[i] = acceptedX[i] }
                 stepLength = 0
                 direction = [Float](repeating: 0, count: n)
-                takeGradientStep(x: x, gradient: UnsafeBufferPointer(start: acceptedGradient, count: n))
+                acceptedGradient.withUnsafeBufferPointer { takeGradientStep(x: x, gradient: $0) }
                 return
             }
             let t = stepLength

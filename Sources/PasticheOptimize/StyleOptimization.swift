@@ -93,22 +93,31 @@ public struct StyleOptimization {
     public init(network: VGG19, options: ExecutionOptions = .default) { self.network = network; self.options = options }
 
     public struct Result: Sendable {
+        /// The best image of the last scale run: the lowest objective evaluated there (an
+        /// L-BFGS trial step that raised the objective is never the result).
         public var image: RGBImage
+        /// Its terms.
         public var final: ObjectiveTerms?
-        /// True when `shouldStop` ended it early: `image` is the pixels as they stood.
+        /// True when `shouldStop` ended it early: `image` is the best as it stood.
         public var stopped: Bool
+        /// Steps taken, summed over the scales (iteration k of a scale follows k steps).
         public var iterationsRun: Int
+        /// Objective evaluations, summed over the scales (each scale's iterations 0…N).
+        public var evaluations: Int
+        /// The iteration (of the last scale run) whose image is the result.
+        public var bestIteration: Int
     }
 
     /// `onIteration` gets each evaluation and the image at it (only build the RGBImage when
-    /// needed); `shouldStop` is asked before each evaluation.
+    /// needed); `shouldStop` is asked before each evaluation. Each scale's result, passed on to the
+    /// next scale and returned, is its lowest-objective image.
     public func run(_ request: StyleOptimizationRequest, startTime: Date = Date(),
                     onIteration: (IterationReport, () -> RGBImage) -> Void = { _, _ in },
                     shouldStop: () -> Bool = { false }) -> Result {
         let weights = request.normalizedStyleWeights
         var current: RGBImage? = nil
         var finalTerms: ObjectiveTerms? = nil
-        var total = 0
+        var evaluations = 0, steps = 0, bestIteration = 0
         for (scaleIndex, side) in request.scales.enumerated() {
             let size = request.size(atScale: side)
             let photo = request.content.resized(width: size.width, height: size.height)
@@ -136,27 +145,41 @@ public struct StyleOptimization {
             case .adam:
                 optimizer = AdamPixels(learningRate: request.learningRate ?? StyleOptimizationRequest.defaultAdamRate)
             }
-            let steps = request.iterations[scaleIndex]
+            let count = request.iterations[scaleIndex]
             var stopped = false
-            for k in 0...steps {
+            // The lowest objective evaluated at this scale, and its pixels.
+            let best = Tensor(x.n, x.c, x.h, x.w, zeroed: false)
+            var bestTerms: ObjectiveTerms? = nil
+            for k in 0...count {
                 if shouldStop() { stopped = true; break }
-                let last = k == steps
+                let last = k == count
                 let (terms, gradient) = objective.evaluate(x, gradient: !last)
-                total += 1
-                finalTerms = terms
+                evaluations += 1
+                if k > 0 { steps += 1 }
+                if bestTerms.map({ terms.total < $0.total }) ?? terms.total.isFinite {
+                    bestTerms = terms
+                    bestIteration = k
+                    best.pointer.update(from: x.pointer, count: x.count)
+                }
                 let report = IterationReport(scale: scaleIndex, width: size.width, height: size.height, iteration: k,
-                                             iterations: steps, terms: terms, seconds: Date().timeIntervalSince(startTime))
+                                             iterations: count, terms: terms, seconds: Date().timeIntervalSince(startTime))
                 onIteration(report, { RGBImage(tensor: x).clamped() })
                 if let gradient {
                     optimizer.step(x: x.data, loss: terms.total, gradient: UnsafeBufferPointer(gradient.data))
                 }
             }
-            current = RGBImage(tensor: x).clamped()
+            if bestTerms == nil {  // stopped before the first evaluation, or nothing finite: the start as it was
+                best.pointer.update(from: x.pointer, count: x.count)
+            }
+            current = RGBImage(tensor: best).clamped()
+            finalTerms = bestTerms
             if stopped {
-                return Result(image: current!, final: finalTerms, stopped: true, iterationsRun: total)
+                return Result(image: current!, final: finalTerms, stopped: true, iterationsRun: steps, evaluations: evaluations,
+                              bestIteration: bestIteration)
             }
         }
-        return Result(image: current!, final: finalTerms, stopped: false, iterationsRun: total)
+        return Result(image: current!, final: finalTerms, stopped: false, iterationsRun: steps, evaluations: evaluations,
+                      bestIteration: bestIteration)
     }
 
     /// The mean pixel plus N(0, 1) on the 0–255 scale, as RGB in [0, 1].
@@ -205,9 +228,12 @@ public struct StyleOptimization {
         case .lbfgs: optimizer = LBFGS.floats(n: n, history: request.history(pixels: pixels))
         case .adam: optimizer = AdamPixels.floats(n: n)
         }
-        // x, its gradient, the images at this scale (photo, start, result) and the full photo.
-        let images = 6 * n + 3 * request.content.width * request.content.height
-        let weights = 2 * a.expectedParameters.reduce(0) { $0 + $1.1.reduce(1, *) }
+        // x, its gradient, the best so far, the images at this scale (photo, start, result), the
+        // full photo, and the content target (relu4_2: Cᴸ at 1/8 of each side).
+        let contentTarget = request.settings.contentLayers.reduce(0) { $0 + layerFloats($1, width, height) }
+        let images = 7 * n + 3 * request.content.width * request.content.height + contentTarget
+        // The weights as given and turned, and their Winograd transforms for the layers used.
+        let weights = 2 * a.expectedParameters.reduce(0) { $0 + $1.1.reduce(1, *) } + a.transformedWeightFloats(through: deepest)
         let floats = max(evaluation, targets) + optimizer + images + weights
         return floats * MemoryLayout<Float>.stride + 256 << 20   // + the binary, its libraries and the kernels' scratch
     }

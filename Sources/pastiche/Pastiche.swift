@@ -32,7 +32,8 @@ struct Pastiche: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            var line = (unknownOption(Array(CommandLine.arguments.dropFirst())) ?? fileSystemMessage(error)
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            var line = (unknownOption(arguments) ?? unknownSubcommand(arguments) ?? fileSystemMessage(error)
                 ?? message(for: error)).split(separator: "\n").first.map(String.init) ?? "\(error)"
             if line.isEmpty { line = "\(error)" }
             // One rank of an MPI job: bad arguments are the same on every rank, so rank 0 alone
@@ -78,6 +79,29 @@ extension Pastiche {
             let closest = known.filter { $0.count > 3 }.min { editDistance($0, name) < editDistance($1, name) }
             let hint = closest.map { editDistance($0, name) <= 2 ? " Did you mean '\($0)'?" : "" } ?? ""
             return "Unknown option '\(name)'.\(hint)"
+        }
+        return nil
+    }
+}
+
+extension Pastiche {
+    /// A word where a command group (`pastiche`, `pastiche embed`, …) expects one of its
+    /// subcommands: one line naming it, with the closest subcommand when one is close
+    /// (`pastiche stylze` → 'stylize'), where ArgumentParser only says "unexpected arguments".
+    static func unknownSubcommand(_ args: [String]) -> String? {
+        var subcommands = Pastiche.configuration.subcommands
+        var path = "pastiche"
+        for arg in args {
+            if subcommands.isEmpty || arg.hasPrefix("-") { return nil }
+            let names = subcommands.map { $0._commandName }
+            if let i = names.firstIndex(of: arg) {
+                subcommands = subcommands[i].configuration.subcommands
+                path += " " + arg
+                continue
+            }
+            let closest = names.min { editDistance($0, arg) < editDistance($1, arg) }
+            let hint = closest.map { editDistance($0, arg) <= 2 ? " Did you mean '\($0)'?" : "" } ?? ""
+            return "'\(arg)' is not a command of \(path).\(hint) Commands: \(names.joined(separator: ", "))."
         }
         return nil
     }

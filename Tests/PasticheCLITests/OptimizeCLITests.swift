@@ -13,9 +13,11 @@ final class OptimizeCLITests: CLITestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        // Seeded, He-scaled weights for the Caffe-scaled input; block widths 8, 12, 16, 16, 16.
+        // Seeded, He-scaled weights for the Caffe-scaled input; block widths 32, 24, 16, 16, 16, so
+        // that photos of 2048+ pixels reach the F(4×4) and F(2×2) Winograd kernels, as the real
+        // network's convs do.
         var rng = SplitMix64(seed: 21)
-        let arch = VGG19Architecture(widths: [8, 12, 16, 16, 16])
+        let arch = VGG19Architecture(widths: [32, 24, 16, 16, 16])
         var tensors: [String: Tensor] = [:]
         for layer in arch.layers {
             let g = arch.geometry(layer)
@@ -96,8 +98,8 @@ final class OptimizeCLITests: CLITestCase {
     }
 
     func testObjectiveMatchesIndependentReference() throws {
-        try checkObjective(weights: vgg, size: (72, 56), pooling: "max")
-        try checkObjective(weights: vgg, size: (72, 56), pooling: "avg")
+        try checkObjective(weights: vgg, size: (104, 72), pooling: "max")
+        try checkObjective(weights: vgg, size: (104, 72), pooling: "avg")
     }
 
     /// The real VGG-19, where `model fetch` brought it: the objective as above, the reference
@@ -175,16 +177,30 @@ final class OptimizeCLITests: CLITestCase {
         XCTAssertLessThan(totals.last!, 0.9 * totals.first!, "\(totals)")
         let summary = objects.last!
         XCTAssertEqual(summary["summary"] as? Bool, true)
-        XCTAssertEqual(summary["total"] as? Double, totals.last)
+        XCTAssertEqual(summary["iterations"] as? Int, 6)
+        XCTAssertEqual(summary["evaluations"] as? Int, 7)
+        // The result is the lowest objective evaluated, and the summary gives its terms.
+        let best = try XCTUnwrap(summary["best_iteration"] as? Int)
+        XCTAssertEqual(summary["total"] as? Double, totals.min())
+        XCTAssertEqual(totals[best], totals.min())
         XCTAssertEqual(summary["stopped"] as? Bool, false)
+        XCTAssertGreaterThan(summary["estimated_peak_bytes"] as? Int ?? 0, 0)
         let image = try decode(out)
         let photoImage = try decode(photo)
         XCTAssertEqual(image.width, 64)
         XCTAssertEqual(image.height, Int((Double(photoImage.height) * 64 / Double(photoImage.width)).rounded()))
         XCTAssertNotEqual(image, photoImage.resized(width: image.width, height: image.height))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: frames).sorted(), ["iter-0.png", "iter-3.png", "iter-6.png"])
-        // The last saved frame is the result.
-        XCTAssertEqual(try decode(frames + "/iter-6.png"), image)
+        // A saved frame of the best iteration is the result.
+        if [0, 3, 6].contains(best) { XCTAssertEqual(try decode(frames + "/iter-\(best).png"), image) }
+
+        // --max-size keeps a smaller photo's size and caps a larger one.
+        try ok(["optimize", photo, "--style-image", vangogh, "--loss-network", vgg, "--max-size", "4096", "--iterations", "1",
+                "--init", "content", "-o", scratch + "/own.png"], withLibrary: false)
+        XCTAssertEqual(try decode(scratch + "/own.png").width, photoImage.width)
+        try ok(["optimize", photo, "--style-image", vangogh, "--loss-network", vgg, "--max-size", "40", "--iterations", "1",
+                "--init", "content", "-o", scratch + "/capped.png"], withLibrary: false)
+        XCTAssertEqual(try decode(scratch + "/capped.png").width, 40)
 
         // Coarse to fine; -o - writes the PNG to stdout and nothing else.
         let s = try ok(["optimize", photo, "--style-image", vangogh, "--loss-network", vgg, "--scales", "32,64",
@@ -227,6 +243,7 @@ final class OptimizeCLITests: CLITestCase {
         let r = try running.wait()
         XCTAssertNotEqual(r.status, 0, r.summary)
         XCTAssertFalse(r.signaled, r.summary)
+        XCTAssertEqual(r.stderrLines.count, 1, r.summary)
         XCTAssertTrue(r.stderrLines.last?.contains("interrupted at iteration") == true, r.summary)
         XCTAssertTrue(r.stderrLines.last?.contains(out) == true, r.summary)
         XCTAssertEqual(try decode(out).width, 96)
@@ -238,9 +255,11 @@ final class OptimizeCLITests: CLITestCase {
         let (vangogh, hokusai, photo) = try styleAndPhoto()
         let tiny = scratch + "/tiny.png"
         try ImageIO.write(RGBImage(width: 1, height: 1, fill: 0.5), to: tiny)
+        let iterNamed = scratch + "/iter-2.png"
+        try FileManager.default.copyItem(atPath: vangogh, toPath: iterNamed)
         let text = scratch + "/notes.txt"
         try "hello".write(toFile: text, atomically: true, encoding: .utf8)
-        let before = try [photo, vangogh, hokusai].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let before = try [photo, vangogh, hokusai, iterNamed].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         let o = scratch + "/out.png"
         let base = ["--loss-network", vgg, "--iterations", "2", "--init", "content"]
         let cases: [([String], String)] = [
@@ -267,6 +286,8 @@ final class OptimizeCLITests: CLITestCase {
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--loss-network", text, "--iterations", "2"], "notes.txt"),
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--save-every", "2"] + base, "--save-every"),
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--save-every", "2", text] + base, "is a file"),
+            (["optimize", photo, "--style-image", iterNamed, "-o", o, "--save-every", "2", scratch] + base, "--save-every image"),
+            (["optimize", photo, "--style-image", vangogh, "-o", o, "--size", "64", "--max-size", "64"] + base, "--max-size"),
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--content-weight", "nan"] + base, "--content-weight"),
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--style-scale", "0"] + base, "--style-scale"),
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--init", text, "--iterations", "2",
@@ -277,7 +298,7 @@ final class OptimizeCLITests: CLITestCase {
             XCTAssertTrue(line.contains(expected), "`\(args.joined(separator: " "))`: \(line)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: o), "no output is written for a refused run")
-        XCTAssertEqual(try [photo, vangogh, hokusai].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, before)
+        XCTAssertEqual(try [photo, vangogh, hokusai, iterNamed].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, before)
     }
 
     /// The same VGG-19 definition as the training loss network: `eval` and `train predictor`

@@ -165,4 +165,26 @@ final class UsabilityTests: CLITestCase {
         XCTAssertFalse(line.contains("Domain") || line.contains("Code="), line)
         XCTAssertTrue(line.contains(file) && line.contains("Not a directory"), line)
     }
+
+    /// Issue 29's rough edges: a mistyped command names the closest one, a blend's record does
+    /// not show a 0×0 source image, and only `image convert` mentions --max-pixels.
+    func testMistypedCommandsBlendSourcesAndPixelLimits() throws {
+        for (args, expected) in [(["stylze", "x.jpg"], "Did you mean 'stylize'?"), (["embed", "lst"], "Did you mean 'list'?"),
+                                 (["optimise", "x.jpg"], "Did you mean 'optimize'?"), (["modle", "fetch"], "Did you mean 'model'?"),
+                                 (["frobnicate"], "is not a command of pastiche.")] {
+            let line = try fails(args, withLibrary: false)
+            XCTAssertTrue(line.contains(expected), "\(args): \(line)")
+            XCTAssertTrue(line.contains("Commands: "), line)
+        }
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh, hokusai])
+        try ok(["blend", "--styles", "vangogh,hokusai", "--save-as", "mix"])
+        let show = try ok(["embed", "show", "mix"])
+        XCTAssertFalse(show.stdoutText.contains("0×0"), show.stdoutText)
+        XCTAssertTrue(show.stdoutText.contains("source:    a blend of library styles"), show.stdoutText)
+        XCTAssertTrue(try ok(["embed", "show", "vangogh"]).stdoutText.contains("×"), "an image style still shows its size")
+        // The decompression-bomb limit: the flag is named only where it exists.
+        let convert = try fails(["image", "convert", photo, scratch + "/o.png", "--max-pixels", "100"], withLibrary: false)
+        XCTAssertTrue(convert.contains("exceeds the limit of 100 pixels; --max-pixels raises the limit"), convert)
+    }
 }

@@ -116,7 +116,7 @@ final class MalformedTests: XCTestCase {
         } catch let error as ImageError {
             XCTAssertEqual(error.kind, .tooLarge)
             XCTAssertEqual(error.description,
-                           "\(path): 100000×100000 = 10000000000 pixels exceeds the limit of 89478485 (--max-pixels)")
+                           "\(path): 100000×100000 = 10000000000 pixels exceeds the limit of 89478485 pixels")
         }
         // The C decoder refuses it on its own too (libpng user limits + a pixel check), in case
         // a caller skips the Swift check.

@@ -6,6 +6,10 @@ import PasticheModels
 /// real definition and names, small enough for naive Double references and finite differences.
 enum VGGFixture {
     static let widths = [8, 12, 16, 16, 16]
+    /// Wide enough to reach every conv kernel VGG-19 uses on planes of 2048 pixels or more:
+    /// F(4×4) Winograd (32→32), F(2×2) Winograd (32→24, 24→24), the direct kernel (16 channels
+    /// and fewer out), im2col (the RGB input, small planes).
+    static let kernelWidths = [32, 24, 16, 16, 16]
 
     static func tensors(seed: UInt64 = 11, widths: [Int] = widths) -> [String: Tensor] {
         var rng = SplitMix64(seed: seed)
@@ -26,8 +30,8 @@ enum VGGFixture {
         return out
     }
 
-    static func network(pooling: VGGPooling = .max, seed: UInt64 = 11) throws -> VGG19 {
-        try VGG19(tensors: tensors(seed: seed), pooling: pooling)
+    static func network(pooling: VGGPooling = .max, seed: UInt64 = 11, widths: [Int] = widths) throws -> VGG19 {
+        try VGG19(tensors: tensors(seed: seed, widths: widths), pooling: pooling)
     }
 
     /// A smooth seeded test image in [0, 1] (sums of random sinusoids, so neighbouring pixels

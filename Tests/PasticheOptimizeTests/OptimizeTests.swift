@@ -36,6 +36,28 @@ final class LegacyTorchFileTests: XCTestCase {
             evil.replaceSubrange(r, with: Data("os\nsystem\n".utf8))
         }
         cases.append(("arbitrary callable", evil))
+        // Sizes from the file that overflow or go negative.
+        func patched(_ data: Data, _ from: [UInt8], _ to: [UInt8]) -> Data {
+            var d = data
+            if let r = d.range(of: Data(from)) { d.replaceSubrange(r, with: Data(to)) }
+            return d
+        }
+        let two = LegacyTorchWriter.write([("x", .float32(shape: [2], values: [1, 2]))])
+        // shape (2,) is BININT 2 after the storage offset; make it −5, then 2^31 − 1 with count 2.
+        cases.append(("negative shape", patched(two, [0x28, 0x4a, 2, 0, 0, 0, 0x74], [0x28, 0x4a, 0xfb, 0xff, 0xff, 0xff, 0x74])))
+        cases.append(("huge shape", patched(two, [0x28, 0x4a, 2, 0, 0, 0, 0x74], [0x28, 0x4a, 0xff, 0xff, 0xff, 0x7f, 0x74])))
+        var huge = two
+        huge.replaceSubrange((two.count - 16)..<(two.count - 8), with: Data([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]))
+        cases.append(("huge storage count", huge))
+        // 40 nested one-tuples, and a memoized list appended to 200,000 times (each copy as big as the last).
+        var deep = Data([0x80, 0x02, 0x4e]) + Data(repeating: 0x85, count: 40) + Data([0x2e])
+        deep = Data([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+                     0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e, 0x80, 0x02, 0x7d, 0x2e]) + deep
+        cases.append(("nested 40 deep", deep))
+        var growing = Data([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+                            0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e, 0x80, 0x02, 0x7d, 0x2e, 0x80, 0x02, 0x5d, 0x71, 0x00])
+        for _ in 0..<200_000 { growing += Data([0x68, 0x00, 0x4e, 0x61, 0x71, 0x00]) }
+        cases.append(("memoized list grown", growing + Data([0x2e])))
         for (what, data) in cases {
             XCTAssertThrowsError(try TorchLegacyFile.parse(data, name: "f.bin"), what) { error in
                 let text = "\(error)"
@@ -82,8 +104,9 @@ final class VGG19Tests: XCTestCase {
     /// ReLU) against the naive Double loops, at every ReLU through relu5_1, for both poolings, on
     /// sizes that are not multiples of 16.
     func testForwardMatchesNaiveReference() throws {
-        for (pooling, size) in [(VGGPooling.max, (37, 29)), (.avg, (37, 29)), (.max, (83, 61))] {
-            let net = try VGGFixture.network(pooling: pooling)
+        for (pooling, size, widths) in [(VGGPooling.max, (37, 29), VGGFixture.widths), (.avg, (37, 29), VGGFixture.widths),
+                                        (.max, (99, 93), VGGFixture.kernelWidths), (.avg, (99, 93), VGGFixture.kernelWidths)] {
+            let net = try VGGFixture.network(pooling: pooling, widths: widths)
             let image = VGGFixture.image(width: size.0, height: size.1, seed: 3)
             var settings = ObjectiveSettings()
             settings.contentLayers = []; settings.styleLayers = [VGGLayer(block: 5, conv: 1)]
@@ -133,13 +156,13 @@ final class VGG19Tests: XCTestCase {
 /// (0.00255 on VGG's 0–255 scale: small, so that few ReLUs or pool maxima switch inside it). Tolerance: each checked entry within 1 % of the finite
 /// difference, or within 1e-3 of the largest |gradient| (entries near zero).
 func checkAgainstCentralDifferences(_ analytic: [Float], image: Tensor, value: (NaiveObjective.Plane) -> Double,
-                                    what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+                                    what: String, samples: Int = 24, file: StaticString = #filePath, line: UInt = #line) throws {
     var rng = SplitMix64(seed: 77)
     let base = NaiveObjective.plane(image)
     let largest = analytic.map { abs(Double($0)) }.max()!
     XCTAssertGreaterThan(largest, 0, "\(what): the gradient is zero", file: file, line: line)
     let eps = 1e-5
-    for _ in 0..<24 {
+    for _ in 0..<samples {
         let i = Int(rng.next() % UInt64(base.v.count))
         var plus = base, minus = base
         plus.v[i] += eps; minus.v[i] -= eps
@@ -151,9 +174,9 @@ func checkAgainstCentralDifferences(_ analytic: [Float], image: Tensor, value: (
 }
 
 final class GatysObjectiveTests: XCTestCase {
-    func fixture(_ configure: (inout ObjectiveSettings) -> Void, pooling: VGGPooling = .max, size: (Int, Int) = (32, 32))
-        throws -> (GatysObjective, NaiveObjective, Tensor) {
-        let net = try VGGFixture.network(pooling: pooling)
+    func fixture(_ configure: (inout ObjectiveSettings) -> Void, pooling: VGGPooling = .max, size: (Int, Int) = (32, 32),
+                 widths: [Int] = VGGFixture.widths) throws -> (GatysObjective, NaiveObjective, Tensor) {
+        let net = try VGGFixture.network(pooling: pooling, widths: widths)
         let content = VGGFixture.image(width: size.0, height: size.1, seed: 1)
         let styles = [VGGFixture.image(width: 40, height: 28, seed: 2), VGGFixture.image(width: 24, height: 36, seed: 4)]
         let weights = [0.3, 0.7]
@@ -196,10 +219,11 @@ final class GatysObjectiveTests: XCTestCase {
         let (objective, naive, x) = try fixture({ $0.tvWeight = 1 }, pooling: .avg)
         try checkAgainstCentralDifferences(objective.evaluate(x, gradient: true).gradient!.array, image: x,
                                            value: { naive.value($0).total }, what: "all, average pooling")
-        // 64×64: the first block's forward and backward convs run on the Winograd kernel.
-        let (big, bigNaive, bigX) = try fixture({ $0.tvWeight = 1 }, size: (64, 64))
+        // 96×96 with wider blocks: the forward and backward convs of blocks 1 and 2 run on the
+        // F(4×4) and F(2×2) Winograd kernels with their transformed weights made once.
+        let (big, bigNaive, bigX) = try fixture({ $0.tvWeight = 1 }, size: (96, 96), widths: VGGFixture.kernelWidths)
         try checkAgainstCentralDifferences(big.evaluate(bigX, gradient: true).gradient!.array, image: bigX,
-                                           value: { bigNaive.value($0).total }, what: "all, 64×64")
+                                           value: { bigNaive.value($0).total }, what: "all, 96×96, every kernel", samples: 12)
     }
 }
 
@@ -242,7 +266,8 @@ final class PixelOptimizerTests: XCTestCase {
             XCTAssertLessThan(totals[0].last!, 0.7 * totals[0].first!, "\(kind): \(totals[0])")
             XCTAssertLessThan(totals[1].last!, totals[1].first!, "\(kind): \(totals[1])")
             XCTAssertEqual(result.image.width, 48); XCTAssertEqual(result.image.height, 36)
-            XCTAssertEqual(result.iterationsRun, 27)
+            XCTAssertEqual(result.iterationsRun, 25)
+            XCTAssertEqual(result.evaluations, 27)
             XCTAssertFalse(result.stopped)
         }
     }
@@ -252,9 +277,19 @@ final class PixelOptimizerTests: XCTestCase {
         let content = RGBImage(tensor: VGGFixture.image(width: 32, height: 32, seed: 1))
         let request = StyleOptimizationRequest(content: content, styles: [content], scales: [32], iterations: [100])
         var seen = 0
-        let result = StyleOptimization(network: net).run(request, onIteration: { _, _ in seen += 1 }, shouldStop: { seen >= 5 })
+        var images: [(Double, RGBImage)] = []
+        let result = StyleOptimization(network: net).run(request, onIteration: { r, image in
+            seen += 1
+            images.append((r.terms.total, image()))
+        }, shouldStop: { seen >= 5 })
         XCTAssertTrue(result.stopped)
-        XCTAssertEqual(result.iterationsRun, 5)
+        XCTAssertEqual(result.evaluations, 5)
+        XCTAssertEqual(result.iterationsRun, 4)
+        // The result is the lowest objective evaluated, as it was then.
+        let best = images.enumerated().min { $0.element.0 < $1.element.0 }!
+        XCTAssertEqual(result.bestIteration, best.offset)
+        XCTAssertEqual(result.image, best.element.1)
+        XCTAssertEqual(result.final?.total, best.element.0)
     }
 
     func testNoiseIsSeeded() {

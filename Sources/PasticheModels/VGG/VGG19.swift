@@ -18,9 +18,11 @@ public final class VGG19: @unchecked Sendable {
     let biases: [Tensor]
     let turned: [Tensor]
     /// Winograd's transform of `weights` and `turned` (nil where the layer does not run on it),
-    /// made once: the frozen weights are used every iteration.
-    let forwardWinograd: [Tensor?]
-    let backwardWinograd: [Tensor?]
+    /// made on a layer's first use and kept: the frozen weights are used every iteration, and
+    /// layers past the deepest one a caller reads never cost memory.
+    private var forwardWinograd: [Tensor??]
+    private var backwardWinograd: [Tensor??]
+    private let transformLock = NSLock()
 
     /// Planes smaller than this (32×32 and below) run as im2col + GEMM: there the Winograd
     /// kernel's per-band transforms cost more than its saved products.
@@ -55,6 +57,7 @@ public final class VGG19: @unchecked Sendable {
             guard let w = tensors[VGG19Architecture.weightName(VGGLayer(block: b, conv: 1))], w.shape.count == 4 else {
                 throw fail("no \(VGG19Architecture.weightName(VGGLayer(block: b, conv: 1)))")
             }
+            guard w.shape[0] > 0 else { throw fail("\(VGG19Architecture.weightName(VGGLayer(block: b, conv: 1))) has no output channels") }
             widths.append(w.shape[0])
         }
         let arch = VGG19Architecture(widths: widths)
@@ -79,12 +82,8 @@ public final class VGG19: @unchecked Sendable {
             }
             return t
         }
-        func transform(_ w: Tensor, _ g: ConvGeometry) -> Tensor? {
-            if Winograd4x4.applies(g, .plain, Self.options(.default)) { return Winograd4x4.transformedWeights(w, geometry: g) }
-            return Winograd.applies(g, .plain, .default) ? Winograd.transformedWeights(w, geometry: g) : nil
-        }
-        forwardWinograd = zip(arch.layers, weights).map { transform($1, arch.geometry($0)) }
-        backwardWinograd = zip(arch.layers, turned).map { transform($1, Conv2D.transposedGeometry(arch.geometry($0))!) }
+        forwardWinograd = Array(repeating: nil, count: arch.layers.count)
+        backwardWinograd = Array(repeating: nil, count: arch.layers.count)
     }
 
     /// VGG-19's convs run F(4×4, 3×3) Winograd where they have 32 channels or more: the
@@ -94,6 +93,16 @@ public final class VGG19: @unchecked Sendable {
         var o = base
         o.winograd4x4 = true
         return o
+    }
+
+    private func winogradWeights(layer i: Int, backward: Bool, geometry g: ConvGeometry) -> Tensor? {
+        transformLock.lock(); defer { transformLock.unlock() }
+        if let cached = backward ? backwardWinograd[i] : forwardWinograd[i] { return cached }
+        let w = backward ? turned[i] : weights[i]
+        let t: Tensor? = Winograd4x4.applies(g, .plain, Self.options(.default)) ? Winograd4x4.transformedWeights(w, geometry: g)
+            : Winograd.applies(g, .plain, .default) ? Winograd.transformedWeights(w, geometry: g) : nil
+        if backward { backwardWinograd[i] = .some(t) } else { forwardWinograd[i] = .some(t) }
+        return t
     }
 
     /// A conv of layer `i` (forward, or its input gradient with the turned kernel): Winograd
@@ -106,7 +115,7 @@ public final class VGG19: @unchecked Sendable {
         let useWinograd = o.winograd && (Winograd.applies(g, .plain, o) || Winograd4x4.applies(g, .plain, o))
         return Conv2D.forward(x, weight: backward ? turned[i] : weights[i], bias: backward ? nil : biases[i], geometry: g,
                               activation: activation, options: o,
-                              winogradWeights: useWinograd ? (backward ? backwardWinograd[i] : forwardWinograd[i]) : nil)
+                              winogradWeights: useWinograd ? winogradWeights(layer: i, backward: backward, geometry: g) : nil)
     }
 
     /// Reads a safetensors file written by `VGG19Weights.convert` (or any with the same names).

@@ -94,4 +94,18 @@ public struct VGG19Architecture: Equatable, Sendable {
 
     /// The smallest side the forward through `last` accepts: every pooled plane keeps a pixel.
     public func minimumSide(through last: VGGLayer) -> Int { 1 << (last.block - 1) }
+
+    /// Floats of the Winograd weights a forward and backward through `last` make and keep
+    /// (`VGG19`'s transforms of its frozen weights, for the memory plan).
+    public func transformedWeightFloats(through last: VGGLayer) -> Int {
+        var four = ExecutionOptions()
+        four.winograd4x4 = true
+        return layers.filter { $0 <= last }.reduce(0) { sum, layer in
+            let g = geometry(layer)
+            return sum + [g, Conv2D.transposedGeometry(g)!].reduce(0) { s, g in
+                s + g.inChannels * g.outChannels
+                    * (Winograd4x4.applies(g, .plain, four) ? 36 : Winograd.applies(g, .plain, .default) ? 16 : 0)
+            }
+        }
+    }
 }

@@ -99,10 +99,11 @@ public enum TorchLegacyFile {
                 guard let ref = reader.storages[key] else { throw bad("storage \(key) is listed but never used") }
                 guard offset + 8 <= data.count else { throw bad("truncated before storage \(key)") }
                 let count = data.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: Int64.self))) }
-                let bytes = count * ref.dtype.size
-                guard count >= 0, count == ref.count, offset + 8 + bytes <= data.count else {
+                // Sizes come from the file: every product and sum is checked, none may trap.
+                guard count >= 0, count == ref.count, count <= (data.count - offset - 8) / ref.dtype.size else {
                     throw bad("storage \(key) is truncated or its size does not match")
                 }
+                let bytes = count * ref.dtype.size
                 storages[key] = data.subdata(in: (offset + 8)..<(offset + 8 + bytes))
                 offset += 8 + bytes
             }
@@ -114,13 +115,18 @@ public enum TorchLegacyFile {
                     throw bad("entry '\(key)' names a missing storage")
                 }
                 // Row-major contiguous strides only (what state_dict tensors are).
+                guard t.shape.count == t.stride.count, t.shape.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
+                    throw bad("entry '\(key)' has a negative size or offset, or strides that do not match its shape")
+                }
                 var expected = 1
                 for (size, stride) in zip(t.shape, t.stride).reversed() {
                     guard size == 1 || stride == expected else { throw bad("entry '\(key)' is not contiguous") }
-                    expected *= size
+                    let (product, overflow) = expected.multipliedReportingOverflow(by: size)
+                    guard !overflow, product <= ref.count else { throw bad("entry '\(key)' lies outside its storage") }
+                    expected = product
                 }
-                let count = t.shape.reduce(1, *)
-                guard t.offset >= 0, t.offset + count <= ref.count else { throw bad("entry '\(key)' lies outside its storage") }
+                let count = expected
+                guard t.offset <= ref.count - count else { throw bad("entry '\(key)' lies outside its storage") }
                 let size = ref.dtype.size
                 tensors[key] = StoredTensor(dtype: ref.dtype, shape: t.shape,
                                             bytes: bytes.subdata(in: (t.offset * size)..<((t.offset + count) * size)))
@@ -155,7 +161,6 @@ struct PickleReader {
     var storages: [String: StorageRef] = [:]
     /// The bytes of the last LONG1 read (the magic number does not fit an Int).
     var lastLongBytes: [UInt8] = []
-    private var memo: [Int: PickleValue] = [:]
 
     init(_ data: Data) { self.data = data }
 
@@ -183,16 +188,33 @@ struct PickleReader {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Runs one pickle to its STOP and returns what it built.
+    /// Containers may nest this deep (a state_dict needs 3).
+    static let maximumDepth = 32
+
+    /// Runs one pickle to its STOP and returns what it built. The file is hostile until proven
+    /// otherwise: nesting is bounded (`maximumDepth`), and so are the values built (a few per
+    /// byte of the file, so a memoized list appended to again and again cannot grow memory as
+    /// the square of the file).
     mutating func load() throws -> PickleValue {
-        var stack: [PickleValue] = []
-        memo = [:]
-        func pop() throws -> PickleValue {
+        struct Entry { var value: PickleValue; var depth: Int }
+        var stack: [Entry] = []
+        var memo: [Int: Entry] = [:]
+        var built = 0
+        let budget = 16 * data.count + 65_536
+        func push(_ v: PickleValue, _ depth: Int = 0) { stack.append(Entry(value: v, depth: depth)) }
+        func container(_ v: PickleValue, count: Int, children: [Entry]) throws {
+            let depth = 1 + (children.map(\.depth).max() ?? 0)
+            built += count + 1
+            guard depth <= Self.maximumDepth else { throw PickleError(message: "values nested deeper than \(Self.maximumDepth)") }
+            guard built <= budget else { throw PickleError(message: "more values than a file of its size holds") }
+            stack.append(Entry(value: v, depth: depth))
+        }
+        func pop() throws -> Entry {
             guard let v = stack.popLast() else { throw PickleError(message: "stack underflow") }
             return v
         }
-        func popMark() throws -> [PickleValue] {
-            guard let i = stack.lastIndex(where: { if case .mark = $0 { return true }; return false }) else {
+        func popMark() throws -> [Entry] {
+            guard let i = stack.lastIndex(where: { if case .mark = $0.value { return true }; return false }) else {
                 throw PickleError(message: "no MARK")
             }
             let items = Array(stack[(i + 1)...])
@@ -203,10 +225,11 @@ struct PickleReader {
             guard case .string(let s) = v else { throw PickleError(message: "a dict key is not a string") }
             return s
         }
-        func setItems(_ items: [PickleValue]) throws {
-            guard items.count % 2 == 0, case .dict(var d) = try pop() else { throw PickleError(message: "SETITEMS on a non-dict") }
-            for i in stride(from: 0, to: items.count, by: 2) { d[try key(items[i])] = items[i + 1] }
-            stack.append(.dict(d))
+        func setItems(_ items: [Entry]) throws {
+            let target = try pop()
+            guard items.count % 2 == 0, case .dict(var d) = target.value else { throw PickleError(message: "SETITEMS on a non-dict") }
+            for i in stride(from: 0, to: items.count, by: 2) { d[try key(items[i].value)] = items[i + 1].value }
+            try container(.dict(d), count: d.count, children: [target] + items)
         }
         func int(_ v: PickleValue) throws -> Int {
             guard case .int(let i) = v else { throw PickleError(message: "expected an integer") }
@@ -216,22 +239,26 @@ struct PickleReader {
             guard case .tuple(let t) = v else { throw PickleError(message: "expected a tuple of integers") }
             return try t.map(int)
         }
+        func memoize(_ index: Int) throws {
+            guard let v = stack.last else { throw PickleError(message: "stack underflow") }
+            memo[index] = v
+        }
         while true {
             let op = try byte()
             switch op {
             case 0x80: _ = try byte()                                            // PROTO
             case 0x95: _ = try bytes(8)                                          // FRAME
-            case 0x2e: return try pop()                                          // STOP
-            case 0x7d: stack.append(.dict([:]))                                  // EMPTY_DICT
-            case 0x5d: stack.append(.list([]))                                   // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                                  // EMPTY_TUPLE
-            case 0x28: stack.append(.mark)                                       // MARK
-            case 0x4e: stack.append(.none)                                       // NONE
-            case 0x88: stack.append(.bool(true))                                 // NEWTRUE
-            case 0x89: stack.append(.bool(false))                                // NEWFALSE
-            case 0x4b: stack.append(.int(try uint(1)))                           // BININT1
-            case 0x4d: stack.append(.int(try uint(2)))                           // BININT2
-            case 0x4a: stack.append(.int(Int(Int32(truncatingIfNeeded: try uint(4)))))  // BININT
+            case 0x2e: return try pop().value                                    // STOP
+            case 0x7d: push(.dict([:]))                                          // EMPTY_DICT
+            case 0x5d: push(.list([]))                                           // EMPTY_LIST
+            case 0x29: push(.tuple([]))                                          // EMPTY_TUPLE
+            case 0x28: push(.mark)                                               // MARK
+            case 0x4e: push(.none)                                               // NONE
+            case 0x88: push(.bool(true))                                         // NEWTRUE
+            case 0x89: push(.bool(false))                                        // NEWFALSE
+            case 0x4b: push(.int(try uint(1)))                                   // BININT1
+            case 0x4d: push(.int(try uint(2)))                                   // BININT2
+            case 0x4a: push(.int(Int(Int32(truncatingIfNeeded: try uint(4)))))   // BININT
             case 0x8a:                                                           // LONG1
                 let n = Int(try byte())
                 let b = try bytes(n)
@@ -240,43 +267,43 @@ struct PickleReader {
                 var v = 0
                 for (i, x) in b.prefix(8).enumerated() { v |= Int(x) << (8 * i) }
                 if n > 0 && n < 8 && b.last! & 0x80 != 0 { v -= 1 << (8 * n) }
-                stack.append(.int(v))
+                push(.int(v))
             case 0x47:                                                           // BINFLOAT (big-endian)
                 let bits = try bytes(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                stack.append(.float(Double(bitPattern: bits)))
-            case 0x58: stack.append(.string(String(decoding: try bytes(try uint(4)), as: UTF8.self)))  // BINUNICODE
-            case 0x8c: stack.append(.string(String(decoding: try bytes(try uint(1)), as: UTF8.self)))  // SHORT_BINUNICODE
-            case 0x71: guard let v = stack.last else { throw PickleError(message: "stack underflow") }; memo[try uint(1)] = v  // BINPUT
-            case 0x72: guard let v = stack.last else { throw PickleError(message: "stack underflow") }; memo[try uint(4)] = v  // LONG_BINPUT
-            case 0x94: guard let v = stack.last else { throw PickleError(message: "stack underflow") }; memo[memo.count] = v  // MEMOIZE
+                push(.float(Double(bitPattern: bits)))
+            case 0x58: push(.string(String(decoding: try bytes(try uint(4)), as: UTF8.self)))  // BINUNICODE
+            case 0x8c: push(.string(String(decoding: try bytes(try uint(1)), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x71: try memoize(try uint(1))                                  // BINPUT
+            case 0x72: try memoize(try uint(4))                                  // LONG_BINPUT
+            case 0x94: try memoize(memo.count)                                   // MEMOIZE
             case 0x68, 0x6a:                                                     // BINGET, LONG_BINGET
                 let i = try uint(op == 0x68 ? 1 : 4)
                 guard let v = memo[i] else { throw PickleError(message: "memo \(i) is unset") }
                 stack.append(v)
             case 0x63:                                                           // GLOBAL
                 let module = try line(), name = try line()
-                stack.append(.global("\(module).\(name)"))
+                push(.global("\(module).\(name)"))
             case 0x93:                                                           // STACK_GLOBAL
-                guard case .string(let name) = try pop(), case .string(let module) = try pop() else {
+                guard case .string(let name) = try pop().value, case .string(let module) = try pop().value else {
                     throw PickleError(message: "STACK_GLOBAL needs two strings")
                 }
-                stack.append(.global("\(module).\(name)"))
-            case 0x74: stack.append(.tuple(try popMark()))                       // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                         // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
+                push(.global("\(module).\(name)"))
+            case 0x74: let items = try popMark(); try container(.tuple(items.map(\.value)), count: items.count, children: items)  // TUPLE
+            case 0x85: let a = try pop(); try container(.tuple([a.value]), count: 1, children: [a])            // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try container(.tuple([a.value, b.value]), count: 2, children: [a, b])  // TUPLE2
+            case 0x87:                                                           // TUPLE3
+                let c = try pop(), b = try pop(), a = try pop()
+                try container(.tuple([a.value, b.value, c.value]), count: 3, children: [a, b, c])
             case 0x73: let v = try pop(), k = try pop(); try setItems([k, v])    // SETITEM
             case 0x75: try setItems(try popMark())                               // SETITEMS
-            case 0x61:                                                           // APPEND
-                let v = try pop()
-                guard case .list(var l) = try pop() else { throw PickleError(message: "APPEND on a non-list") }
-                l.append(v); stack.append(.list(l))
-            case 0x65:                                                           // APPENDS
-                let items = try popMark()
-                guard case .list(var l) = try pop() else { throw PickleError(message: "APPENDS on a non-list") }
-                l.append(contentsOf: items); stack.append(.list(l))
+            case 0x61, 0x65:                                                     // APPEND, APPENDS
+                let items = op == 0x61 ? [try pop()] : try popMark()
+                let target = try pop()
+                guard case .list(var l) = target.value else { throw PickleError(message: "APPEND on a non-list") }
+                l.append(contentsOf: items.map(\.value))
+                try container(.list(l), count: l.count, children: [target] + items)
             case 0x51:                                                           // BINPERSID
-                guard case .tuple(let pid) = try pop(), pid.count >= 5, case .string("storage") = pid[0],
+                guard case .tuple(let pid) = try pop().value, pid.count >= 5, case .string("storage") = pid[0],
                       case .global(let cls) = pid[1], case .string(let key) = pid[2] else {
                     throw PickleError(message: "a persistent id is not a storage")
                 }
@@ -288,10 +315,11 @@ struct PickleReader {
                     throw PickleError(message: "storage views are not supported")
                 }
                 let count = try int(pid[4])
+                guard count >= 0 else { throw PickleError(message: "storage \(key) has a negative size") }
                 storages[key] = StorageRef(dtype: dtype, count: count)
-                stack.append(.storage(key: key))
+                push(.storage(key: key))
             case 0x52:                                                           // REDUCE
-                guard case .tuple(let args) = try pop(), case .global(let callable) = try pop() else {
+                guard case .tuple(let args) = try pop().value, case .global(let callable) = try pop().value else {
                     throw PickleError(message: "REDUCE needs a callable and a tuple")
                 }
                 switch callable {
@@ -299,19 +327,18 @@ struct PickleReader {
                     guard args.count >= 4, case .storage(let key) = args[0] else {
                         throw PickleError(message: "a tensor without a storage")
                     }
-                    stack.append(.tensor(TensorRef(storage: key, offset: try int(args[1]), shape: try ints(args[2]),
-                                                   stride: try ints(args[3]))))
+                    push(.tensor(TensorRef(storage: key, offset: try int(args[1]), shape: try ints(args[2]),
+                                           stride: try ints(args[3]))))
                 case "collections.OrderedDict":
                     guard args.isEmpty else { throw PickleError(message: "OrderedDict with arguments") }
-                    stack.append(.dict([:]))
+                    push(.dict([:]))
                 default:
                     throw PickleError(message: "it builds \(callable), which is not a tensor")
                 }
             case 0x62:                                                           // BUILD
-                let state = try pop()
-                guard case .dict(var d) = try pop() else { throw PickleError(message: "BUILD on a non-dict") }
-                if case .dict(let s) = state { d.merge(s) { _, new in new } }
-                stack.append(.dict(d))
+                // An OrderedDict's state (a state_dict's `_metadata` attribute) is not an entry.
+                _ = try pop()
+                guard case .dict = stack.last?.value else { throw PickleError(message: "BUILD on a non-dict") }
             default:
                 throw PickleError(message: String(format: "unsupported pickle opcode 0x%02x at byte %d", op, position - 1))
             }

@@ -17,7 +17,12 @@ extension EmbedCommand {
             let view = StyleView(r, vector: vector)
             if json { try Terminal.printJSON(view); return }
             print("name:      \(view.name)")
-            print("source:    \(view.source) (\(view.width)×\(view.height))")
+            // A blend has no source image: its recipe (below) says what it is made of.
+            if view.recipe == nil || view.width > 0 {
+                print("source:    \(view.source) (\(view.width)×\(view.height))")
+            } else {
+                print("source:    a blend of library styles (no image)")
+            }
             print("added:     \(view.added)")
             print("model id:  \(view.modelID)")
             print("tags:      \(view.tags.joined(separator: ", "))")

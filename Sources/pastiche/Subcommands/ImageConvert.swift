@@ -46,7 +46,11 @@ extension ImageCommand {
         }
 
         func run() throws {
-            var image = try ImageIO.read(path: input, maxPixels: maxPixels)
+            var image: RGBImage
+            do { image = try ImageIO.read(path: input, maxPixels: maxPixels) } catch let e as ImageError where e.kind == .tooLarge {
+                // Only this command can raise the limit.
+                throw ImageError(file: e.file, kind: e.kind, reason: e.reason + "; --max-pixels raises the limit")
+            }
             if let maxSize { image = image.resizedToFit(maxSide: maxSize) }
             try ImageIO.write(image, to: output, quality: quality, format: try outputFormat())
         }

@@ -29,7 +29,9 @@ struct OptimizeCommand: ParsableCommand {
     @Option(name: .customLong("style-weights"), help: "Comma-separated weights of the style images (normalised to sum 1; default equal).")
     var styleWeights: String?
     @Option(name: .shortAndLong, help: "Output image (PNG or JPEG by extension), or - for PNG on stdout.") var output: String
-    @Option(help: "Long side of the result in pixels.") var size: Int?
+    @Option(help: "Long side of the result in pixels (default 512; the photo is resized up or down to it).") var size: Int?
+    @Option(name: .customLong("max-size"), help: "Instead of --size: the photo's own size, downscaled so the long side is at most N pixels.")
+    var maxSize: Int?
     @Option(help: "Comma-separated long sides, coarse to fine (each scale starts from the last one's result).") var scales: String?
     @Option(help: "Iterations (one per scale with --scales, comma-separated).") var iterations: String = "500"
     @Option(help: "lbfgs or adam.") var optimizer: String = PixelOptimizerKind.lbfgs.rawValue
@@ -56,7 +58,16 @@ struct OptimizeCommand: ParsableCommand {
 
     static let maxSide = 16384
 
-    var scaleList: [Int] { get throws { try Self.integers(scales ?? String(size ?? 512), flag: "--scales") } }
+    var scaleList: [Int] {
+        get throws {
+            if let maxSize, scales == nil && size == nil {
+                // The photo's long side, capped (read from the header only).
+                let info = try ImageIO.info(path: photo)
+                return [min(maxSize, max(info.width, info.height))]
+            }
+            return try Self.integers(scales ?? String(size ?? 512), flag: "--scales")
+        }
+    }
     var iterationList: [Int] {
         get throws {
             let list = try Self.integers(iterations, flag: "--iterations")
@@ -88,7 +99,10 @@ struct OptimizeCommand: ParsableCommand {
         if styleImages.isEmpty {
             throw ValidationError("give at least one --style-image FILE (library styles are embeddings, not pixels, so optimize cannot use them)")
         }
-        if size != nil && scales != nil { throw ValidationError("give --size or --scales, not both") }
+        if [size != nil, scales != nil, maxSize != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --size, --max-size and --scales")
+        }
+        try validateMaxSize(maxSize)
         let sides = try scaleList
         for s in sides where !(16...Self.maxSide).contains(s) {
             throw ValidationError("sizes must be from 16 to \(Self.maxSide) pixels, got \(s)")
@@ -136,12 +150,14 @@ struct OptimizeCommand: ParsableCommand {
         if !["stylize", "content", "noise"].contains(initial) { inputs.append(initial) }
         if let lossNetwork { inputs.append(lossNetwork) }
         try refuseOverwritingInputs(output: output, inputs: inputs)
-        if !saveEvery.isEmpty, output != "-" {
-            let dir = URL(fileURLWithPath: saveEvery[1]).standardizedFileURL.path
-            if URL(fileURLWithPath: output).standardizedFileURL.deletingLastPathComponent().path == dir {
-                let name = URL(fileURLWithPath: output).lastPathComponent
-                if name.hasPrefix("iter-") || name.range(of: #"^s\d+-iter-"#, options: .regularExpression) != nil {
-                    throw ValidationError("-o \(output) could be replaced by a --save-every image; choose another name")
+        if !saveEvery.isEmpty {
+            // No --save-every image may land on the output or an input.
+            let dir = URL(fileURLWithPath: saveEvery[1]).standardizedFileURL.resolvingSymlinksInPath().path
+            for file in (output == "-" ? [] : [output]) + inputs {
+                let url = URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath()
+                if url.deletingLastPathComponent().path == dir,
+                   url.lastPathComponent.range(of: #"^(s\d+-)?iter-\d+\.png$"#, options: .regularExpression) != nil {
+                    throw ValidationError("\(file) could be replaced by a --save-every image in \(saveEvery[1]); choose another name or folder")
                 }
             }
         }
@@ -206,14 +222,16 @@ struct OptimizeCommand: ParsableCommand {
         let saveDirectory = saveEvery.count == 2 ? saveEvery[1] : nil
         let saveInterval = saveEvery.count == 2 ? Int(saveEvery[0])! : 0
         if let saveDirectory { try FileManager.default.createDirectory(atPath: saveDirectory, withIntermediateDirectories: true) }
-        let interrupt = InterruptFlag()
+        let interrupt = InterruptFlag(announce: Terminal.interactive)
+        var scaleStart = 0.0
         let started = Date()
         var lastReport: IterationReport?
         var saveError: Error?
         let result = StyleOptimization(network: network).run(request, startTime: started, onIteration: { report, image in
             lastReport = report
+            if report.iteration == 0 { scaleStart = report.seconds }
             if json { printJSONLine(IterationLine(report, scales: request.scales.count)) }
-            if Terminal.interactive { Terminal.progress(progressLine(report, scales: request.scales.count)) }
+            if Terminal.interactive { Terminal.progress(progressLine(report, scales: request.scales.count, scaleStart: scaleStart)) }
             if let saveDirectory, report.iteration % saveInterval == 0 || report.iteration == report.iterations {
                 let prefix = request.scales.count > 1 ? "s\(report.scale + 1)-" : ""
                 let digits = String(report.iterations).count
@@ -228,7 +246,7 @@ struct OptimizeCommand: ParsableCommand {
         try ImageIO.write(image, to: output)
         if json {
             printJSONLine(Summary(output: output, width: image.width, height: image.height, iterations: result.iterationsRun,
-                                  seconds: Date().timeIntervalSince(started), content: result.final?.content ?? 0,
+                                  evaluations: result.evaluations, bestIteration: result.bestIteration, seconds: Date().timeIntervalSince(started), content: result.final?.content ?? 0,
                                   style: result.final?.style ?? 0, tv: result.final?.tv ?? 0, total: result.final?.total ?? 0,
                                   stopped: result.stopped, init: initial, optimizer: optimizer,
                                   estimatedPeakBytes: estimatedPeak))
@@ -259,7 +277,11 @@ struct OptimizeCommand: ParsableCommand {
             if StyleOptimization.estimatedPeakBytes(r, architecture: architecture) <= have { lo = mid } else { hi = mid - 1 }
         }
         let gb = { (b: Int) in String(format: "%.1f GB", Double(b) / 1e9) }
-        throw ValidationError("size \(request.scales.last!) needs about \(gb(need)) of memory and \(gb(have)) is available; the largest size that fits is \(lo)")
+        var smallest = request
+        smallest.scales = [16]; smallest.iterations = [1]
+        let fits = StyleOptimization.estimatedPeakBytes(smallest, architecture: architecture) <= have
+        throw ValidationError("size \(request.scales.last!) needs about \(gb(need)) of memory and \(gb(have)) is available; "
+            + (fits ? "the largest size that fits is \(lo)" : "no size fits"))
     }
 
     struct IterationLine: Encodable {
@@ -274,15 +296,17 @@ struct OptimizeCommand: ParsableCommand {
 
     struct Summary: Encodable {
         let summary = true
-        let output: String, width: Int, height: Int, iterations: Int, seconds: Double
+        /// Steps taken (summed over scales), objective evaluations, and the iteration of the last
+        /// scale whose image (the lowest objective there) was written.
+        let output: String, width: Int, height: Int, iterations: Int, evaluations: Int, bestIteration: Int, seconds: Double
         let content: Double, style: Double, tv: Double, total: Double
         let stopped: Bool, `init`: String, optimizer: String
         /// What the run was planned to need (the figure `optimize` refuses a size by).
         let estimatedPeakBytes: Int
     }
 
-    func progressLine(_ r: IterationReport, scales: Int) -> String {
-        let rate = r.seconds > 0 ? Double(r.iteration + 1) / r.seconds : 0
+    func progressLine(_ r: IterationReport, scales: Int, scaleStart: Double) -> String {
+        let rate = r.iteration > 0 && r.seconds > scaleStart ? Double(r.iteration) / (r.seconds - scaleStart) : 0
         let left = rate > 0 ? Double(r.iterations - r.iteration) / rate : 0
         let scale = scales > 1 ? " scale \(r.scale + 1)/\(scales)" : ""
         return String(format: "optimize %d×%d%@ iteration %d/%d  loss %.4g  %.2f it/s  ETA %@",
@@ -296,6 +320,8 @@ func printJSONLine<T: Encodable>(_ value: T) {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // A diverging objective is still reported, as the strings JSON has for it.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     guard let data = try? encoder.encode(value) else { return }
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
@@ -317,12 +343,13 @@ final class InterruptFlag: @unchecked Sendable {
     private let source: DispatchSourceSignal
     private let lock = NSLock()
     private var set = false
-    init() {
+    /// `announce`: say at once, on the terminal, that the iteration under way is being finished.
+    init(announce: Bool) {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { [unowned self] in
             lock.lock(); set = true; lock.unlock()
-            FileHandle.standardError.write(Data("\r\u{1B}[Kinterrupted: finishing this iteration and writing the image\n".utf8))
+            if announce { Terminal.progress("interrupted: finishing this iteration, then writing the image") }
         }
         source.resume()
     }

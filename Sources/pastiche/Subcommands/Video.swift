@@ -14,9 +14,11 @@ struct VideoCommand: ParsableCommand {
             frames; OUT is .mp4/.mov/.mkv (H.264), .webm (VP9), .gif, or a folder of PNG frames \
             (a path ending in /). The output keeps the frame count and frame rate and copies the \
             audio untouched. Frames stream through pipes, a few at a time; OUT appears only when \
-            complete. --stability K carries each normalised layer's statistics across frames (a \
-            moving average); with --stability 0 every frame is exactly what `pastiche stylize` \
-            makes of it. Needs Debian's ffmpeg package. Docs: docs/video.md.
+            complete. --stability K steadies the painting across frames in two ways: each normalised \
+            layer's statistics carry K of the previous frame's (a moving average), and where the \
+            photo did not change (after the whole frame's shift, which also moves the network's \
+            sampling grid) the previous output is carried over, blended by K; with --stability 0 \
+            every frame is exactly what `pastiche stylize` makes of it. Needs Debian's ffmpeg package. Docs: docs/video.md.
             """
     )
 
@@ -32,7 +34,7 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .customLong("max-size"), help: "Downscale frames so the long side is at most N pixels.") var maxSize: Int?
     @Option(help: "Start at T seconds.") var start: Double?
     @Option(help: "Stylize only D seconds.") var duration: Double?
-    @Option(help: "Temporal stability K in [0, 1]: each norm's statistics carry K of the previous frame's (0: every frame as `stylize` paints it).")
+    @Option(help: "Temporal stability K in [0, 1]: each norm's statistics carry K of the previous frame's, and the previous output is carried where the photo is unchanged (0: every frame as `stylize` paints it).")
     var stability: Float = VideoJob.defaultStability
     @Option(help: "Encoder quality (CRF; lower is better, 0–51 for H.264, 0–63 for VP9).") var crf: Int = 20
     @Option(help: "Frame rate for a folder of frames (a video keeps its own), e.g. 25 or 30000/1001.") var fps: String = "25"
