@@ -37,7 +37,7 @@ struct OptimizeCommand: ParsableCommand {
     @Option(help: "lbfgs or adam.") var optimizer: String = PixelOptimizerKind.lbfgs.rawValue
     @Option(name: .customLong("learning-rate"), help: "Adam's step in [0, 1] pixel units (default \(StyleOptimizationRequest.defaultAdamRate)); L-BFGS's step multiplier (default 1).")
     var learningRate: Float?
-    @Option(help: "L-BFGS history pairs (default 100, fewer above about 1.7 megapixels to keep them within 2 GiB).") var history: Int?
+    @Option(help: "L-BFGS history pairs (default 100, fewer above about 0.9 megapixels to keep them within 2 GiB).") var history: Int?
     @Option(name: .customLong("init"), help: "Start image: stylize (the feed-forward result), content (the photo), noise, or an image file.")
     var initial: String = "stylize"
     @Option(help: "Seed of --init noise.") var seed: UInt64 = 0
