@@ -131,6 +131,23 @@ extension Conv2D {
                                              bottom: k - 1 - p.bottom, right: k - 1 - p.right))
     }
 
+    /// The weights of `transposedGeometry(g)`: each kernel turned 180° and Cin/Cout swapped,
+    /// [Cout, Cin, k, k] → [Cin, Cout, k, k]. The conv with them, on the output gradient, is the
+    /// input gradient of a stride-1 conv.
+    public static func turnedWeights(_ weight: Tensor, geometry g: ConvGeometry) -> Tensor {
+        let k = g.kernelH, taps = k * k
+        precondition(g.groups == 1 && g.kernelW == k && weight.count == g.weightShape.reduce(1, *), "turned weights: shape")
+        let turned = Tensor(shape: [g.inChannels, g.outChannels, k, k], zeroed: false)
+        for co in 0..<g.outChannels {
+            for ci in 0..<g.inChannels {
+                let src = weight.pointer + (co * g.inChannels + ci) * taps
+                let dst = turned.pointer + (ci * g.outChannels + co) * taps
+                for j in 0..<taps { dst[j] = src[taps - 1 - j] }
+            }
+        }
+        return turned
+    }
+
     /// dx += the input gradient only (frozen weights: no weight-gradient GEMM, no im2col),
     /// banded like `backward`. Depthwise geometries go to `Depthwise.backward` with a scratch dW.
     public static func inputGradient(_ x: Tensor, weight: Tensor, geometry g: ConvGeometry, dy: Tensor, dx: Tensor,
@@ -145,15 +162,7 @@ extension Conv2D {
             // Stride 1: dx is the full correlation of dy with the weights turned 180° and Cin/Cout
             // swapped, a forward conv that the direct and Winograd kernels run (the frozen
             // transfer network's backward in training: its residual, upsampling and 9×9 convs).
-            let k = g.kernelH, taps = k * k
-            let turned = Tensor(shape: t.weightShape, zeroed: false)
-            for co in 0..<g.outChannels {
-                for ci in 0..<g.inChannels {
-                    let src = weight.pointer + (co * g.inChannels + ci) * taps
-                    let dst = turned.pointer + (ci * g.outChannels + co) * taps
-                    for j in 0..<taps { dst[j] = src[taps - 1 - j] }
-                }
-            }
+            let turned = turnedWeights(weight, geometry: g)
             Elementwise.addInPlace(dx, Conv2D.forward(dy, weight: turned, bias: nil, geometry: t, workspace: workspace,
                                                       options: options))
             return

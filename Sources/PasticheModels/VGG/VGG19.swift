@@ -71,17 +71,7 @@ public final class VGG19: @unchecked Sendable {
         self.metadata = metadata
         weights = arch.layers.map { tensors[VGG19Architecture.weightName($0)]! }
         biases = arch.layers.map { tensors[VGG19Architecture.biasName($0)]! }
-        turned = zip(arch.layers, weights).map { layer, w in
-            let g = arch.geometry(layer)
-            let t = Tensor(shape: [g.inChannels, g.outChannels, 3, 3], zeroed: false)
-            for co in 0..<g.outChannels {
-                for ci in 0..<g.inChannels {
-                    let src = w.pointer + (co * g.inChannels + ci) * 9, dst = t.pointer + (ci * g.outChannels + co) * 9
-                    for j in 0..<9 { dst[j] = src[8 - j] }
-                }
-            }
-            return t
-        }
+        turned = zip(arch.layers, weights).map { Conv2D.turnedWeights($1, geometry: arch.geometry($0)) }
         forwardWinograd = Array(repeating: nil, count: arch.layers.count)
         backwardWinograd = Array(repeating: nil, count: arch.layers.count)
     }
