@@ -10,10 +10,11 @@ export SWIFT_BUILD_FLAGS="-Xswiftc -enable-testing"
 bash scripts/setup.sh --no-demo
 home=${PASTICHE_HOME:-$HOME/.pastiche}
 
-# The reference side: onnxruntime, onnx, numpy and Pillow from PyPI, installed once.
-if ! python3 -c "import onnxruntime, onnx, numpy, PIL" 2>/dev/null; then
-    say "installing onnxruntime, onnx, numpy, pillow (pip)"
-    python3 -m pip install --quiet --disable-pip-version-check "onnxruntime>=1.20" onnx numpy pillow
+# The reference side: onnxruntime, onnx, numpy and Pillow from PyPI, installed once; and
+# scikit-image, whose SSIM the studio's browser test measures the preview against.
+if ! python3 -c "import onnxruntime, onnx, numpy, PIL, skimage" 2>/dev/null; then
+    say "installing onnxruntime, onnx, numpy, pillow, scikit-image (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "onnxruntime>=1.20" onnx numpy pillow scikit-image
 fi
 
 # The studio's browser tests: Debian's chromium and chromium-driver, Selenium from PyPI.

@@ -64,6 +64,59 @@ void pk_moments(const float *x, size_t n, float shift, double *sum, double *sums
     moments_scalar(x, n, shift, sum, sumsq);
 }
 
+static void weighted_moments_scalar(const float *x, const float *w, size_t n, float shift, double *weight,
+                                    double *sum, double *sumsq) {
+    double s0 = 0, s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)x[i] - shift, wi = w[i];
+        s0 += wi;
+        s += wi * d;
+        s2 += wi * d * d;
+    }
+    *weight += s0;
+    *sum += s;
+    *sumsq += s2;
+}
+
+#ifdef PK_X86
+__attribute__((target("avx2,fma"))) static void weighted_moments_avx2(const float *x, const float *w, size_t n,
+                                                                      float shift, double *weight, double *sum,
+                                                                      double *sumsq) {
+    __m256 k = _mm256_set1_ps(shift);
+    size_t i = 0;
+    while (i + 16 <= n) {
+        size_t end = i + PK_MOMENT_BLOCK <= n ? i + PK_MOMENT_BLOCK : n;
+        __m256 w0 = _mm256_setzero_ps(), w1 = w0, s0 = w0, s1 = w0, q0 = w0, q1 = w0;
+        for (; i + 16 <= end; i += 16) {
+            __m256 a = _mm256_sub_ps(_mm256_loadu_ps(x + i), k), b = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), k);
+            __m256 wa = _mm256_loadu_ps(w + i), wb = _mm256_loadu_ps(w + i + 8);
+            __m256 pa = _mm256_mul_ps(wa, a), pb = _mm256_mul_ps(wb, b);
+            w0 = _mm256_add_ps(w0, wa); w1 = _mm256_add_ps(w1, wb);
+            s0 = _mm256_add_ps(s0, pa); s1 = _mm256_add_ps(s1, pb);
+            q0 = _mm256_fmadd_ps(pa, a, q0); q1 = _mm256_fmadd_ps(pb, b, q1);
+        }
+        *weight += hsum(_mm256_add_ps(w0, w1));
+        *sum += hsum(_mm256_add_ps(s0, s1));
+        *sumsq += hsum(_mm256_add_ps(q0, q1));
+    }
+    weighted_moments_scalar(x + i, w + i, n - i, shift, weight, sum, sumsq);
+}
+#endif
+
+void pk_weighted_moments(const float *x, const float *w, size_t n, float shift, double *weight, double *sum,
+                         double *sumsq) {
+    *weight = 0;
+    *sum = 0;
+    *sumsq = 0;
+#ifdef PK_X86
+    if (pk_simd_available()) {
+        weighted_moments_avx2(x, w, n, shift, weight, sum, sumsq);
+        return;
+    }
+#endif
+    weighted_moments_scalar(x, w, n, shift, weight, sum, sumsq);
+}
+
 void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual) {
     /* Plain loops: the compiler vectorises these (no reductions). */
     if (relu) {

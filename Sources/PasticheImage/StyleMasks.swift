@@ -4,7 +4,7 @@ import Foundation
 /// styles and of the photo's own embedding, at the photo's size. The style parameters of
 /// every conditional instance norm are affine in the embedding, so mixing embeddings per pixel
 /// is mixing gamma and beta per pixel; the network takes these planes (area-averaged to each
-/// layer's size) while its statistics stay image-wide.
+/// layer's size), each region normalised with its own weighted statistics.
 public struct StyleMasks: Sendable, Equatable {
     public let width: Int
     public let height: Int

@@ -41,12 +41,21 @@ public final class Stylizer: @unchecked Sendable {
         return EmbeddingMath.withStrength(style, strength: strength, own: embedding(style: content))
     }
 
-    /// Stylizes `content` at its own resolution. `progress` gets the fraction done after each
-    /// layer of the transfer network (for long renders); `moments` replaces the statistics the
-    /// norms use and `phase` offsets the sampling grid (video carries both across frames).
-    public func stylize(_ content: RGBImage, embedding: Embedding, progress: ((Double) -> Void)? = nil,
-                        moments: TransferNetwork.LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> RGBImage {
+    /// Stylizes `content`, returning an image of its size. `strokeScale`: the resolution the
+    /// network paints at (`StrokeScale`; `.native`, the default here, is the photo's own; the
+    /// commands default to `.standard`). `progress` gets the fraction done after each layer of
+    /// the transfer network (for long renders); `moments` replaces the statistics the norms use
+    /// and `phase` offsets the sampling grid (video carries both across frames), both at the
+    /// working size.
+    public func stylize(_ content: RGBImage, embedding: Embedding, strokeScale: StrokeScale = .native,
+                        progress: ((Double) -> Void)? = nil, moments: TransferNetwork.LayerMoments? = nil,
+                        phase: (x: Int, y: Int)? = nil) -> RGBImage {
         precondition(embedding.count == PredictorArchitecture.embeddingSize, "embedding must have 100 values")
+        if let size = strokeScale.workingSize(width: content.width, height: content.height) {
+            let working = content.resized(width: size.width, height: size.height)
+            let painted = stylize(working, embedding: embedding, progress: progress, moments: moments, phase: phase)
+            return DetailTransfer.upsample(painted, working: working, photo: content)
+        }
         let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
         return RGBImage(tensor: transfer.run(content.tensor, style: transfer.styleParameters(e), progress: progress,
                                              moments: moments, phase: phase))
@@ -55,13 +64,14 @@ public final class Stylizer: @unchecked Sendable {
     /// Stylizes `content` with a style per region (spatial control): `styles[k]` where
     /// `masks.planes[k]` weights it, the photo's own embedding where the last plane does
     /// (`ownEmbedding`, or the predictor on `content` when nil; only computed when that plane is
-    /// non-zero somewhere). Planes that are zero everywhere are left out. Masks that do not vary
+    /// non-zero somewhere). Each region is normalised with its own statistics, so it has its
+    /// style at full strength. Planes that are zero everywhere are left out. Masks that do not vary
     /// over the photo are no spatial control: they run the plain network with the mixed
     /// embedding Σ w_k·e_k (summed as `EmbeddingMath.blend` and `withStrength` sum), so a white
     /// mask is `stylize`, a grey one `--strength` and constant masks that blend, bit for bit.
     public func stylize(_ content: RGBImage, styles: [Embedding], masks: StyleMasks, ownEmbedding: Embedding? = nil,
-                        progress: ((Double) -> Void)? = nil, moments: TransferNetwork.LayerMoments? = nil,
-                        phase: (x: Int, y: Int)? = nil) -> RGBImage {
+                        strokeScale: StrokeScale = .native, progress: ((Double) -> Void)? = nil,
+                        moments: TransferNetwork.LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> RGBImage {
         precondition(masks.width == content.width && masks.height == content.height, "masks must be at the photo's size")
         precondition(styles.count == masks.styleCount, "one style per mask")
         precondition(styles.allSatisfy { $0.count == PredictorArchitecture.embeddingSize }, "embeddings must have 100 values")
@@ -78,7 +88,16 @@ public final class Stylizer: @unchecked Sendable {
                 let e = embedding(ofPlane: k)
                 for i in mixed.indices { mixed[i] += plane.first! * e[i] }
             }
-            return stylize(content, embedding: mixed, progress: progress, moments: moments, phase: phase)
+            return stylize(content, embedding: mixed, strokeScale: strokeScale, progress: progress, moments: moments,
+                           phase: phase)
+        }
+        if let size = strokeScale.workingSize(width: content.width, height: content.height) {
+            // The photo's own embedding from the full photo, as the plain path takes it.
+            let working = content.resized(width: size.width, height: size.height)
+            let painted = stylize(working, styles: styles, masks: masks.resized(width: size.width, height: size.height),
+                                  ownEmbedding: masks.usesOwnEmbedding ? embedding(ofPlane: styles.count) : nil,
+                                  progress: progress, moments: moments, phase: phase)
+            return DetailTransfer.upsample(painted, working: working, photo: content)
         }
         let used = planes.indices.filter { planes[$0].contains { $0 != 0 } }
         let embeddings = used.map { embedding(ofPlane: $0) }

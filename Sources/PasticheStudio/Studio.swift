@@ -141,6 +141,7 @@ public final class Studio: @unchecked Sendable {
         var masks: [String] = []
         var feather: Double = 0
         var invertMask = false
+        var strokeScale = StrokeScale.standard
     }
 
     func plan(_ r: API.Render) async throws -> RenderPlan {
@@ -168,13 +169,21 @@ public final class Studio: @unchecked Sendable {
             throw StudioError.badRequest("masks: \(masks.count) for \(r.styles.count) styles; give one per style")
         }
         if r.invert_mask == true && masks.count != 1 { throw StudioError.badRequest("invert_mask takes one mask") }
+        var strokeScale = StrokeScale.standard
+        if let text = r.stroke_scale?.text {
+            guard let parsed = StrokeScale(text) else {
+                throw StudioError.badRequest("stroke_scale must be a number from \(StrokeScale.range.lowerBound) to \(StrokeScale.range.upperBound) or \"native\", got '\(text)'")
+            }
+            strokeScale = parsed
+        }
         let (components, embedding, styles) = try await blend(r.styles, weighted: masks.isEmpty)
         for id in [r.photo] + masks where !photos.contains(id) {
             throw StudioError.notFound("no photo '\(id)' here (never uploaded, or dropped from the cache): upload it again")
         }
         return RenderPlan(photo: r.photo, embedding: embedding, strength: strength, preserveColor: r.preserve_color ?? false,
                           maxSize: r.max_size, format: format, quality: quality, components: components,
-                          styles: masks.isEmpty ? [] : styles, masks: masks, feather: feather, invertMask: r.invert_mask ?? false)
+                          styles: masks.isEmpty ? [] : styles, masks: masks, feather: feather, invertMask: r.invert_mask ?? false,
+                          strokeScale: strokeScale)
     }
 
     /// Σ wᵢ·eᵢ with the weights normalised as `pastiche blend` does, and the styles' own
@@ -207,10 +216,11 @@ public final class Studio: @unchecked Sendable {
             let masks = try StyleMasks(masks: try p.masks.map { try photos.content($0, maxSize: nil) },
                                        width: content.width, height: content.height, options: options)
             result = stylizer.stylize(content, styles: p.styles, masks: masks,
-                                      ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, progress: progress)
+                                      ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, strokeScale: p.strokeScale,
+                                      progress: progress)
         } else {
             let embedding = p.strength < 1 ? EmbeddingMath.withStrength(p.embedding, strength: p.strength, own: try own()) : p.embedding
-            result = stylizer.stylize(content, embedding: embedding, progress: progress)
+            result = stylizer.stylize(content, embedding: embedding, strokeScale: p.strokeScale, progress: progress)
         }
         if p.preserveColor { result = content.withLuminance(of: result) }
         return result

@@ -85,6 +85,18 @@ enum API {
         /// blurs as the full-size render does).
         let feather: Double?
         let invert_mask: Bool?
+        /// A number (`--stroke-scale`) or "native"; default 1, as on the command line.
+        let stroke_scale: StrokeScaleText?
+    }
+
+    /// A JSON number or string, kept as text for `StrokeScale(_:)` to check in `Studio.plan`.
+    struct StrokeScaleText: Decodable {
+        let text: String
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let number = try? c.decode(Double.self) { text = String(number) } else { text = try c.decode(String.self) }
+        }
     }
 
     struct SaveBlend: Decodable {

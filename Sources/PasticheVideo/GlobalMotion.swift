@@ -1,4 +1,5 @@
 import PasticheImage
+import PasticheModels
 
 /// The whole-frame integer translation between consecutive frames, for keeping a moving scene
 /// on the transfer network's stride-4 sampling grid (`SamplingGrid`). Block matching of luma
@@ -116,13 +117,19 @@ struct GlobalMotion {
 
 /// Where each frame sits on the network's sampling grid: the running sum of the estimated
 /// translations, modulo the size multiple, so a point of the scene keeps its grid phase while
-/// the camera pans (TransferNetwork.run's `phase`).
+/// the camera pans (TransferNetwork.run's `phase`). With a stroke scale the network samples a
+/// smaller copy of the frame, so the phase is that of the offset in the copy's pixels (rounded);
+/// the motion stays in the frame's pixels, where the painted frames are blended.
 final class SamplingGrid {
     private var previous: GlobalMotion.Luma?
     private var offset = (x: 0, y: 0)
     let multiple: Int
+    let strokeScale: StrokeScale
 
-    init(multiple: Int) { self.multiple = multiple }
+    init(multiple: Int, strokeScale: StrokeScale = .native) {
+        self.multiple = multiple
+        self.strokeScale = strokeScale
+    }
 
     /// The frame's grid phase, and its shift from the previous frame: (0, 0) when no shift
     /// explains the change clearly better than none, nil for the first frame or frames too small
@@ -135,6 +142,11 @@ final class SamplingGrid {
             motion = d
         }
         previous = luma
-        return ((((offset.x % multiple) + multiple) % multiple, ((offset.y % multiple) + multiple) % multiple), motion)
+        var (x, y) = offset
+        if let size = strokeScale.workingSize(width: frame.width, height: frame.height) {
+            x = Int((Double(x) * Double(size.width) / Double(frame.width)).rounded())
+            y = Int((Double(y) * Double(size.height) / Double(frame.height)).rounded())
+        }
+        return ((((x % multiple) + multiple) % multiple, ((y % multiple) + multiple) % multiple), motion)
     }
 }

@@ -18,6 +18,8 @@ public struct VideoJob: Sendable {
     /// K in [0, 1]: how much of each norm's statistics carries over from the previous frame
     /// (TemporalMoments). 0: every frame exactly as `pastiche stylize` paints it.
     public var stability: Float = VideoJob.defaultStability
+    /// The network's working resolution (`StrokeScale`); the commands' default is `.standard`.
+    public var strokeScale: StrokeScale = .native
     /// Frame rate for a folder of frames in (a video keeps its own).
     public var folderFrameRate = "25/1"
     /// A style per region through masks fixed to the frame (`style` is then unused).
@@ -120,7 +122,7 @@ public final class VideoStylizer {
 
         // The reader decodes, fits each frame to --max-size and finds its grid phase, so all of
         // that overlaps the network's work on the previous frame.
-        let grid = job.stability > 0 ? SamplingGrid(multiple: TransferArchitecture.sizeMultiple) : nil
+        let grid = job.stability > 0 ? SamplingGrid(multiple: TransferArchitecture.sizeMultiple, strokeScale: job.strokeScale) : nil
         let decoded = BoundedQueue<Result<DecodedFrame?, Error>>(capacity: 2)
         let (frameWidth, frameHeight) = (width, height)
         let reader = Thread {
@@ -190,11 +192,12 @@ public final class VideoStylizer {
                     }
                     result = stylizer.stylize(content, styles: regions.styles, masks: masks!,
                                               ownEmbedding: masks!.usesOwnEmbedding ? ownEmbedding() : nil,
-                                              moments: moments, phase: frame.phase)
+                                              strokeScale: job.strokeScale, moments: moments, phase: frame.phase)
                 } else {
                     let e = job.strength < 1
                         ? EmbeddingMath.withStrength(job.style, strength: job.strength, own: ownEmbedding()) : job.style
-                    result = stylizer.stylize(content, embedding: e, moments: moments, phase: frame.phase)
+                    result = stylizer.stylize(content, embedding: e, strokeScale: job.strokeScale, moments: moments,
+                                              phase: frame.phase)
                 }
                 if job.preserveColor { result = content.withLuminance(of: result) }
                 painted.put(PaintedFrame(output: result, content: content, motion: frame.motion))

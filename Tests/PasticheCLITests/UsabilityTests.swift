@@ -187,4 +187,33 @@ final class UsabilityTests: CLITestCase {
         let convert = try fails(["image", "convert", photo, scratch + "/o.png", "--max-pixels", "100"], withLibrary: false)
         XCTAssertTrue(convert.contains("exceeds the limit of 100 pixels; --max-pixels raises the limit"), convert)
     }
+
+    /// `--stroke-scale` means the same on every painting command: by default a photo above the
+    /// working side is painted at it and brought back to full size; `native` is the network at
+    /// full size; out-of-range and unknown values are one line.
+    func testStrokeScaleOnEveryPaintingCommand() throws {
+        let (vangogh, _, _) = try styleAndPhoto()
+        let photo = try smallCopy(of: "docs/images/summer_palace.jpg", as: "palace.png", maxSide: 640)
+        try ok(["stylize", photo, "--style-image", vangogh, "-o", scratch + "/default.png"], withLibrary: false)
+        try ok(["stylize", photo, "--style-image", vangogh, "--stroke-scale", "1", "-o", scratch + "/one.png"], withLibrary: false)
+        try ok(["stylize", photo, "--style-image", vangogh, "--stroke-scale", "native", "-o", scratch + "/native.png"], withLibrary: false)
+        try ok(["stylize", photo, "--style-image", vangogh, "--stroke-scale", "2", "-o", scratch + "/two.png"], withLibrary: false)
+        let images = try ["default", "one", "native", "two"].map { try decode(scratch + "/\($0).png") }
+        for image in images { XCTAssertEqual([image.width, image.height], [640, 427]) }
+        XCTAssertEqual(images[0].pixels, images[1].pixels, "the default is 1")
+        XCTAssertNotEqual(images[0].pixels, images[2].pixels, "a 640-px photo is painted at 512 by default")
+        XCTAssertNotEqual(images[0].pixels, images[3].pixels, "2 paints larger strokes")
+        for bad in ["0.1", "9", "fine", "nan"] {
+            let line = try fails(["stylize", photo, "--style-image", vangogh, "--stroke-scale", bad, "-o", scratch + "/x.png"], withLibrary: false)
+            XCTAssertTrue(line.contains("--stroke-scale"), line)
+            XCTAssertFalse(line.contains("\n"), line)
+        }
+        for command in ["stylize", "blend", "interpolate", "video"] {
+            XCTAssertTrue(try ok([command, "--help"], withLibrary: false).stdoutText.contains("--stroke-scale"), command)
+        }
+        try ok(["interpolate", photo, "--from", vangogh, "--to", vangogh, "--steps", "2", "--stroke-scale", "2",
+                "--frames", scratch + "/frames"], withLibrary: false)
+        XCTAssertEqual(try decode(scratch + "/frames/frame-000.png").pixels, images[3].pixels,
+                       "interpolate at t = 0 is stylize at the same stroke scale")
+    }
 }

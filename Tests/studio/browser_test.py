@@ -2,7 +2,9 @@
 """Drives Pastiche Studio in headless Chromium (Selenium + Debian's chromium-driver): the
 gallery shows the library, a style is uploaded, a photo is dropped, moving a weight slider
 changes the preview (and the newest settings win), save-blend adds a gallery entry, the map
-has one point per style, a full-size render downloads, and rename/tag/delete reach the CLI.
+has one point per style, a full-size render downloads, a big photo's full-size render shrunk
+to the preview's size agrees with the preview (SSIM, scikit-image) and the stroke-scale slider
+changes the preview, and rename/tag/delete reach the CLI.
 Prints a JSON summary with the slider-to-image latencies the page measured.
 
     python3 Tests/studio/browser_test.py --binary .build/release/pastiche [--screenshot docs/images/studio.png]
@@ -18,12 +20,17 @@ import sys
 import tempfile
 import time
 import urllib.request
+from io import BytesIO
 
+import numpy as np
+from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from skimage.metrics import structural_similarity
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STYLES = ["styles/s01_vangogh_starry_night.jpg", "styles/s03_hokusai_great_wave.png",
@@ -92,6 +99,31 @@ def preview_equals_render(driver, request):
         })().catch((e) => done("error: " + e));""" % request)
 
 
+def drop_photo(driver, data, name):
+    """A real drop event carrying the file on the photo zone."""
+    driver.execute_script("""
+        const [b64, name] = arguments;
+        const bin = atob(b64), bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, { type: name.endsWith(".png") ? "image/png" : "image/jpeg" }));
+        const zone = document.getElementById("photo-zone");
+        zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    """, base64.b64encode(data).decode(), name)
+
+
+def preview_pixels(driver):
+    """The preview on screen, decoded by the page, as an RGB array."""
+    url = driver.execute_script("""
+        const img = document.getElementById("preview");
+        const c = document.createElement("canvas");
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        c.getContext("2d").drawImage(img, 0, 0);
+        return c.toDataURL("image/png");""")
+    return np.asarray(Image.open(BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
 def start_server(binary, library):
     log = open(os.path.join(os.path.dirname(library), "serve.err"), "w")
     p = subprocess.Popen([binary, "serve", "--port", "0", "--library", library], stdout=subprocess.PIPE,
@@ -146,17 +178,7 @@ def main():
 
         # Drop a photo (a real drop event carrying the file).
         with open(os.path.join(ROOT, PHOTO), "rb") as f:
-            photo_b64 = base64.b64encode(f.read()).decode()
-        driver.execute_script("""
-            const [b64, name] = arguments;
-            const bin = atob(b64), bytes = new Uint8Array(bin.length);
-            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-            const dt = new DataTransfer();
-            dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
-            const zone = document.getElementById("photo-zone");
-            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
-            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-        """, photo_b64, os.path.basename(PHOTO))
+            drop_photo(driver, f.read(), os.path.basename(PHOTO))
         wait.until(lambda d: d.execute_script("return window.studio.state.photo !== null"))
         check(driver.execute_script("return window.studio.state.photo.width") == 640, "the dropped photo is uploaded")
 
@@ -263,6 +285,44 @@ def main():
         wait.until(lambda d: d.execute_script(idle))
         check(driver.execute_script(preview_hash)[2] == unmasked[2], "without masks the weighted mix is back")
         check(driver.execute_script("return window.studio.errors") == 0, "no errors on the page with masks")
+
+        # Stroke scale: a photo four times the preview's size renders full size with the
+        # preview's look (shrunk back, SSIM ≥ 0.8 against the preview on screen), and the
+        # stroke-scale slider changes the preview.
+        big = Image.open(os.path.join(ROOT, PHOTO)).convert("RGB")
+        big = big.resize((2048, round(2048 * big.height / big.width)), Image.LANCZOS)
+        buffer = BytesIO()
+        big.save(buffer, "JPEG", quality=95)
+        n = driver.execute_script("return window.studio.previews")
+        drop_photo(driver, buffer.getvalue(), "palace-2048.jpg")
+        wait.until(lambda d: d.execute_script("return window.studio.state.photo.width") == 2048)
+        wait.until(lambda d: d.execute_script(idle) and d.execute_script("return window.studio.previews") > n)
+        time.sleep(0.2)
+        wait.until(lambda d: d.execute_script(idle))
+        preview = preview_pixels(driver)
+        old_href = driver.find_element(By.ID, "download").get_attribute("href")
+        driver.find_element(By.ID, "render-full").click()
+        wait.until(lambda d: d.find_element(By.ID, "download").is_displayed()
+                   and d.find_element(By.ID, "download").get_attribute("href") != old_href)
+        with urllib.request.urlopen(driver.find_element(By.ID, "download").get_attribute("href")) as r:
+            full = Image.open(BytesIO(r.read())).convert("RGB")
+        check(full.size == big.size, f"the big photo's full-size render is its size ({full.size})")
+        shrunk = np.asarray(full.resize((preview.shape[1], preview.shape[0]), Image.LANCZOS))
+        score = float(structural_similarity(shrunk, preview, channel_axis=2, data_range=255))
+        summary["full_size_vs_preview_ssim"] = round(score, 4)
+        check(score >= 0.8, f"the full-size render, shrunk, looks like the preview (SSIM {score:.3f})")
+        before_strokes = driver.execute_script(preview_hash)
+        n = driver.execute_script("return window.studio.previews")
+        driver.execute_script("""const s = document.getElementById("stroke-scale");
+            s.value = 100; s.dispatchEvent(new Event("input"));""")
+        wait.until(lambda d: d.execute_script(idle) and d.execute_script("return window.studio.previews") > n)
+        check(driver.execute_script(preview_hash)[2] != before_strokes[2], "the stroke-scale slider changes the preview")
+        check(driver.find_element(By.ID, "stroke-scale-value").text == "2.00×", "the slider shows its scale")
+        same = preview_equals_render(driver, """{ photo: s.photo.photo,
+            styles: [...s.mix.entries()].map(([name, w]) => ({ name, weight: w / 100 })),
+            strength: Number(document.getElementById("strength").value) / 100, stroke_scale: 2,
+            preserve_color: document.getElementById("preserve-color").checked, max_size: 512, format: "jpeg" }""")
+        check(same is True, f"the preview at stroke scale 2 is the server's render with stroke_scale 2 ({same})")
 
         # The map: one point per style; clicking one shows that style.
         driver.find_element(By.ID, "show-map").click()

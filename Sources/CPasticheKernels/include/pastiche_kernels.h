@@ -96,6 +96,14 @@ size_t pk_depthwise3x3_backward_scratch(int oh, int ow, int stride);
  */
 void pk_moments(const float *x, size_t n, float shift, double *sum, double *sumsq);
 
+/*
+ * Soft-mask-weighted statistics of one plane (a region's instance-norm moments): the sums of
+ * w[i], w[i] * d and w[i] * d^2 with d = x[i] - shift, i < n; blocks in float, totals in double
+ * as in pk_moments.
+ */
+void pk_weighted_moments(const float *x, const float *w, size_t n, float shift, double *weight, double *sum,
+                         double *sumsq);
+
 /* x[i] = x[i] * scale + shift, then max(., 0) when relu, then + residual[i] when residual. */
 void pk_scale_shift(float *x, size_t n, float scale, float shift, int relu, const float *residual);
 

@@ -58,7 +58,8 @@ public struct TransferNetwork {
 
     /// The network with a style per region (`InstanceNorm.forward(_:gamma:beta:regionWeights:…)`
     /// at every normalised layer). The weight planes are padded as the content is, then
-    /// area-averaged to each layer's size; the statistics stay image-wide.
+    /// area-averaged to each layer's size; each region is normalised with its own weighted
+    /// statistics. `moments` sees region r of layer L as the layer named "L#r".
     public func run(_ content: Tensor, regions: RegionStyles, progress: ((Double) -> Void)? = nil,
                     moments: LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> Tensor {
         precondition(content.n == 1 && regions.weights.c == 1 && regions.weights.h == content.h
@@ -97,9 +98,10 @@ public struct TransferNetwork {
         }
         func normalize(_ x: Tensor, _ l: TransferArchitecture.Layer, residual: Tensor? = nil) {
             if regionWeights != nil {
+                let perRegion: InstanceNorm.RegionMomentsOverride? = moments.map { hook in { hook("\(l.name)#\($0)", $1, $2) } }
                 InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!,
                                      regionWeights: weightsAtHeight[x.h]!, activation: l.activation, residual: residual,
-                                     moments: override(l.name))
+                                     moments: perRegion)
             } else {
                 InstanceNorm.forward(x, gamma: style.gamma[l.name]!, beta: style.beta[l.name]!, activation: l.activation,
                                      residual: residual, moments: override(l.name))

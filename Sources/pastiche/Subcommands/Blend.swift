@@ -29,6 +29,7 @@ struct BlendCommand: ParsableCommand {
     var preserveColor = false
     @Option(name: .customLong("max-size"), help: "Downscale photos so the long side is at most N pixels.") var maxSize: Int?
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var strokes: StrokeOptions
     @OptionGroup var regions: MaskOptions
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
@@ -87,10 +88,10 @@ struct BlendCommand: ParsableCommand {
             var result: RGBImage
             if regions.isEnabled {
                 let masks = try regions.weights(maskImages, width: content.width, height: content.height, strength: strength)
-                result = stylizer.stylize(content, styles: resolved.map(\.embedding), masks: masks)
+                result = stylizer.stylize(content, styles: resolved.map(\.embedding), masks: masks, strokeScale: strokes.strokeScale)
             } else {
                 let e = stylizer.embedding(style: blended, strength: strength, content: content)
-                result = stylizer.stylize(content, embedding: e)
+                result = stylizer.stylize(content, embedding: e, strokeScale: strokes.strokeScale)
             }
             if preserveColor { result = content.withLuminance(of: result) }
             if firstResult == nil { firstResult = result }

@@ -19,6 +19,7 @@ struct InterpolateCommand: ParsableCommand {
     @Option(help: "Style strength in [0, 1], as for stylize.") var strength: Float = 1
     @Flag(name: .customLong("preserve-color"), help: "Keep the photo's colours; transfer luminance only (YCbCr).")
     var preserveColor = false
+    @OptionGroup var strokes: StrokeOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
@@ -46,7 +47,7 @@ struct InterpolateCommand: ParsableCommand {
             let t = Float(i) / Float(steps - 1)
             var e = EmbeddingMath.interpolate(a, b, t: t)
             if let own { e = EmbeddingMath.withStrength(e, strength: strength, own: own) }
-            var image = stylizer.stylize(content, embedding: e)
+            var image = stylizer.stylize(content, embedding: e, strokeScale: strokes.strokeScale)
             if preserveColor { image = content.withLuminance(of: image) }
             if let frames { try ImageIO.write(image, to: frames + String(format: "/frame-%03d.png", i)) }
             if output != nil { images.append(image) }

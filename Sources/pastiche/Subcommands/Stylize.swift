@@ -10,8 +10,8 @@ struct StylizeCommand: ParsableCommand {
         abstract: "Paint photos in the style of an image.",
         discussion: """
             The style image is reduced to 256×256 (shortest side, centre crop) and turned into a \
-            100-number embedding; each photo is then stylized at its own resolution (cap it with \
-            --max-size). --strength s mixes the style with the photo's own embedding: \
+            100-number embedding; each photo is then painted with strokes of the same size relative to the photo \
+            at every resolution (--stroke-scale; cap the output with --max-size). --strength s mixes the style with the photo's own embedding: \
             s·style + (1−s)·photo (Magenta's identity interpolation). \
             Regions: --styles a,b --masks a.png,b.png gives each pixel the styles in proportion to \
             the masks (black everywhere: the photo's own look); --style a --mask m.png uses the \
@@ -33,6 +33,7 @@ struct StylizeCommand: ParsableCommand {
     @Flag(name: .customLong("preserve-color"), help: "Keep the photo's colours; transfer luminance only (YCbCr).")
     var preserveColor = false
     @Option(help: "JPEG quality when writing .jpg.") var quality: Int = ImageIO.defaultQuality
+    @OptionGroup var strokes: StrokeOptions
     @OptionGroup var regions: MaskOptions
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
@@ -93,10 +94,10 @@ struct StylizeCommand: ParsableCommand {
             var result: RGBImage
             if regions.isEnabled {
                 let weights = try regions.weights(maskImages, width: content.width, height: content.height, strength: strength)
-                result = stylizer.stylize(content, styles: styleEmbeddings, masks: weights)
+                result = stylizer.stylize(content, styles: styleEmbeddings, masks: weights, strokeScale: strokes.strokeScale)
             } else {
                 let e = stylizer.embedding(style: styleEmbeddings[0], strength: strength, content: content)
-                result = stylizer.stylize(content, embedding: e)
+                result = stylizer.stylize(content, embedding: e, strokeScale: strokes.strokeScale)
             }
             if preserveColor { result = content.withLuminance(of: result) }
             let out = plan.path(for: i)

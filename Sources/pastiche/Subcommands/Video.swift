@@ -39,6 +39,7 @@ struct VideoCommand: ParsableCommand {
     @Option(help: "Encoder quality (CRF; lower is better, 0–51 for H.264, 0–63 for VP9).") var crf: Int = 20
     @Option(help: "Frame rate for a folder of frames (a video keeps its own), e.g. 25 or 30000/1001.") var fps: String = "25"
     @Flag(help: "Print a JSON summary on stdout.") var json = false
+    @OptionGroup var strokes: StrokeOptions
     @OptionGroup var regions: MaskOptions
     @OptionGroup var tiling: TileOptions
     @OptionGroup var model: ModelOptions
@@ -105,6 +106,7 @@ struct VideoCommand: ParsableCommand {
         job.duration = duration
         job.crf = crf
         job.stability = stability
+        job.strokeScale = strokes.strokeScale
         job.folderFrameRate = fps.contains("/") ? fps : fps + "/1"
 
         let video = VideoStylizer(stylizer: stylizer, ffmpeg: ffmpeg)

@@ -295,12 +295,18 @@ function masksInUse() {
   return names.length > 0 && names.every((n) => state.masks.has(n));
 }
 
+// The slider is log2 of the stroke scale in hundredths: -200…200 is 0.25×…4×.
+function strokeScale() {
+  return Math.pow(2, Number($("stroke-scale").value) / 100);
+}
+
 function renderRequest(extra) {
   const request = {
     photo: state.photo.photo,
     styles: mixComponents(),
     strength: Number($("strength").value) / 100,
     preserve_color: $("preserve-color").checked,
+    stroke_scale: strokeScale(),
     ...extra,
   };
   if (masksInUse()) {
@@ -547,6 +553,10 @@ function start() {
   });
   $("strength").addEventListener("input", () => {
     $("strength-value").textContent = (Number($("strength").value) / 100).toFixed(2);
+    schedulePreview();
+  });
+  $("stroke-scale").addEventListener("input", () => {
+    $("stroke-scale-value").textContent = `${strokeScale().toFixed(2)}×`;
     schedulePreview();
   });
   $("preserve-color").addEventListener("change", () => schedulePreview(true));
