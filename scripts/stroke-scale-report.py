@@ -10,7 +10,8 @@ preview), and compared:
     preview's size (Lanczos) against the preview render;
   * detail: correlation of the luminance detail (minus a sigma = 4 px Gaussian blur) of the
     full-size render with the photo's; also for a plain bicubic upscale of the preview.
-Masks: the first two photos at their own size, split into left/right halves (feathered), the
+Masks: the first two photos at their own size (old binary; new binary; new binary with
+--stroke-scale native, the old binary's resolution), split into left/right halves (feathered), the
 first two styles, one per half; the mean gradient magnitude of each half away from the seam
 (the middle third left out) against the whole-photo render with that half's style.
 Prints a table as JSON lines and writes crops and a mask figure into --out.
@@ -62,11 +63,12 @@ def main():
     ap.add_argument("--styles", nargs="+", required=True)
     ap.add_argument("--side", type=int, default=4000)
     ap.add_argument("--out", default="stroke-scale-report")
+    ap.add_argument("--masks-only", action="store_true", help="only the masks part")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="stroke-scale-")
     rows = []
-    for photo in args.photos:
+    for photo in [] if args.masks_only else args.photos:
         name = os.path.splitext(os.path.basename(photo))[0]
         im = Image.open(photo).convert("RGB")
         k = args.side / max(im.size)
@@ -112,14 +114,17 @@ def main():
         lp, rp = os.path.join(work, "left.png"), os.path.join(work, "right.png")
         Image.fromarray(left).save(lp); Image.fromarray(255 - left).save(rp)
         figure = []
-        for tag, binary in (("old", args.old), ("new", args.new)):
+        # new_native: the new binary at the photo's resolution, as the old one paints, so the
+        # statistics alone differ.
+        for tag, binary, extra in (("old", args.old, []), ("new", args.new, []),
+                                   ("new_native", args.new, ["--stroke-scale", "native"])):
             masked = os.path.join(work, f"masked-{tag}.png")
             run(binary, "stylize", photo, "--styles", ",".join(args.styles[:2]), "--masks", f"{lp},{rp}",
-                "--feather", str(max(2, w // 100)), "-o", masked)
+                "--feather", str(max(2, w // 100)), "-o", masked, *extra)
             whole = []
             for style in args.styles[:2]:
                 p = os.path.join(work, f"whole-{tag}-{len(whole)}.png")
-                run(binary, "stylize", photo, "--style-image", style, "-o", p)
+                run(binary, "stylize", photo, "--style-image", style, "-o", p, *extra)
                 whole.append(load(p))
             m = load(masked)
             g = gradient(m)
@@ -127,8 +132,8 @@ def main():
             for side, cols in (("left", slice(0, third)), ("right", slice(w - third, w))):
                 ref = gradient(whole[0 if side == "left" else 1])
                 region, reference = float(g[:, cols].mean()), float(ref[:, cols].mean())
-                row = {"masks": name, "binary": tag, "half": side, "gradient": region, "whole_photo_gradient": reference,
-                       "change": region / reference - 1}
+                row = {"masks": name, "binary": tag, "half": side, "size": f"{w}x{h}", "gradient": region,
+                       "whole_photo_gradient": reference, "change": region / reference - 1}
                 print(json.dumps(row), flush=True)
             figure.append(m)
         fig = np.concatenate(figure, 1)
