@@ -246,29 +246,35 @@ enum Resampler {
         return RGBImage(width: newWidth, height: h, pixels: out)
     }
 
+    /// Output rows are independent, so bands of them run on all cores (the same arithmetic per
+    /// row, so the same bits as one thread).
     static func vertical(_ image: RGBImage, newHeight: Int, coeffs: Coefficients, clamp: Bool) -> RGBImage {
         let w = image.width, h = image.height
         var out = [Float](repeating: 0, count: 3 * w * newHeight)
+        let rows = 3 * newHeight
+        let bands = w * rows < 1 << 16 ? 1 : min(rows, 4 * ProcessInfo.processInfo.activeProcessorCount)
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 coeffs.start.withUnsafeBufferPointer { start in
                     coeffs.count.withUnsafeBufferPointer { count in
                         coeffs.weights.withUnsafeBufferPointer { weights in
+                            let (src, dst) = (src.baseAddress!, dst.baseAddress!)
                             let taps = coeffs.taps
-                            for c in 0..<3 {
-                                let sp = c * w * h, dp = c * w * newHeight
-                                for y in 0..<newHeight {
+                            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                                for row in (band * rows / bands)..<((band + 1) * rows / bands) {
+                                    let c = row / newHeight, y = row % newHeight
+                                    let sp = c * w * h
                                     let lo = start[y], k = count[y], wb = y * taps
-                                    let drow = dp + y * w
-                                    for x in 0..<w { dst[drow + x] = 0 }
+                                    let drow = dst + c * w * newHeight + y * w
+                                    for x in 0..<w { drow[x] = 0 }
                                     // Row-wise accumulation: contiguous inner loop over x.
                                     for j in 0..<k {
                                         let wt = weights[wb + j]
-                                        let srow = sp + (lo + j) * w
-                                        for x in 0..<w { dst[drow + x] += src[srow + x] * wt }
+                                        let srow = src + sp + (lo + j) * w
+                                        for x in 0..<w { drow[x] += srow[x] * wt }
                                     }
                                     if clamp {
-                                        for x in 0..<w { dst[drow + x] = min(max(dst[drow + x], 0), 1) }
+                                        for x in 0..<w { drow[x] = min(max(drow[x], 0), 1) }
                                     }
                                 }
                             }
