@@ -200,7 +200,11 @@ public enum ImageIO {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(directory.isEmpty ? "/" : directory)/.\(base).tmp-XXXXXX".utf8CString)
+        let folder = directory.isEmpty ? "/" : directory
+        // The temporary name carries this process's id, so the next write to the same name
+        // can tell a killed run's leftover (its process gone) from a live writer's file.
+        TemporaryFiles.removeAbandoned(in: folder, prefix: ".\(base).tmp-")
+        var template = Array("\(folder)/.\(base).tmp-\(getpid())-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 {
             let code = errno
@@ -318,5 +322,28 @@ extension ImageIO {
             ? "libjpeg-turbo \(turbo / 1_000_000).\(turbo / 1000 % 1000).\(turbo % 1000) (API \(pc_libjpeg_api_version()))"
             : "libjpeg API \(pc_libjpeg_api_version())"
         return ["libpng": String(cString: pc_libpng_version()), "libjpeg": jpeg]
+    }
+}
+
+/// Temporary outputs (`.NAME.tmp-PID-…`, `.NAME.partial-PID…`) that runs killed outright left
+/// behind: SIGKILL and power loss give no chance to clean up, so the next run that writes the
+/// same name removes them.
+public enum TemporaryFiles {
+    /// Removes `prefix`+PID… files in `folder` whose process is gone, and files of the older
+    /// `prefix`+random form (no process id) untouched for more than ten minutes.
+    public static func removeAbandoned(in folder: String, prefix: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            let path = folder + "/" + name
+            let pidText = rest.prefix { $0.isNumber }
+            if let pid = Int32(pidText), !pidText.isEmpty, rest.dropFirst(pidText.count).first.map({ $0 == "-" || $0 == "." }) ?? true {
+                guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                unlink(path)
+            } else if rest.count == 6, !rest.contains("-"),
+                      let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      Date().timeIntervalSince(modified) > 600 {
+                unlink(path)
+            }
+        }
     }
 }

@@ -18,10 +18,20 @@ public struct LMDBError: Error, CustomStringConvertible, Equatable {
         self.path = path
     }
 
-    /// mdb_strerror also covers plain errno values (EACCES, ENOSPC, ...).
-    public var message: String { String(cString: mdb_strerror(code)) }
+    /// mdb_strerror also covers plain errno values (EACCES, ENOSPC, ...). LMDB reports a short
+    /// write (what a full disk gives) as EIO: that is said as the full disk it is when the
+    /// library's file system has (next to) no space left.
+    public var message: String {
+        if code == ENOSPC || (code == EIO && DiskSpace.isNearlyFull(path)) { return "no space left on device" }
+        if code == EROFS { return "read-only file system" }
+        return String(cString: mdb_strerror(code))
+    }
 
-    public var description: String { "\(path): \(operation) failed: \(message) (code \(code))" }
+    public var description: String {
+        let text = message
+        // errno's own words need no number; LMDB's codes and a re-read EIO keep theirs.
+        return text == "no space left on device" ? "\(path): \(operation) failed: \(text)" : "\(path): \(operation) failed: \(text) (code \(code))"
+    }
 
     public var isMapFull: Bool { code == MDB_MAP_FULL }
 }
@@ -60,7 +70,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
         // LMDB maps data.mdb and trusts it: check the meta pages before it reads them.
         let dataFile = (path as NSString).appendingPathComponent("data.mdb")
-        let existing = (try? FileManager.default.attributesOfItem(atPath: dataFile))?[.size] as? UInt64
+        var existing = (try? FileManager.default.attributesOfItem(atPath: dataFile))?[.size] as? UInt64
+        if let size = existing, size < UInt64(2 * Self.pageSize), !readOnly {
+            // Shorter than LMDB's two meta pages: a creation that ran out of space (before
+            // creations were made whole, below). It cannot hold a record; it is kept aside, not
+            // deleted, and the library is created again.
+            let aside = dataFile + ".interrupted-\(Int(Date().timeIntervalSince1970))"
+            if rename(dataFile, aside) != 0 { throw LMDBError(errno, "set aside the interrupted data.mdb", path: path) }
+            FileHandle.standardError.write(Data("pastiche: note: \(dataFile) was a library creation cut short (\(size) bytes, no record); kept as \(aside), library created again\n".utf8))
+            existing = nil
+        }
         if let existing {
             if existing > 0 {
                 _ = try LMDBFile(path: dataFile)
@@ -68,9 +87,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 throw LMDBFile.Damage(path: dataFile, reason: "the file is empty")
             }
         }
+        if !readOnly {
+            if existing == nil { try Self.createDataFile(dataFile, in: path) }
+            try Self.reserveLockFile((path as NSString).appendingPathComponent("lock.mdb"), in: path)
+        }
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
-        guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: path) }
+        guard rc == 0, var handle else { throw LMDBError(rc, "mdb_env_create", path: path) }
         func fail(_ rc: Int32, _ op: String) -> LMDBError {
             mdb_env_close(handle)
             return LMDBError(rc, op, path: path)
@@ -83,7 +106,27 @@ public final class LMDBEnvironment: @unchecked Sendable {
         // work with Swift concurrency / dispatch, where a closure may hop threads.
         let openFlags = flags | UInt32(MDB_NOTLS) | (readOnly ? UInt32(MDB_RDONLY) : 0)
         rc = mdb_env_open(handle, path, openFlags, 0o644)
-        if rc != 0 { throw fail(rc, "mdb_env_open") }
+        if rc != 0 && readOnly && (rc == EACCES || rc == EROFS || rc == EPERM) {
+            // LMDB's readers take a slot in lock.mdb, which needs write access. A library the
+            // user cannot write to (another user's, read-only media) is opened without the lock
+            // file, as LMDB does for read-only file systems: reads then cannot pin a snapshot
+            // against a writer elsewhere, but nothing here can write, and every page is checked
+            // before use (LMDBFile).
+            mdb_env_close(handle)
+            var second: OpaquePointer?
+            rc = mdb_env_create(&second)
+            guard rc == 0, let second else { throw LMDBError(rc, "mdb_env_create", path: path) }
+            handle = second
+            rc = mdb_env_set_mapsize(handle, max(mapSize, 16 << 10))
+            if rc == 0 { rc = mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)) }
+            if rc == 0 { rc = mdb_env_open(handle, path, openFlags | UInt32(MDB_NOLOCK), 0o644) }
+        }
+        if rc != 0 {
+            if !readOnly && (rc == EACCES || rc == EROFS || rc == EPERM) {
+                throw fail(rc, "open for writing (the library is read-only to this user; reading it still works)")
+            }
+            throw fail(rc, "mdb_env_open")
+        }
         if !readOnly {
             // A process killed mid-read (SIGKILL) leaves its reader slot behind, which would pin
             // old pages forever; clear such slots whenever a writer opens.
@@ -351,6 +394,78 @@ public final class LMDBTransaction {
 
 /// `mkdir -p`. On failure returns the errno and the component that failed, so callers can
 /// report EACCES / EROFS / "is a file" precisely; nil on success.
+extension LMDBEnvironment {
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// What LMDB's lock file takes with its default 126 reader slots (it sizes the file itself
+    /// when smaller, and takes a larger one as it is).
+    static let lockFileSize = 8192
+
+    /// A new library's data.mdb appears whole or not at all: LMDB writes its two meta pages into
+    /// a temporary file beside it (MDB_NOSUBDIR: the file is the environment), and link(2) gives
+    /// it the name only if nothing has it yet (a concurrent creator's library is kept). A full
+    /// disk leaves no data.mdb behind, so the next command, once there is space, creates the
+    /// library afresh instead of finding a one-page file it must refuse as damaged.
+    static func createDataFile(_ dataFile: String, in directory: String) throws {
+        let temporary = (directory as NSString).appendingPathComponent(".data.mdb.creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temporaryLock = temporary + "-lock"
+        defer {
+            unlink(temporary)
+            unlink(temporaryLock)
+        }
+        try reserveLockFile(temporaryLock, in: directory)
+        var handle: OpaquePointer?
+        var rc = mdb_env_create(&handle)
+        guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: directory) }
+        rc = mdb_env_open(handle, temporary, UInt32(MDB_NOSUBDIR | MDB_NOTLS), 0o644)
+        if rc == 0 {
+            // Both meta pages on disk before the file takes its name.
+            rc = mdb_env_sync(handle, 1)
+        }
+        mdb_env_close(handle)
+        if rc != 0 { throw LMDBError(rc, "create data.mdb", path: directory) }
+        if link(temporary, dataFile) != 0 && errno != EEXIST { throw LMDBError(errno, "create data.mdb", path: directory) }
+    }
+
+    /// Gives lock.mdb its blocks before LMDB maps it: LMDB sizes the lock file with ftruncate,
+    /// which allocates nothing, and its first store into the mapping then dies of SIGBUS on a
+    /// full disk. posix_fallocate reports ENOSPC instead.
+    static func reserveLockFile(_ lockFile: String, in directory: String) throws {
+        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            // Not ours to write (another user's library, read-only media): LMDB says so itself.
+            if errno == EACCES || errno == EROFS || errno == EPERM { return }
+            throw LMDBError(errno, "create lock.mdb", path: directory)
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0 && info.st_size >= lockFileSize && info.st_blocks * 512 >= lockFileSize { return }
+        let rc = posix_fallocate(fd, 0, off_t(lockFileSize))
+        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL { throw LMDBError(rc, "create lock.mdb", path: directory) }
+    }
+}
+
+/// Free space of the file system that holds a path (or its nearest existing parent).
+public enum DiskSpace {
+    /// Bytes available to this user, nil when the file system cannot be asked.
+    public static func available(at path: String) -> UInt64? {
+        var p = path
+        while !p.isEmpty {
+            var info = statvfs()
+            if statvfs(p, &info) == 0 { return UInt64(info.f_bavail) * UInt64(info.f_frsize) }
+            let parent = (p as NSString).deletingLastPathComponent
+            if parent == p { break }
+            p = parent
+        }
+        return nil
+    }
+
+    /// Under 1 MiB free: a failed write there is the disk being full.
+    public static func isNearlyFull(_ path: String) -> Bool {
+        guard let free = available(at: path) else { return false }
+        return free < 1 << 20
+    }
+}
+
 func makeDirectories(_ path: String) -> (code: Int32, path: String)? {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {

@@ -122,8 +122,17 @@ public final class StyleStore: @unchecked Sendable {
         }
         do {
             env = try LMDBEnvironment(path: path, mapSize: initialMapSize, maxDatabases: 4, readOnly: readOnly)
-        } catch let e as LMDBError where !readOnly && (e.code == EACCES || e.code == EROFS) {
-            throw StyleStoreError.notWritable(path: path, reason: e.message)
+        } catch {
+            // A library that could not be created (a full disk) leaves nothing behind: the
+            // directory made for it goes again (rmdir only removes it empty).
+            if !exists && !readOnly {
+                unlink(path + "/lock.mdb")
+                rmdir(path)
+            }
+            if let e = error as? LMDBError, !readOnly && (e.code == EACCES || e.code == EROFS) {
+                throw StyleStoreError.notWritable(path: path, reason: e.message)
+            }
+            throw error
         }
         do {
             let names = [Self.stylesDatabase, "by_pixels", "meta"]

@@ -50,13 +50,29 @@ public struct FFmpeg: Sendable {
         return data
     }
 
-    /// The last meaningful line ffmpeg wrote to stderr, without the input path it repeats.
+    /// The last meaningful line ffmpeg wrote to stderr, without the input path it repeats; a
+    /// failed write (a full disk above all) is said as such.
     static func reason(_ stderr: Data) -> String {
+        if let failure = writeFailure(stderr) { return failure }
         let lines = String(decoding: stderr, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard var line = lines.last else { return "ffmpeg failed" }
         if line.hasPrefix("Conversion failed"), lines.count > 1 { line = lines[lines.count - 2] }
         return line
+    }
+
+    /// What ffmpeg said when it could not write its output. ffmpeg 5.1 exits 0 after "Error
+    /// writing trailer of OUT: No space left on device", leaving a file without its index (an
+    /// mp4 without its moov atom does not play), so the exit status alone cannot be trusted.
+    static func writeFailure(_ stderr: Data) -> String? {
+        let lines = String(decoding: stderr, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+        if lines.contains(where: { $0.contains("No space left on device") }) {
+            return "no space left on device (ffmpeg could not finish writing the video)"
+        }
+        let markers = ["Error writing trailer", "Error submitting a packet to the muxer", "av_interleaved_write_frame()",
+                       "Error closing file", "Error writing"]
+        guard let line = lines.last(where: { line in markers.contains { line.contains($0) } }) else { return nil }
+        return "ffmpeg could not write the video: " + line.trimmingCharacters(in: .whitespaces)
     }
 }
 
@@ -118,10 +134,13 @@ final class FFmpegProcess {
 
     func closeInput() { try? stdinPipe.fileHandleForWriting.close() }
 
-    /// Waits for the child; throws ffmpeg's reason when it failed.
+    /// Waits for the child; throws ffmpeg's reason when it failed, or when it exited 0 but
+    /// said it could not write (`FFmpeg.writeFailure`).
     func finish(what: String) throws {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw VideoError("\(what): \(finishReason())") }
+        while let r = stderrReader, !r.isFinished { usleep(1000) }
+        if let failure = FFmpeg.writeFailure(stderrLock.withLock { stderrData }) { throw VideoError("\(what): \(failure)") }
     }
 
     func terminate() { if process.isRunning { process.terminate() } }

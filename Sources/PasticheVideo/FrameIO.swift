@@ -96,7 +96,7 @@ final class FFmpegEncoder: FrameSink {
         let ext = (output as NSString).pathExtension.lowercased()
         let dir = (output as NSString).deletingLastPathComponent
         let folder = dir.isEmpty ? "." : dir, stem = ".\((output as NSString).lastPathComponent).partial-"
-        removeAbandonedPartials(in: folder, prefix: stem)
+        TemporaryFiles.removeAbandoned(in: folder, prefix: stem)
         temporary = folder + "/" + stem + "\(getpid()).\(ext)"
         self.output = output
         var args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)", "-framerate", frameRate, "-i", "-"]
@@ -162,7 +162,7 @@ final class FolderSink: FrameSink {
         self.output = out
         let parent = (out as NSString).deletingLastPathComponent
         let folder = parent.isEmpty ? "." : parent, stem = ".\((out as NSString).lastPathComponent).partial-"
-        removeAbandonedPartials(in: folder, prefix: stem)
+        TemporaryFiles.removeAbandoned(in: folder, prefix: stem)
         temporary = folder + "/" + stem + "\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
@@ -183,14 +183,4 @@ final class FolderSink: FrameSink {
     func cancel() { try? FileManager.default.removeItem(atPath: temporary) }
 
     var partialPath: String { temporary }
-}
-
-/// Temporary outputs of runs that were killed outright (SIGKILL leaves no chance to clean up):
-/// `.NAME.partial-PID…` whose process is gone.
-func removeAbandonedPartials(in folder: String, prefix: String) {
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {
-        let pidText = name.dropFirst(prefix.count).prefix { $0.isNumber }
-        guard let pid = Int32(pidText), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
-        try? FileManager.default.removeItem(atPath: folder + "/" + name)
-    }
 }
