@@ -17,6 +17,12 @@ public struct StudioConfiguration: Sendable {
     public var maxQueuedJobs = 16
     /// Finished full-size renders kept for download.
     public var keptResults = 8
+    /// Seconds a connection may stay silent (idle between requests, or part-way through sending
+    /// one) before it is closed: silent clients must not hold the studio's file descriptors.
+    public var idleTimeoutSeconds = 60
+    /// Seconds SIGTERM/SIGINT wait for requests in flight before the studio stops anyway
+    /// (a client that never reads its response must not keep it alive).
+    public var shutdownGraceSeconds = 5
 
     public init() {}
 

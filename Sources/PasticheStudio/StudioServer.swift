@@ -2,9 +2,13 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Runs the studio until SIGINT or SIGTERM, then shuts down gracefully: the listener closes,
-/// requests in flight finish, and the library is left as its last committed transaction.
+/// requests in flight get `shutdownGraceSeconds` to finish (then they are cancelled), and the
+/// library is left as its last committed transaction. Connections silent for
+/// `idleTimeoutSeconds` are closed; the listener reuses its address, so a restart binds the port
+/// at once (on Linux SO_REUSEADDR still refuses a port another process listens on).
 public enum StudioServer {
     /// A random token for hosts off loopback: 128 bits, hex.
     public static func makeToken() -> String {
@@ -26,12 +30,16 @@ public enum StudioServer {
         logger.logLevel = ProcessInfo.processInfo.environment["PASTICHE_STUDIO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         let app = Application(
             router: StudioRoutes.router(studio: studio, assets: assets),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(c.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pastiche",
-                                 reuseAddress: false),
+                                 reuseAddress: true),
             onServerRunning: { channel in
                 onReady(url(host: c.host, port: channel.localAddress?.port ?? c.port, token: c.token))
             },
             logger: logger)
-        try await app.runService()
+        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                                              logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(c.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
     }
 }
