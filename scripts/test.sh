@@ -63,3 +63,9 @@ say "driving the studio in headless Chromium"
 PASTICHE_HOME="$home" python3 Tests/studio/browser_test.py --binary "$bin"
 say "the studio under load (8 clients)"
 PASTICHE_HOME="$home" python3 scripts/studio-bench.py --binary "$bin" --renders 30 --seconds 15
+# Faults (docs/faults.md): the studio under silent, half-sent and non-reading clients and
+# SIGTERM; kills, full disks (tmpfs; needs root, as CI runs) and a read-only library.
+say "the studio under hostile clients"
+PASTICHE_HOME="$home" python3 Tests/faults/studio_faults.py --binary "$bin"
+say "fault injection: kills, full disks, a read-only library"
+PASTICHE_HOME="$home" python3 Tests/faults/fault_injection.py --binary "$bin" --trials 3

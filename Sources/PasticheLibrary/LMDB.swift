@@ -88,8 +88,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
             }
         }
         if !readOnly {
-            if existing == nil { try Self.createDataFile(dataFile, in: path) }
             try Self.reserveLockFile((path as NSString).appendingPathComponent("lock.mdb"), in: path)
+            if existing == nil { try Self.createDataFile(dataFile, in: path) }
         }
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
@@ -401,22 +401,18 @@ extension LMDBEnvironment {
     static let lockFileSize = 8192
 
     /// A new library's data.mdb appears whole or not at all: LMDB writes its two meta pages into
-    /// a temporary file beside it (MDB_NOSUBDIR: the file is the environment), and link(2) gives
+    /// a temporary file beside it (MDB_NOSUBDIR: the file is the environment; MDB_NOLOCK: no one
+    /// else can see it, so it needs no lock file), and link(2) gives
     /// it the name only if nothing has it yet (a concurrent creator's library is kept). A full
     /// disk leaves no data.mdb behind, so the next command, once there is space, creates the
     /// library afresh instead of finding a one-page file it must refuse as damaged.
     static func createDataFile(_ dataFile: String, in directory: String) throws {
         let temporary = (directory as NSString).appendingPathComponent(".data.mdb.creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let temporaryLock = temporary + "-lock"
-        defer {
-            unlink(temporary)
-            unlink(temporaryLock)
-        }
-        try reserveLockFile(temporaryLock, in: directory)
+        defer { unlink(temporary) }
         var handle: OpaquePointer?
         var rc = mdb_env_create(&handle)
         guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: directory) }
-        rc = mdb_env_open(handle, temporary, UInt32(MDB_NOSUBDIR | MDB_NOTLS), 0o644)
+        rc = mdb_env_open(handle, temporary, UInt32(MDB_NOSUBDIR | MDB_NOTLS | MDB_NOLOCK), 0o644)
         if rc == 0 {
             // Both meta pages on disk before the file takes its name.
             rc = mdb_env_sync(handle, 1)
