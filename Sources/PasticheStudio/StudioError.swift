@@ -35,12 +35,14 @@ public struct StudioError: Error, CustomStringConvertible, Sendable {
         case let e as ImageError:
             switch e.kind {
             case .tooLarge: return .init(413, e.description)
+            case .writeFailed where e.description.lowercased().contains("no space left on device"): return .init(507, e.description)
             case .outOfMemory, .writeFailed: return .init(500, e.description)
             default: return .init(400, e.description)
             }
         case let e as ModelError: return .init(400, e.description)
         case let e as StyleLibraryError: return .init(409, e.description)
-        case let e as LMDBError: return .init(500, e.description)
+        // 507 Insufficient Storage (RFC 4918): the request was fine, the disk is full.
+        case let e as LMDBError: return .init(e.message == "no space left on device" ? 507 : 500, e.description)
         case let e as DecodingError: return .init(400, describe(e))
         default: return .init(500, "\(error)")
         }
