@@ -87,11 +87,16 @@ public final class StyleLibrary: @unchecked Sendable {
     }
 
     /// Stores a prepared style, or returns the record that already holds the same pixels for
-    /// this predictor (then `reused` is true).
+    /// this predictor (then `reused` is true: the network did not run); with a new explicit
+    /// name, a copy of that record under the name.
     public func add(_ p: PreparedStyle, name: String?, tags: [String], stylizer: Stylizer) throws -> AddResult {
-        if var existing = try store.lookup(pixelHash: p.pixelHash, modelID: stylizer.predictorID) {
-            // The same pixels are stored once per predictor: a new explicit name renames them.
-            if let name, name != existing.name { existing = try store.rename(existing.name, to: name) }
+        if let existing = try store.lookup(pixelHash: p.pixelHash, modelID: stylizer.predictorID) {
+            // The same pixels are embedded once per predictor. A new explicit name stores them
+            // again under that name as well: an add never takes the old name away (scripts and
+            // saved workflows that use it keep working).
+            if let name, name != existing.name {
+                return AddResult(record: try store.copy(existing.name, as: name, tags: tags).record, reused: true)
+            }
             let record = tags.isEmpty ? existing : try store.addTags(existing.name, tags)
             return AddResult(record: record, reused: true)
         }

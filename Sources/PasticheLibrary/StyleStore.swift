@@ -381,6 +381,31 @@ public final class StyleStore: @unchecked Sendable {
         }
     }
 
+    /// Stores the style `source` again under `name` (the same pixels added with a new name):
+    /// the embedding, thumbnail and source are shared, the tags are `tags`, and `source` keeps its
+    /// name and its place in the pixel index, so an add never takes a name away. A record already
+    /// named `name` with the same pixels is returned as it is (`reused`); any other is a taken name.
+    public func copy(_ source: String, as name: String, tags: [String]) throws -> InsertResult {
+        try StyleName.validate(name)
+        for t in tags { try StyleName.validate(t, what: "tag") }
+        return try writing { txn in
+            let original = try existing(txn, source)
+            if let there = try record(txn, name) {
+                guard there.pixelHash == original.pixelHash, there.modelID == original.modelID else {
+                    throw StyleStoreError.nameTaken(name)
+                }
+                return InsertResult(record: there, reused: true)
+            }
+            var r = original
+            r.name = name
+            r.tags = tags
+            r.recipe = nil
+            r.addedAtMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+            try txn.put(styles, Self.key(r.name), r.encoded())
+            return InsertResult(record: r, reused: false)
+        }
+    }
+
     @discardableResult
     public func addTags(_ name: String, _ tags: [String]) throws -> StyleRecord {
         for t in tags { try StyleName.validate(t, what: "tag") }

@@ -8,14 +8,27 @@ import XCTest
 /// checks made after the work, partial files, logs that jump back, and flags one command has
 /// and its sibling lacks.
 final class UsabilityTests: CLITestCase {
-    func testAddingStoredPixelsWithANewNameGivesThatName() throws {
+    /// The same pixels added with a new name are stored under that name too (issue 29): the
+    /// old name is not taken away.
+    func testAddingStoredPixelsWithANewNameKeepsTheOldName() throws {
         let (vangogh, _, _) = try styleAndPhoto()
         try ok(["embed", "add", vangogh])
         XCTAssertEqual(try names(), ["vangogh"])
         let r = try ok(["embed", "add", vangogh, "--name", "wave", "--tag", "japanese"])
         XCTAssertTrue(r.stdoutText.hasPrefix("wave\treused"), r.stdoutText)
-        XCTAssertEqual(try names(), ["wave"])
+        // The old name stays (an add takes no name away); the new one has the same embedding.
+        XCTAssertEqual(try names().sorted(), ["vangogh", "wave"])
         XCTAssertEqual(try names(tag: "japanese"), ["wave"])
+        let show = { (name: String) throws -> [Double] in
+            let json = try JSONSerialization.jsonObject(with: try self.ok(["embed", "show", name, "--json", "--vector"]).stdout) as! [String: Any]
+            return json["embedding"] as! [Double]
+        }
+        XCTAssertEqual(try show("wave"), try show("vangogh"))
+        try ok(["embed", "add", vangogh, "--name", "wave"])
+        XCTAssertEqual(try names().sorted(), ["vangogh", "wave"], "the same name again is that record")
+        try ok(["embed", "add", try smallCopy(of: "styles/s03_hokusai_great_wave.png", as: "other.png", maxSide: 200), "--name", "other"])
+        XCTAssertTrue(try fails(["embed", "add", vangogh, "--name", "other"]).contains("other"), "a name held by other pixels is taken")
+        XCTAssertEqual(try names().sorted(), ["other", "vangogh", "wave"])
     }
 
     func testKeepGoingSkipsBadFilesAndStoresTheRest() throws {

@@ -230,12 +230,18 @@ final class VideoTests: CLITestCase {
         for signal in [SIGKILL, SIGTERM] {
             let out = scratch + "/killed-\(signal).mp4"
             let running = try CLI.start(["video", clip, "-o", out, "--style-image", vangogh, "--library", library], scratch: scratch)
-            usleep(1_500_000)
+            // Killed once the encoder's temporary file exists (frames are being written), not
+            // after a fixed sleep.
+            let deadline = Date().addingTimeInterval(60)
+            func partials() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).filter { $0.hasPrefix(".killed-\(signal).mp4.partial") }
+            }
+            while Date() < deadline && partials().isEmpty && running.process.isRunning { usleep(20_000) }
+            usleep(200_000)
             XCTAssertTrue(running.process.isRunning, "still working when killed")
             kill(running.pid, signal)
             let r = try running.wait()
             XCTAssertNotEqual(r.status, 0)
-            usleep(300_000)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output after signal \(signal)")
             let partial = try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.hasPrefix(".killed-\(signal).mp4.partial") }
             if signal == SIGTERM {

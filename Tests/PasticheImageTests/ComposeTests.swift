@@ -439,11 +439,17 @@ final class ComposeTests: XCTestCase {
 
     // MARK: - Samples
 
-    /// With PASTICHE_SAMPLE_DIR set, writes a sample contact sheet, strip and loss plot there
-    /// (for looking at; nothing is asserted beyond the writes succeeding).
-    func testWriteSamples() throws {
-        guard let dir = ProcessInfo.processInfo.environment["PASTICHE_SAMPLE_DIR"] else {
-            throw XCTSkip("set PASTICHE_SAMPLE_DIR to write sample images")
+    /// A sample contact sheet, strip and loss plots, written as PNG (into PASTICHE_SAMPLE_DIR
+    /// when set, for looking at; else a temporary folder) and read back: each has ink of more
+    /// than one colour, and comes back as rendered to 8-bit rounding.
+    func testSamplesRenderAndSurviveAPNGRoundTrip() throws {
+        let dir = ProcessInfo.processInfo.environment["PASTICHE_SAMPLE_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-samples-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var written: [(String, RGBImage)] = []
+        func write(_ image: RGBImage, _ name: String) throws {
+            try ImageIO.write(image, to: dir + "/" + name)
+            written.append((name, image))
         }
         func swatch(_ w: Int, _ h: Int, _ k: Int) -> RGBImage {
             var image = RGBImage(width: w, height: h, fill: 0)
@@ -464,19 +470,26 @@ final class ComposeTests: XCTestCase {
                                stylized: i == 5 ? nil : swatch(240, 180, i + 3))
         }
         let sheet = ContactSheet.render(entries, cellSize: 128, columns: 3, title: "Pastiche style library (8 styles)")
-        try ImageIO.write(sheet, to: dir + "/contact_sheet.png")
+        try write(sheet, "contact_sheet.png")
         let frames = (0..<5).map { swatch(128, 96, $0) }
         let strip = ContactSheet.strip(frames, labels: ["0.00", "0.25", "0.50", "0.75", "1.00"], spacing: 8)
-        try ImageIO.write(strip, to: dir + "/strip.png")
+        try write(strip, "strip.png")
         let steps = (0..<400).map(Double.init)
         let content = steps.map { (x: $0 * 10, y: 8 * exp(-$0 / 60) + 1 + 0.2 * sin($0 / 3)) }
         let style = steps.map { (x: $0 * 10, y: $0 == 200 ? Double.nan : 30 * exp(-$0 / 25) + 0.4) }
         let tv = steps.map { (x: $0 * 10, y: 0.05) }
         let plot = LossPlot.render(series: [("content", content), ("style", style), ("tv", tv)],
                                    title: "Training loss")
-        try ImageIO.write(plot, to: dir + "/loss.png")
+        try write(plot, "loss.png")
         let logPlot = LossPlot.render(series: [("content", content), ("style", style), ("tv", tv)],
                                       title: "Training loss (log)", logY: true)
-        try ImageIO.write(logPlot, to: dir + "/loss_log.png")
+        try write(logPlot, "loss_log.png")
+        for (name, image) in written {
+            let back = try ImageIO.read(path: dir + "/" + name)
+            XCTAssertEqual([back.width, back.height], [image.width, image.height], name)
+            let worst = zip(back.pixels, image.pixels).map { abs($0 - $1) }.max() ?? 1
+            XCTAssertLessThanOrEqual(worst, 0.5 / 255 + 1e-6, "\(name) survives 8-bit PNG")
+            XCTAssertGreaterThan(Set(image.pixels.map { ($0 * 255).rounded() }).count, 2, "\(name) has ink")
+        }
     }
 }

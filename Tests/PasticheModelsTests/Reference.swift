@@ -49,7 +49,10 @@ enum Reference {
     }
 
     static func tensor(_ name: String, _ index: Index) throws -> Tensor {
-        guard let shape = index.shapes[name] else { throw XCTSkip("reference has no \(name)") }
+        guard let shape = index.shapes[name] else {
+            if required { XCTFail("the reference outputs have no \(name): run scripts/test.sh again") }
+            throw XCTSkip("reference has no \(name)")
+        }
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
         let t = Tensor(shape: shape, zeroed: false)
         XCTAssertEqual(data.count, t.count * 4, "\(name) size")

@@ -20,7 +20,7 @@ extension EmbedCommand {
                 them in file order, as one process would.
                 """)
         @Argument(help: "Images or folders of images.") var images: [String]
-        @Option(help: "Name for the style (one image only; renames it when these pixels are already stored). Default: from the file name, made unique.")
+        @Option(help: "Name for the style (one image only; pixels already stored under another name are stored under this one too). Default: from the file name, made unique.")
         var name: String?
         @Option(name: .customLong("tag"), help: "Tag to attach (repeatable).") var tags: [String] = []
         @Flag(name: .customLong("keep-going"), help: "Skip files that cannot be read instead of stopping.") var keepGoing = false
