@@ -28,7 +28,7 @@ import json, statistics, sys
 def summary(path):
     rows = [json.loads(l) for l in open(path)]
     steps = [b["elapsed"] - a["elapsed"] for a, b in zip(rows, rows[1:])]   # the first step warms up
-    reduce = [r.get("allreduceSeconds", 0.0) for r in rows[1:]]
+    reduce = [r.get("allreduce_seconds", 0.0) for r in rows[1:]]
     return statistics.median(steps), statistics.median(reduce)
 one, many = summary(sys.argv[1]), summary(sys.argv[2])
 ranks, batch, size = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

@@ -15,9 +15,9 @@
 
 /*
  * A fork-join pool whose workers spin for a while before they sleep. GCD's concurrentPerform
- * wakes a parked thread for every call: measured 21 us lost per call with 2 x 50 us of work
- * (47 us after a 300 us gap), and the predictor makes some 40 such calls per image. A worker
- * here spins for up to SPIN_NS after its last item, so back-to-back layers find it awake.
+ * wakes a parked thread for every call, which costs as much as a short layer's work, and the
+ * predictor makes some 40 such calls per image (docs/performance-log.md). A worker here spins
+ * for up to SPIN_NS after its last item, so back-to-back layers find it awake.
  *
  * One job at a time (`submit`); a call made while a job runs - from inside a task, or from a
  * second thread - runs its items inline. The job fields are guarded by a sequence number:

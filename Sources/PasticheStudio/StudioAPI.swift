@@ -1,3 +1,4 @@
+import Foundation
 import PasticheLibrary
 
 /// The JSON the studio speaks (docs/studio.md lists every endpoint). Field names are the API's,
@@ -11,11 +12,12 @@ enum API {
         let blend: Bool
         let thumbnail: String?
         let source: String
-        let added: Int64
+        /// ISO 8601, as every `--json` has dates (docs/json.md).
+        let added: String
         let recipe: [Component]?
         /// Only for one style (`GET /api/styles/{name}`): the predictor and the 100 numbers, as
         /// `embed show --json --vector` has them.
-        let model: String?
+        let model_id: String?
         let embedding: [Float]?
 
         init(_ r: StyleRecord, withEmbedding: Bool = false) {
@@ -26,9 +28,9 @@ enum API {
             blend = r.recipe != nil
             thumbnail = r.thumbnail.isEmpty ? nil : "/api/styles/\(r.name)/thumbnail"
             source = r.sourceFile
-            added = r.addedAtMilliseconds
+            added = ISO8601DateFormatter().string(from: r.addedAt)
             recipe = r.recipe?.map { Component(name: $0.name, weight: $0.weight) }
-            model = withEmbedding ? r.modelID : nil
+            model_id = withEmbedding ? r.modelID : nil
             embedding = withEmbedding ? r.embedding : nil
         }
     }

@@ -45,7 +45,7 @@ final class EngineCLITests: CLITestCase {
         XCTAssertEqual(tensors.count, ModelWeights.expectedParameters.count)
         XCTAssertEqual(info["path"] as? String, CLI.modelPath)
         let weights = try ModelWeights.load(path: CLI.modelPath)
-        XCTAssertEqual(info["predictorID"] as? String, weights.predictorID)
+        XCTAssertEqual(info["predictor_id"] as? String, weights.predictorID)
         XCTAssertEqual((info["parameters"] as? NSNumber)?.intValue, weights.parameterCount)
         let bias = tensors.first { $0["name"] as? String == "predictor.bottleneck.bias" }
         XCTAssertEqual((bias?["shape"] as? [NSNumber])?.map(\.intValue), [100])

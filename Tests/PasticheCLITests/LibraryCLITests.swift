@@ -38,8 +38,8 @@ final class LibraryCLITests: CLITestCase {
         XCTAssertEqual(try names(), ["vangogh", "vangogh-2"])
 
         let a = try show("vangogh"), b = try show("vangogh-2")
-        XCTAssertEqual(a["modelID"] as? String, originalID)
-        XCTAssertEqual(b["modelID"] as? String, perturbedID)
+        XCTAssertEqual(a["model_id"] as? String, originalID)
+        XCTAssertEqual(b["model_id"] as? String, perturbedID)
         let ea = try vector("vangogh"), eb = try vector("vangogh-2")
         XCTAssertEqual(ea.count, 100)
         XCTAssertEqual(eb.count, 100)
@@ -134,7 +134,7 @@ final class LibraryCLITests: CLITestCase {
         XCTAssertEqual(shown["source"] as? String, "vangogh.png")
         XCTAssertEqual((shown["width"] as? NSNumber)?.intValue, styleImage.width)
         XCTAssertEqual((shown["height"] as? NSNumber)?.intValue, styleImage.height)
-        XCTAssertEqual((shown["modelID"] as? String)?.count, 16)
+        XCTAssertEqual((shown["model_id"] as? String)?.count, 16)
         XCTAssertNotNil(shown["added"] as? String)
         XCTAssertEqual(shown["tags"] as? [String], [])
 
@@ -223,7 +223,7 @@ final class LibraryCLITests: CLITestCase {
         for rec in records {
             let name = rec["name"] as? String ?? ""
             XCTAssertFalse(name.isEmpty)
-            XCTAssertFalse((rec["modelID"] as? String ?? "").isEmpty, "record \(name) has no modelID")
+            XCTAssertFalse((rec["model_id"] as? String ?? "").isEmpty, "record \(name) has no modelID")
             let v = try vector(name)
             XCTAssertEqual(v.count, 100, name)
             XCTAssertTrue(v.allSatisfy(\.isFinite), "record \(name) has non-finite values")

@@ -44,6 +44,13 @@ final class StudioTests: CLITestCase {
         let embedding = (detail.object["embedding"] as? [NSNumber])?.map(\.floatValue) ?? []
         XCTAssertEqual(embedding.count, 100)
         XCTAssertEqual(embedding, try vector("vangogh"))
+        // One JSON dialect (docs/json.md): the studio's record has the CLI's keys and dates.
+        let cli = try json(try ok(["embed", "show", "vangogh", "--json", "--vector"])) as? [String: Any] ?? [:]
+        XCTAssertEqual(detail.object["model_id"] as? String, cli["model_id"] as? String)
+        XCTAssertEqual(detail.object["added"] as? String, cli["added"] as? String, "added: the same ISO 8601 date")
+        for key in detail.object.keys {
+            XCTAssertNotNil(key.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression), "studio key \(key)")
+        }
 
         let nearest = try studio.get("/api/styles/vangogh/nearest?k=5").object["nearest"] as? [[String: Any]] ?? []
         XCTAssertEqual(nearest.compactMap { $0["name"] as? String }, ["hokusai"], "the style itself is not its own neighbour")

@@ -49,7 +49,7 @@ final class TrainingCLITests: CLITestCase {
                             "--size", "64", "--json"], withLibrary: false)
             let object = try json(e) as? [String: Any] ?? [:]
             XCTAssertNotNil(object["total"], e.stdoutText)
-            return (object["embeddingMSE"] as? NSNumber)?.doubleValue ?? -1
+            return (object["embedding_mse"] as? NSNumber)?.doubleValue ?? -1
         }
         XCTAssertGreaterThan(try embeddingMSE(student), 0)
         XCTAssertEqual(try embeddingMSE(CLI.modelPath), 0)

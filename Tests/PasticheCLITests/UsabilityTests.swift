@@ -229,4 +229,35 @@ final class UsabilityTests: CLITestCase {
         XCTAssertEqual(try decode(scratch + "/frames/frame-000.png").pixels, images[3].pixels,
                        "interpolate at t = 0 is stylize at the same stroke scale")
     }
+
+    /// One JSON dialect (docs/json.md): every key of every `--json` answer is snake_case, and
+    /// dates are ISO 8601.
+    func testEveryJSONOutputIsSnakeCase() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh, hokusai])
+        var keys: [String: String] = [:]  // key → the command it came from
+        func collect(_ value: Any, _ command: String) {
+            if let object = value as? [String: Any] {
+                for (k, v) in object { keys[k] = command; collect(v, command) }
+            } else if let array = value as? [Any] {
+                for v in array { collect(v, command) }
+            }
+        }
+        let commands: [([String], Bool)] = [
+            (["doctor", "--json"], true), (["embed", "list", "--json"], true), (["embed", "show", "vangogh", "--json", "--vector"], true),
+            (["embed", "nearest", "vangogh", "--json"], true), (["image", "info", photo, "--json"], false),
+            (["model", "info", "--json"], false), (["model", "info", "--vgg", "--json"], false),
+        ]
+        for (args, withLibrary) in commands {
+            let r = try ok(args, withLibrary: withLibrary)
+            collect(try json(r), args.filter { !$0.hasPrefix("--") }.prefix(2).joined(separator: " "))
+        }
+        XCTAssertGreaterThan(keys.count, 20, "enough keys to mean something: \(keys.keys.sorted())")
+        for (key, command) in keys {
+            XCTAssertNotNil(key.range(of: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$", options: .regularExpression), "`\(command) --json` has the key \(key)")
+        }
+        let shown = try json(try ok(["embed", "show", "vangogh", "--json"])) as? [String: Any]
+        let added = shown?["added"] as? String ?? ""
+        XCTAssertNotNil(ISO8601DateFormatter().date(from: added), "added is ISO 8601: \(added)")
+    }
 }

@@ -326,6 +326,15 @@ def main():
 
         # The map: one point per style; clicking one shows that style.
         driver.find_element(By.ID, "show-map").click()
+        check(not driver.find_element(By.ID, "gallery").is_displayed(), "the map tab hides the gallery")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map text"))
+        inside = driver.execute_script("""
+            const svg = document.getElementById("map"), box = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll("text")].every((t) => {
+              const r = t.getBoundingClientRect();
+              return r.left >= box.left - 0.5 && r.right <= box.right + 0.5 && r.height >= 9;
+            });""")
+        check(inside is True, "every map label is inside the map and at least 9 px tall")
         points = driver.find_elements(By.CSS_SELECTOR, "#map circle")
         check(len(points) == len(library_names(binary, library)), f"the map shows one point per style ({len(points)})")
         target = next(p for p in points if p.get_attribute("data-name") == "s02_klimt_the_kiss")

@@ -6,7 +6,7 @@ import Glibc
 /// Single-precision GEMM on all cores without oversubscription: OpenBLAS runs single-threaded
 /// and Pastiche splits the product itself (along N, else M) across `Parallel.cores`. With
 /// OpenBLAS's own threads, its workers busy-wait between calls and fight the threads that run
-/// im2col, instance norm and the other element-wise work (measured: 5–20× slowdowns on 2 cores).
+/// im2col, instance norm and the other element-wise work (docs/performance-log.md).
 public enum Gemm {
     /// Called once before the first product (and by the executable at start, `useSingleThreadedBLAS`).
     static let singleThreadedBLAS: Void = {

@@ -10,9 +10,9 @@ import Glibc
 /// 4 KB, a visible share of a full-resolution `blend`. The network allocates the same few sizes layer
 /// after layer and image after image, so exact-size reuse catches nearly all of them.
 /// Retained memory is capped (`capacityBytes` in all, `maxBufferBytes` per buffer): a buffer
-/// that does not fit is freed as before. Holding big buffers raises peak memory: a 4096²
-/// stylize measured 1.38–1.51 GB holding one 134 or 268 MB activation through its last layers,
-/// 1.24 GB with activations above `maxBufferBytes` (8 channels at 3.9 MP) left to malloc.
+/// that does not fit is freed as before. Holding big buffers raises peak memory, which is why
+/// activations above `maxBufferBytes` are left to malloc (docs/performance-log.md has the
+/// measurements).
 enum StoragePool {
     /// Buffers smaller than this come from malloc's own free lists anyway.
     static let minimumBytes = 1 << 20

@@ -89,7 +89,7 @@ struct TrainingRunOptions: ParsableArguments {
 
     /// Runs to the end: a progress line on a TTY, one JSON object per step with --json.
     func run(_ trainer: Trainer) throws {
-        let encoder = JSONEncoder(); encoder.outputFormatting = [.sortedKeys]
+        let encoder = Terminal.jsonEncoder()
         do {
             try trainer.run { r in
                 if json, let d = try? encoder.encode(r) { print(String(decoding: d, as: UTF8.self)); fflush(stdout) }

@@ -30,9 +30,7 @@ extension ImageCommand {
                 }
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                print(String(decoding: try Terminal.jsonEncoder(pretty: true).encode(entries), as: UTF8.self))
             }
             // Every bad file gets its one line; the last is thrown so the root prints it and exits 1.
             for failure in failures.dropLast() {

@@ -317,12 +317,8 @@ struct OptimizeCommand: ParsableCommand {
 /// One compact JSON object on its own line (snake_case keys), flushed at once so a reader of the
 /// pipe sees each iteration as it ends.
 func printJSONLine<T: Encodable>(_ value: T) {
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     // A diverging objective is still reported, as the strings JSON has for it.
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    guard let data = try? encoder.encode(value) else { return }
+    guard let data = try? Terminal.jsonEncoder().encode(value) else { return }
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
 

@@ -120,9 +120,7 @@ struct VideoCommand: ParsableCommand {
         }
         Terminal.endProgress()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            print(String(decoding: try Terminal.jsonEncoder().encode(summary), as: UTF8.self))
         } else {
             Terminal.note(String(format: "wrote %@: %d frames, %d×%d, %.1f fps", summary.output, summary.frames,
                                  summary.width, summary.height, summary.fps))

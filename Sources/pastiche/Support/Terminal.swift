@@ -29,9 +29,18 @@ enum Terminal {
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        let data = try jsonEncoder(pretty: true).encode(value)
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The one JSON dialect of every `--json` (docs/json.md): snake_case keys, ISO 8601 dates,
+    /// sorted keys, unescaped slashes; a diverging number as the strings "inf", "-inf", "nan".
+    static func jsonEncoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
     }
 }

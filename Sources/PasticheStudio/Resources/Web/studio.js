@@ -135,7 +135,9 @@ async function loadMap() {
     c.append(title);
     c.addEventListener("click", () => selectStyle(p.name));
     const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", (x + 0.06).toFixed(4));
+    // Labels sit on the side of the point towards the middle, so none runs off the map.
+    if (x > 0) label.setAttribute("text-anchor", "end");
+    label.setAttribute("x", (x > 0 ? x - 0.06 : x + 0.06).toFixed(4));
     label.setAttribute("y", (y + 0.02).toFixed(4));
     label.textContent = p.name;
     g.append(c, label);
