@@ -22,15 +22,17 @@ public struct LMDBError: Error, CustomStringConvertible, Equatable {
     /// write (what a full disk gives) as EIO: that is said as the full disk it is when the
     /// library's file system has (next to) no space left.
     public var message: String {
-        if code == ENOSPC || (code == EIO && DiskSpace.isNearlyFull(path)) { return "no space left on device" }
+        if isDiskFull { return "no space left on device" }
         if code == EROFS { return "read-only file system" }
         return String(cString: mdb_strerror(code))
     }
 
+    /// ENOSPC, or EIO on a file system with (next to) no space left.
+    public var isDiskFull: Bool { code == ENOSPC || (code == EIO && DiskSpace.isNearlyFull(path)) }
+
     public var description: String {
-        let text = message
         // errno's own words need no number; LMDB's codes and a re-read EIO keep theirs.
-        return text == "no space left on device" ? "\(path): \(operation) failed: \(text)" : "\(path): \(operation) failed: \(text) (code \(code))"
+        isDiskFull ? "\(path): \(operation) failed: \(message)" : "\(path): \(operation) failed: \(message) (code \(code))"
     }
 
     public var isMapFull: Bool { code == MDB_MAP_FULL }
@@ -91,41 +93,26 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try Self.reserveLockFile((path as NSString).appendingPathComponent("lock.mdb"), in: path)
             if existing == nil { try Self.createDataFile(dataFile, in: path) }
         }
-        var handle: OpaquePointer?
-        var rc = mdb_env_create(&handle)
-        guard rc == 0, var handle else { throw LMDBError(rc, "mdb_env_create", path: path) }
-        func fail(_ rc: Int32, _ op: String) -> LMDBError {
-            mdb_env_close(handle)
-            return LMDBError(rc, op, path: path)
-        }
-        rc = mdb_env_set_mapsize(handle, max(mapSize, 16 << 10))
-        if rc != 0 { throw fail(rc, "mdb_env_set_mapsize") }
-        rc = mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases))
-        if rc != 0 { throw fail(rc, "mdb_env_set_maxdbs") }
         // MDB_NOTLS: read transactions are not tied to the thread that began them, so they
         // work with Swift concurrency / dispatch, where a closure may hop threads.
         let openFlags = flags | UInt32(MDB_NOTLS) | (readOnly ? UInt32(MDB_RDONLY) : 0)
-        rc = mdb_env_open(handle, path, openFlags, 0o644)
-        if rc != 0 && readOnly && (rc == EACCES || rc == EROFS || rc == EPERM) {
+        var opened = Self.openHandle(path, flags: openFlags, mapSize: mapSize, maxDatabases: maxDatabases)
+        if readOnly, case .failure(let e) = opened, e.operation == "mdb_env_open", Self.deniesWriting(e.code) {
             // LMDB's readers take a slot in lock.mdb, which needs write access. A library the
             // user cannot write to (another user's, read-only media) is opened without the lock
             // file, as LMDB does for read-only file systems: reads then cannot pin a snapshot
             // against a writer elsewhere, but nothing here can write, and every page is checked
             // before use (LMDBFile).
-            mdb_env_close(handle)
-            var second: OpaquePointer?
-            rc = mdb_env_create(&second)
-            guard rc == 0, let second else { throw LMDBError(rc, "mdb_env_create", path: path) }
-            handle = second
-            rc = mdb_env_set_mapsize(handle, max(mapSize, 16 << 10))
-            if rc == 0 { rc = mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)) }
-            if rc == 0 { rc = mdb_env_open(handle, path, openFlags | UInt32(MDB_NOLOCK), 0o644) }
+            opened = Self.openHandle(path, flags: openFlags | UInt32(MDB_NOLOCK), mapSize: mapSize, maxDatabases: maxDatabases)
         }
-        if rc != 0 {
-            if !readOnly && (rc == EACCES || rc == EROFS || rc == EPERM) {
-                throw fail(rc, "open for writing (the library is read-only to this user; reading it still works)")
+        let handle: OpaquePointer
+        switch opened {
+        case .success(let h): handle = h
+        case .failure(let e):
+            if !readOnly && e.operation == "mdb_env_open" && Self.deniesWriting(e.code) {
+                throw LMDBError(e.code, "open for writing (the library is read-only to this user; reading it still works)", path: path)
             }
-            throw fail(rc, "mdb_env_open")
+            throw e
         }
         if !readOnly {
             // A process killed mid-read (SIGKILL) leaves its reader slot behind, which would pin
@@ -392,13 +379,33 @@ public final class LMDBTransaction {
     }
 }
 
-/// `mkdir -p`. On failure returns the errno and the component that failed, so callers can
-/// report EACCES / EROFS / "is a file" precisely; nil on success.
 extension LMDBEnvironment {
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// What LMDB's lock file takes with its default 126 reader slots (it sizes the file itself
     /// when smaller, and takes a larger one as it is).
     static let lockFileSize = 8192
+
+    /// The errno values of a file or file system this user may not write.
+    static func deniesWriting(_ code: Int32) -> Bool { code == EACCES || code == EROFS || code == EPERM }
+
+    /// An environment handle created, sized and opened at `path`; on failure the handle is
+    /// closed and the error names the call that failed.
+    static func openHandle(_ path: String, flags: UInt32, mapSize: Int, maxDatabases: Int) -> Result<OpaquePointer, LMDBError> {
+        var created: OpaquePointer?
+        var rc = mdb_env_create(&created)
+        guard rc == 0, let handle = created else { return .failure(LMDBError(rc, "mdb_env_create", path: path)) }
+        func fail(_ op: String) -> Result<OpaquePointer, LMDBError> {
+            mdb_env_close(handle)
+            return .failure(LMDBError(rc, op, path: path))
+        }
+        rc = mdb_env_set_mapsize(handle, max(mapSize, 16 << 10))
+        if rc != 0 { return fail("mdb_env_set_mapsize") }
+        rc = mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases))
+        if rc != 0 { return fail("mdb_env_set_maxdbs") }
+        rc = mdb_env_open(handle, path, flags, 0o644)
+        if rc != 0 { return fail("mdb_env_open") }
+        return .success(handle)
+    }
 
     /// A new library's data.mdb appears whole or not at all: LMDB writes its two meta pages into
     /// a temporary file beside it (MDB_NOSUBDIR: the file is the environment; MDB_NOLOCK: no one
@@ -409,14 +416,13 @@ extension LMDBEnvironment {
     static func createDataFile(_ dataFile: String, in directory: String) throws {
         let temporary = (directory as NSString).appendingPathComponent(".data.mdb.creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         defer { unlink(temporary) }
-        var handle: OpaquePointer?
-        var rc = mdb_env_create(&handle)
-        guard rc == 0, let handle else { throw LMDBError(rc, "mdb_env_create", path: directory) }
-        rc = mdb_env_open(handle, temporary, UInt32(MDB_NOSUBDIR | MDB_NOTLS | MDB_NOLOCK), 0o644)
-        if rc == 0 {
-            // Both meta pages on disk before the file takes its name.
-            rc = mdb_env_sync(handle, 1)
+        let handle: OpaquePointer
+        switch openHandle(temporary, flags: UInt32(MDB_NOSUBDIR | MDB_NOTLS | MDB_NOLOCK), mapSize: 0, maxDatabases: 0) {
+        case .success(let h): handle = h
+        case .failure(let e): throw LMDBError(e.code, "create data.mdb", path: directory)
         }
+        // Both meta pages on disk before the file takes its name.
+        let rc = mdb_env_sync(handle, 1)
         mdb_env_close(handle)
         if rc != 0 { throw LMDBError(rc, "create data.mdb", path: directory) }
         if link(temporary, dataFile) != 0 && errno != EEXIST { throw LMDBError(errno, "create data.mdb", path: directory) }
@@ -429,7 +435,7 @@ extension LMDBEnvironment {
         let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 {
             // Not ours to write (another user's library, read-only media): LMDB says so itself.
-            if errno == EACCES || errno == EROFS || errno == EPERM { return }
+            if deniesWriting(errno) { return }
             throw LMDBError(errno, "create lock.mdb", path: directory)
         }
         defer { close(fd) }
@@ -462,6 +468,8 @@ public enum DiskSpace {
     }
 }
 
+/// `mkdir -p`. On failure returns the errno and the component that failed, so callers can
+/// report EACCES / EROFS / "is a file" precisely; nil on success.
 func makeDirectories(_ path: String) -> (code: Int32, path: String)? {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {

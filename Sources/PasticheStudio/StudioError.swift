@@ -42,7 +42,7 @@ public struct StudioError: Error, CustomStringConvertible, Sendable {
         case let e as ModelError: return .init(400, e.description)
         case let e as StyleLibraryError: return .init(409, e.description)
         // 507 Insufficient Storage (RFC 4918): the request was fine, the disk is full.
-        case let e as LMDBError: return .init(e.message == "no space left on device" ? 507 : 500, e.description)
+        case let e as LMDBError: return .init(e.isDiskFull ? 507 : 500, e.description)
         case let e as DecodingError: return .init(400, describe(e))
         default: return .init(500, "\(error)")
         }

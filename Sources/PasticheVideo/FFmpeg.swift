@@ -139,15 +139,17 @@ final class FFmpegProcess {
     func finish(what: String) throws {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw VideoError("\(what): \(finishReason())") }
-        while let r = stderrReader, !r.isFinished { usleep(1000) }
-        if let failure = FFmpeg.writeFailure(stderrLock.withLock { stderrData }) { throw VideoError("\(what): \(failure)") }
+        if let failure = FFmpeg.writeFailure(allStderr()) { throw VideoError("\(what): \(failure)") }
     }
 
     func terminate() { if process.isRunning { process.terminate() } }
 
-    private func finishReason() -> String {
+    private func finishReason() -> String { FFmpeg.reason(allStderr()) }
+
+    /// Everything the child wrote to stderr, once it has exited and the reader has drained it.
+    private func allStderr() -> Data {
         process.waitUntilExit()
         while let r = stderrReader, !r.isFinished { usleep(1000) }
-        return FFmpeg.reason(stderrLock.withLock { stderrData })
+        return stderrLock.withLock { stderrData }
     }
 }
