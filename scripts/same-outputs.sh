@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs two pastiche binaries on the same inputs and checks that their outputs are byte-identical:
-# `stylize` (three photos × three styles), `blend`, `interpolate`, `embed add` (the stored
-# embeddings, exported as JSON) and four steps of `train predictor` and `train distill` (losses
-# to the last digit). For refactors that must not change behaviour:
+# `stylize` (three photos × three styles), masked `stylize` and `blend` (soft masks, one mask,
+# feathered), `blend`, `interpolate`, `video` (a folder of frames, plain and masked), a studio
+# render (`serve`, POST /api/render), `embed add` (the stored embeddings, exported as JSON) and
+# four steps of `train predictor` and `train distill` (losses to the last digit). For refactors that must not change behaviour:
 #   bash scripts/same-outputs.sh OLD_BINARY NEW_BINARY [WORKDIR]
 # Exit status 0 when every output matches; otherwise each differing output is named.
 set -euo pipefail
@@ -14,7 +15,10 @@ photos=(docs/images/summer_palace.jpg docs/images/chelsea_cat.png Tests/Pastiche
 styles=(styles/s01_vangogh_starry_night.jpg styles/s03_hokusai_great_wave.png styles/s04_kandinsky_composition_viii.png)
 content=Tests/PasticheTrainingTests/Fixtures/content
 # Wall-clock fields (timings, timestamps) are the only parts allowed to differ between runs.
-untimed() { sed -E 's/"(elapsed|eta|samplesPerSecond|addedAtMilliseconds)" *: *[0-9.e+-]+,? *//g'; }
+untimed() {
+    sed -E -e 's/"(elapsed|eta|samplesPerSecond|samples_per_second|addedAtMilliseconds|added_at_milliseconds)" *: *[0-9.e+-]+,? *//g' \
+        -e 's/"(added|date|time)" *: *"[0-9T:.Z+-]+",? *//g'
+}
 trainStyles=Tests/PasticheTrainingTests/Fixtures/styles
 
 run_all() {
@@ -37,11 +41,71 @@ run_all() {
         --weights 0.2,0.3,0.5 "${photos[0]}" -o "$out/blend.png" 2>/dev/null
     "$bin" interpolate --library "$lib" --from s01_vangogh_starry_night --to s04_kandinsky_composition_viii --steps 3 --max-size 384 \
         "${photos[1]}" -o "$out/interpolate.png" 2>/dev/null
+    # Masks: two soft regions, one feathered mask, and a masked blend.
+    "$bin" stylize --library "$lib" --styles s01_vangogh_starry_night,s03_hokusai_great_wave \
+        --masks "$masks/left.png,$masks/right.png" "${photos[0]}" -o "$out/masks.png" 2>/dev/null
+    "$bin" stylize --style-image "${styles[2]}" --mask "$masks/left.png" --feather 12 --strength 0.8 \
+        "${photos[1]}" -o "$out/mask-feather.png" 2>/dev/null
+    "$bin" blend --library "$lib" --styles s01_vangogh_starry_night,s04_kandinsky_composition_viii \
+        --masks "$masks/left.png,$masks/right.png" --preserve-color "${photos[2]}" -o "$out/masked-blend.png" 2>/dev/null
+    # Video frames: a folder of frames in and out, plain (with the carried statistics) and masked.
+    "$bin" video "$frames" -o "$out/video-plain/" --style-image "${styles[0]}" 2>/dev/null
+    "$bin" video "$frames" -o "$out/video-masks/" --library "$lib" --styles s01_vangogh_starry_night,s03_hokusai_great_wave \
+        --masks "$masks/left.png,$masks/right.png" 2>/dev/null
+    for d in video-plain video-masks; do
+        for f in "$out/$d"/*.png; do mv "$f" "$out/$d.$(basename "$f")"; done
+        rmdir "$out/$d"
+    done
+    # A studio render: the same request as a browser's full-size render.
+    studio_render "$bin" "$lib" "$out/studio.png"
     "$bin" train predictor --content "$content" --styles "$trainStyles" --steps 4 --batch 2 --size 128 --json \
         -o "$out/trained.safetensors" 2>/dev/null | untimed > "$out/train.jsonl"
     "$bin" train distill --styles "$trainStyles" --width 0.5 --steps 4 --batch 2 --json \
         -o "$out/distilled.safetensors" 2>/dev/null | untimed > "$out/distill.jsonl"
     for log in "$out"/*.train.jsonl; do untimed < "$log" > "$log.untimed"; mv "$log.untimed" "$log"; done
+}
+
+# Masks (left and right halves with a soft edge) and four frames of a moving test pattern,
+# made once so both binaries read the same files.
+masks=$work/masks; frames=$work/frames
+mkdir -p "$masks" "$frames"
+python3 - "$masks" <<'PY'
+import sys, zlib, struct
+def png(path, w, h, value):
+    rows = b"".join(b"\0" + bytes(value(x, y) for x in range(w)) for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+ramp = lambda x: max(0, min(255, int((x - 120) * 255 / 40)))
+png(sys.argv[1] + "/left.png", 300, 200, lambda x, y: 255 - ramp(x))
+png(sys.argv[1] + "/right.png", 300, 200, lambda x, y: ramp(x))
+PY
+ffmpeg -v error -f lavfi -i testsrc=size=192x128:rate=10 -frames:v 4 "$frames/%04d.png"
+
+# `serve` on a free port, one photo upload and one render; the PNG is the render's bytes.
+studio_render() {
+    local bin=$1 lib=$2 dest=$3
+    local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$bin" serve --library "$lib" --port "$port" >/dev/null 2>&1 &
+    local pid=$!
+    python3 - "$port" "${photos[0]}" "$dest" <<'PY'
+import json, sys, time, urllib.request
+port, photo, dest = sys.argv[1:4]
+base = f"http://127.0.0.1:{port}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/api/stats", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+def post(path, data, kind):
+    req = urllib.request.Request(base + path, data=data, headers={"Content-Type": kind}, method="POST")
+    return urllib.request.urlopen(req, timeout=120).read()
+photo_id = json.loads(post("/api/photos", open(photo, "rb").read(), "image/jpeg"))["photo"]
+body = {"photo": photo_id, "styles": [{"name": "s01_vangogh_starry_night", "weight": 0.4},
+        {"name": "s03_hokusai_great_wave", "weight": 0.6}], "strength": 0.9, "max_size": 400, "format": "png"}
+open(dest, "wb").write(post("/api/render", json.dumps(body).encode(), "application/json"))
+PY
+    kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 run_all "$old" "$work/old"
