@@ -55,9 +55,17 @@ public enum EmbeddingMath {
         }
         let n = embeddings[0].count
         guard embeddings.allSatisfy({ $0.count == n }) else { throw ModelError("embeddings differ in length") }
-        var out = [Float](repeating: 0, count: n)
-        for (e, wi) in zip(embeddings, weights.normalized) where wi != 0 {
-            for k in 0..<n { out[k] += wi * e[k] }
+        return weightedSum(embeddings, weights: weights.normalized)
+    }
+
+    /// Σ wᵢ·eᵢ with the weights as given (spatial control's constant masks, whose weights and
+    /// the photo's own share already sum to 1). Zero weights are skipped, so a weight of
+    /// exactly 1 returns that embedding bit for bit.
+    public static func weightedSum(_ embeddings: [Embedding], weights: [Float]) -> Embedding {
+        precondition(embeddings.count == weights.count, "one weight per embedding")
+        var out = [Float](repeating: 0, count: embeddings.first?.count ?? 0)
+        for (e, wi) in zip(embeddings, weights) where wi != 0 {
+            for k in out.indices { out[k] += wi * e[k] }
         }
         return out
     }

@@ -67,7 +67,7 @@ public final class Stylizer: @unchecked Sendable {
     /// non-zero somewhere). Each region is normalised with its own statistics, so it has its
     /// style at full strength. Planes that are zero everywhere are left out. Masks that do not vary
     /// over the photo are no spatial control: they run the plain network with the mixed
-    /// embedding Σ w_k·e_k (summed as `EmbeddingMath.blend` and `withStrength` sum), so a white
+    /// embedding Σ w_k·e_k (`EmbeddingMath.weightedSum`), so a white
     /// mask is `stylize`, a grey one `--strength` and constant masks that blend, bit for bit.
     public func stylize(_ content: RGBImage, styles: [Embedding], masks: StyleMasks, ownEmbedding: Embedding? = nil,
                         strokeScale: StrokeScale = .native, progress: ((Double) -> Void)? = nil,
@@ -83,11 +83,8 @@ public final class Stylizer: @unchecked Sendable {
         }
         let planes = (0..<masks.planeCount).map { masks.plane($0) }
         if planes.allSatisfy({ plane in plane.allSatisfy { $0 == plane.first! } }) {
-            var mixed = [Float](repeating: 0, count: PredictorArchitecture.embeddingSize)
-            for (k, plane) in planes.enumerated() where plane.first! != 0 {
-                let e = embedding(ofPlane: k)
-                for i in mixed.indices { mixed[i] += plane.first! * e[i] }
-            }
+            let used = planes.indices.filter { planes[$0].first! != 0 }
+            let mixed = EmbeddingMath.weightedSum(used.map { embedding(ofPlane: $0) }, weights: used.map { planes[$0].first! })
             return stylize(content, embedding: mixed, strokeScale: strokeScale, progress: progress, moments: moments,
                            phase: phase)
         }

@@ -120,7 +120,7 @@ public struct LBFGS: PixelOptimizer {
         }
         direction = q
         // A direction that does not descend (gᵀd ≥ 0, from rounding in a long history): gradient step.
-        guard Self.dot(g, UnsafeBufferPointer(start: direction, count: n)) < 0 else {
+        guard direction.withUnsafeBufferPointer({ Self.dot(g, $0) }) < 0 else {
             steps.removeAll(); changes.removeAll(); rho.removeAll(); hessianScale = 1
             takeGradientStep(x: x, gradient: g)
             return

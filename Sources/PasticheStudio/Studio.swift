@@ -126,28 +126,26 @@ public final class Studio: @unchecked Sendable {
         return API.Photo(photo: id, width: image.width, height: image.height)
     }
 
-    /// A checked render request: the styles resolved to one embedding, ready for the queue.
+    /// A checked render request: the styles resolved, ready for the queue. Mask images stay
+    /// in the photo cache (by id) until the render runs.
     struct RenderPlan {
         let photo: String
-        let embedding: Embedding
-        let strength: Float
-        let preserveColor: Bool
-        let maxSize: Int?
-        let format: ImageFormat
-        let quality: Int
-        let components: [RecipeComponent]
-        /// A style per region: `styles[k]` through mask `masks[k]` (cached image ids); empty: none.
-        var styles: [Embedding] = []
+        /// Resolved styles and options; its masks (and their feather and invert) are filled in
+        /// from `masks` when painting.
+        let painting: Painting
         var masks: [String] = []
         var feather: Double = 0
         var invertMask = false
-        var strokeScale = StrokeScale.standard
+        let maxSize: Int?
+        let format: ImageFormat
+        let quality: Int
     }
 
     func plan(_ r: API.Render) async throws -> RenderPlan {
-        let strength = r.strength ?? 1
-        guard strength.isFinite, (0...1).contains(strength) else {
-            throw StudioError.badRequest("strength must be in [0, 1], got \(strength)")
+        var options = PaintingOptions()
+        options.strength = r.strength ?? 1
+        guard options.strength.isFinite, (0...1).contains(options.strength) else {
+            throw StudioError.badRequest("strength must be in [0, 1], got \(options.strength)")
         }
         if let m = r.max_size, m < 16 || m > 1 << 16 {
             throw StudioError.badRequest("max_size must be from 16 to 65536, got \(m)")
@@ -168,62 +166,59 @@ public final class Studio: @unchecked Sendable {
         if !masks.isEmpty && masks.count != r.styles.count {
             throw StudioError.badRequest("masks: \(masks.count) for \(r.styles.count) styles; give one per style")
         }
-        if r.invert_mask == true && masks.count != 1 { throw StudioError.badRequest("invert_mask takes one mask") }
-        var strokeScale = StrokeScale.standard
+        let invertMask = r.invert_mask ?? false
+        if invertMask && masks.count != 1 { throw StudioError.badRequest("invert_mask takes one mask") }
         if let text = r.stroke_scale?.text {
             guard let parsed = StrokeScale(text) else {
                 throw StudioError.badRequest("stroke_scale must be a number from \(StrokeScale.range.lowerBound) to \(StrokeScale.range.upperBound) or \"native\", got '\(text)'")
             }
-            strokeScale = parsed
+            options.strokeScale = parsed
         }
-        let (components, embedding, styles) = try await blend(r.styles, weighted: masks.isEmpty)
+        options.preserveColor = r.preserve_color ?? false
+        // With masks the masks set the mix per pixel, and the weights are unused.
+        let painting = try await resolve(r.styles, weighted: masks.isEmpty, options: options)
         for id in [r.photo] + masks where !photos.contains(id) {
             throw StudioError.notFound("no photo '\(id)' here (never uploaded, or dropped from the cache): upload it again")
         }
-        return RenderPlan(photo: r.photo, embedding: embedding, strength: strength, preserveColor: r.preserve_color ?? false,
-                          maxSize: r.max_size, format: format, quality: quality, components: components,
-                          styles: masks.isEmpty ? [] : styles, masks: masks, feather: feather, invertMask: r.invert_mask ?? false,
-                          strokeScale: strokeScale)
+        return RenderPlan(photo: r.photo, painting: painting, masks: masks, feather: feather, invertMask: invertMask,
+                          maxSize: r.max_size, format: format, quality: quality)
     }
 
-    /// Σ wᵢ·eᵢ with the weights normalised as `pastiche blend` does, and the styles' own
-    /// embeddings. `weighted: false` (masks set the mix per pixel): the weights are unused and
-    /// count equally.
-    func blend(_ styles: [API.Component], weighted: Bool = true) async throws -> ([RecipeComponent], Embedding, [Embedding]) {
+    /// The styles by library name (the studio never reads files: images arrive as uploads),
+    /// resolved by the CLI's rule (`StyleResolver`), with the weights normalised as
+    /// `pastiche blend` does. `weighted: false`: the weights are left out (masks set the mix).
+    func resolve(_ styles: [API.Component], weighted: Bool = true, options: PaintingOptions = PaintingOptions()) async throws -> Painting {
         guard !styles.isEmpty else { throw StudioError.badRequest("styles must name at least one style") }
         guard styles.count <= 64 else { throw StudioError.badRequest("at most 64 styles in one mix, got \(styles.count)") }
         for s in styles { try StyleName.validate(s.name) }
-        let weights = try BlendWeights(weighted ? styles.map(\.weight) : styles.map { _ in 1 })
-        let embeddings = try await storage.run {
-            try styles.map { try self.library.embedding(named: $0.name, stylizer: self.stylizer).embedding }
+        var options = options
+        options.weights = weighted ? try BlendWeights(styles.map(\.weight)) : nil
+        let resolved = try await storage.run {
+            let resolver = StyleResolver(stylizer: self.stylizer, library: self.library)
+            return try styles.map { try resolver.resolve(.name($0.name)).style }
         }
-        let components = zip(styles, weights.normalized).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
-        return (components, try EmbeddingMath.blend(embeddings, weights: weights), embeddings)
+        return try Painting(styles: resolved, options: options)
     }
 
     /// On the compute queue: exactly `pastiche stylize`/`blend` on the cached photo.
     func paint(_ p: RenderPlan, progress: ((Double) -> Void)? = nil) throws -> RGBImage {
         let content = try photos.content(p.photo, maxSize: p.maxSize)
-        let own = { try self.photos.ownEmbedding(p.photo, maxSize: p.maxSize) { self.stylizer.embedding(style: content) } }
-        var result: RGBImage
+        var painting = p.painting
+        var masks: StyleMasks?
         if !p.masks.isEmpty {
-            var options = StyleMasks.Options()
-            options.strength = p.strength
-            options.invert = p.invertMask
+            var options = painting.options
+            options.masks = try p.masks.map { try photos.content($0, maxSize: nil) }
+            options.feather = p.feather
+            options.invertMask = p.invertMask
+            painting = try Painting(styles: painting.styles, options: options)
             // In the uploaded photo's pixels: a preview blurs its edges as the full render does.
             let original = photos.size(of: p.photo)?.width ?? content.width
-            options.feather = p.feather * Double(content.width) / Double(original)
-            let masks = try StyleMasks(masks: try p.masks.map { try photos.content($0, maxSize: nil) },
-                                       width: content.width, height: content.height, options: options)
-            result = stylizer.stylize(content, styles: p.styles, masks: masks,
-                                      ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, strokeScale: p.strokeScale,
-                                      progress: progress)
-        } else {
-            let embedding = p.strength < 1 ? EmbeddingMath.withStrength(p.embedding, strength: p.strength, own: try own()) : p.embedding
-            result = stylizer.stylize(content, embedding: embedding, strokeScale: p.strokeScale, progress: progress)
+            masks = try painting.masks(width: content.width, height: content.height,
+                                       featherScale: Double(content.width) / Double(original))
         }
-        if p.preserveColor { result = content.withLuminance(of: result) }
-        return result
+        return try painting.paint(content, with: stylizer, masks: masks,
+                                  ownEmbedding: { try self.photos.ownEmbedding(p.photo, maxSize: p.maxSize) { self.stylizer.embedding(style: content) } },
+                                  progress: progress)
     }
 
     struct Rendered {
@@ -270,18 +265,18 @@ public final class Studio: @unchecked Sendable {
     func saveBlend(_ b: API.SaveBlend) async throws -> API.Style {
         try StyleName.validate(b.name)
         for t in b.tags ?? [] { try StyleName.validate(t, what: "tag") }
-        let (components, embedding, _) = try await blend(b.styles)
+        let painting = try await resolve(b.styles)
         if try await storage.run({ try self.library.store.contains(b.name) }) { throw StyleStoreError.nameTaken(b.name) }
         var thumbnail: RGBImage?
         if let photo = b.photo, photos.contains(photo) {
-            let plan = RenderPlan(photo: photo, embedding: embedding, strength: 1, preserveColor: false,
-                                  maxSize: StyleLibrary.thumbnailSize, format: .jpeg, quality: 85, components: components)
+            let plan = RenderPlan(photo: photo, painting: painting, maxSize: StyleLibrary.thumbnailSize, format: .jpeg, quality: 85)
             thumbnail = try await compute.run { try self.paint(plan) }
         }
         let model = stylizer.predictorID
         let tags = b.tags ?? []
+        let components = zip(painting.styles, painting.weights).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
         let record = try await storage.run {
-            var r = try self.library.saveBlend(name: b.name, components: components, embedding: embedding,
+            var r = try self.library.saveBlend(name: b.name, components: components, embedding: painting.embedding,
                                                modelID: model, thumbnail: thumbnail)
             if !tags.isEmpty { r = try self.library.store.addTags(r.name, tags) }
             return r

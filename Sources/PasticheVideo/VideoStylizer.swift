@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PasticheCore
 import PasticheImage
 import PasticheModels
 
@@ -8,9 +9,9 @@ public struct VideoJob: Sendable {
     public var input: String
     /// A file (.mp4, .mov, .mkv, .webm, .gif) or a folder of PNG frames (ends in "/" or exists as a folder).
     public var output: String
-    public var style: Embedding
-    public var strength: Float = 1
-    public var preserveColor = false
+    /// What every frame is painted with (styles, strength, masks fixed to the frame, colour,
+    /// stroke scale): exactly what `pastiche stylize` paints a photo with.
+    public var painting: Painting
     public var maxSize: Int?
     public var start: Double?
     public var duration: Double?
@@ -18,34 +19,16 @@ public struct VideoJob: Sendable {
     /// K in [0, 1]: how much of each norm's statistics carries over from the previous frame
     /// (TemporalMoments). 0: every frame exactly as `pastiche stylize` paints it.
     public var stability: Float = VideoJob.defaultStability
-    /// The network's working resolution (`StrokeScale`); the commands' default is `.standard`.
-    public var strokeScale: StrokeScale = .native
     /// Frame rate for a folder of frames in (a video keeps its own).
     public var folderFrameRate = "25/1"
-    /// A style per region through masks fixed to the frame (`style` is then unused).
-    public var regions: Regions?
-
-    public struct Regions: Sendable {
-        /// One per mask.
-        public var styles: [Embedding]
-        public var masks: [RGBImage]
-        /// Feather and invert; the strength is the job's.
-        public var options: StyleMasks.Options
-
-        public init(styles: [Embedding], masks: [RGBImage], options: StyleMasks.Options) {
-            self.styles = styles
-            self.masks = masks
-            self.options = options
-        }
-    }
 
     /// Chosen by measurement: docs/video.md has the flicker table behind it.
     public static let defaultStability: Float = 0.8
 
-    public init(input: String, output: String, style: Embedding) {
+    public init(input: String, output: String, painting: Painting) {
         self.input = input
         self.output = output
-        self.style = style
+        self.painting = painting
     }
 
     var outputIsFolder: Bool {
@@ -66,10 +49,17 @@ public struct VideoSummary: Sendable, Encodable {
     public let fps: Double
 }
 
-/// Decode → stylize → encode, overlapped: a reader thread keeps the next frames decoded and a
-/// writer thread feeds the encoder, each through a queue of two, while the engine paints the
-/// current frame. Memory is a few frames whatever the clip's length; the output appears only
-/// when complete (temporary file, renamed).
+/// A pipeline of named stages, each on its own thread and handing frames on through a
+/// `BoundedQueue` of two:
+///
+///     decode → fit ──▶ paint ──▶ blend → encode
+///     (reader thread)  (caller)  (writer thread)
+///
+/// *decode* reads frames from ffmpeg or a folder, *fit* scales each to `--max-size` and places it
+/// on the sampling grid, *paint* runs `Painting.paint` with the carried statistics, *blend* carries
+/// the previous output where the photo did not change, and *encode* writes. Memory is a few
+/// frames whatever the clip's length; the output appears only when complete (temporary file,
+/// renamed).
 public final class VideoStylizer {
     let stylizer: Stylizer
     let ffmpeg: FFmpeg
@@ -82,142 +72,49 @@ public final class VideoStylizer {
     /// The temporary output in use, for a signal handler to remove.
     public private(set) var partialPath: String?
 
-    public func run(_ job: VideoJob, progress: (_ done: Int, _ total: Int?, _ elapsed: Double) -> Void) throws -> VideoSummary {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: job.input, isDirectory: &isFolder) else {
-            throw VideoError("\(job.input): no such file or folder")
-        }
+    /// The clip as it comes in: its frames and what the output must keep.
+    struct Clip {
         let source: FrameSource
-        var width: Int, height: Int, frameRate: String, total: Int?, audio = false
-        if isFolder.boolValue {
-            let folder = try FolderSource(folder: job.input)
-            let first = try ImageIO.read(path: folder.files[0])
-            (width, height, frameRate, total) = (first.width, first.height, job.folderFrameRate, folder.files.count)
-            source = folder
-        } else {
-            let info = try VideoInfo.probe(job.input, ffmpeg: ffmpeg)
-            (width, height, frameRate, audio) = (info.width, info.height, info.frameRate, info.hasAudio)
-            if let frames = info.frames, job.start == nil, job.duration == nil { total = frames }
-            else if let d = job.duration ?? info.duration.map({ $0 - (job.start ?? 0) }) { total = max(0, Int((d * info.fps).rounded())) }
-            source = try FFmpegDecoder(ffmpeg: ffmpeg, path: job.input, info: info, start: job.start, duration: job.duration)
-        }
-        let outSize = job.maxSize.map { RGBImage.fittedSize(width: width, height: height, maxSide: $0) } ?? (width, height)
+        let width: Int, height: Int
+        let frameRate: String
+        let total: Int?
+        let hasAudio: Bool
+    }
+
+    public func run(_ job: VideoJob, progress: (_ done: Int, _ total: Int?, _ elapsed: Double) -> Void) throws -> VideoSummary {
+        let clip = try open(job)
+        let outSize = job.maxSize.map { RGBImage.fittedSize(width: clip.width, height: clip.height, maxSide: $0) } ?? (clip.width, clip.height)
         let sink: FrameSink
-        do {
-            if job.outputIsFolder {
-                let s = try FolderSink(output: job.output)
-                partialPath = s.partialPath
-                sink = s
-            } else {
-                let s = try FFmpegEncoder(ffmpeg: ffmpeg, output: job.output, width: outSize.0, height: outSize.1,
-                                          frameRate: frameRate, audioFrom: audio ? job.input : nil,
-                                          start: job.start, duration: job.duration, crf: job.crf)
-                partialPath = s.partialPath
-                sink = s
-            }
-        } catch {
-            source.cancel()
+        do { sink = try openOutput(job, clip: clip, width: outSize.0, height: outSize.1) } catch {
+            clip.source.cancel()
             throw error
         }
-
-        // The reader decodes, fits each frame to --max-size and finds its grid phase, so all of
-        // that overlaps the network's work on the previous frame.
-        let grid = job.stability > 0 ? SamplingGrid(multiple: TransferArchitecture.sizeMultiple, strokeScale: job.strokeScale) : nil
         let decoded = BoundedQueue<Result<DecodedFrame?, Error>>(capacity: 2)
-        let (frameWidth, frameHeight) = (width, height)
-        let reader = Thread {
-            var index = 0
-            while true {
-                do {
-                    guard let (content, decodedWidth, decodedHeight) = try source.next(fittingIn: job.maxSize) else {
-                        decoded.put(.success(nil))
-                        break
-                    }
-                    index += 1
-                    guard decodedWidth == frameWidth, decodedHeight == frameHeight else {
-                        throw VideoError("\(job.input): frame \(index) is \(decodedWidth)×\(decodedHeight), not \(frameWidth)×\(frameHeight) like the first")
-                    }
-                    let place = grid?.place(content)
-                    decoded.put(.success(DecodedFrame(content: content, phase: place?.phase, motion: place?.motion)))
-                } catch {
-                    decoded.put(.failure(error))
-                    break
-                }
-            }
-        }
-        // The writer carries the previous output into each new one (`TemporalBlend`, which needs
-        // only the painted frames in order) and encodes, so the painter runs only the network.
-        let blend = job.stability > 0 ? TemporalBlend(weight: job.stability) : nil
         let painted = BoundedQueue<PaintedFrame?>(capacity: 2)
-        let writeError = Locked<Error?>(nil)
+        let written = Locked<Error?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
+        let reader = Thread { self.decodeAndFit(job, clip: clip, into: decoded) }
         let writer = Thread {
-            while let frame = painted.take() {
-                guard writeError.value == nil else { continue }  // keep draining so the painter never blocks
-                let output = blend?.apply(frame.output, input: frame.content, motion: frame.motion) ?? frame.output
-                do { try sink.write(output) } catch { writeError.value = error }
-            }
+            self.blendAndEncode(job, from: painted, into: sink, failure: written)
             writerDone.signal()
         }
         reader.start()
         writer.start()
 
-        let temporal = job.stability > 0 ? TemporalMoments(stability: job.stability) : nil
         let started = DispatchTime.now().uptimeNanoseconds
-        var count = 0
-        var failure: Error?
-        var masks: StyleMasks?
-        while failure == nil {
-            switch decoded.take() {
-            case .failure(let e): failure = e
-            case .success(nil): break
-            case .success(let frame?):
-                let content = frame.content
-                let moments = temporal.map { t in { t.layerMoments($0, $1, $2) } as TransferNetwork.LayerMoments }
-                /// The frame's own embedding, carried across frames like the statistics.
-                func ownEmbedding() -> Embedding {
-                    let own = stylizer.embedding(style: content)
-                    return temporal?.ownEmbedding(own) ?? own
-                }
-                var result: RGBImage
-                if let regions = job.regions {
-                    // Static masks: weighted once, at the first frame's size (every frame's).
-                    if masks == nil || masks!.width != content.width || masks!.height != content.height {
-                        var options = regions.options
-                        options.strength = job.strength
-                        do { masks = try StyleMasks(masks: regions.masks, width: content.width, height: content.height, options: options) } catch {
-                            failure = error
-                            break
-                        }
-                    }
-                    result = stylizer.stylize(content, styles: regions.styles, masks: masks!,
-                                              ownEmbedding: masks!.usesOwnEmbedding ? ownEmbedding() : nil,
-                                              strokeScale: job.strokeScale, moments: moments, phase: frame.phase)
-                } else {
-                    let e = job.strength < 1
-                        ? EmbeddingMath.withStrength(job.style, strength: job.strength, own: ownEmbedding()) : job.style
-                    result = stylizer.stylize(content, embedding: e, strokeScale: job.strokeScale, moments: moments,
-                                              phase: frame.phase)
-                }
-                if job.preserveColor { result = content.withLuminance(of: result) }
-                painted.put(PaintedFrame(output: result, content: content, motion: frame.motion))
-                count += 1
-                progress(count, total, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-                if let e = writeError.value { failure = e }
-                continue
-            }
-            break
+        var (count, failure) = paint(job, from: decoded, into: painted, writeFailure: written) { count in
+            progress(count, clip.total, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
         painted.put(nil)
         writerDone.wait()
-        if failure == nil, let e = writeError.value { failure = e }
+        if failure == nil, let e = written.value { failure = e }
         if failure == nil, count == 0 { failure = VideoError("\(job.input): no frames to stylize") }
         if failure == nil {
-            do { try source.finish() } catch { failure = error }
+            do { try clip.source.finish() } catch { failure = error }
         }
         if let failure {
-            source.cancel()
-            while decoded.tryTake() != nil {}  // unblock the reader
+            clip.source.cancel()
+            decoded.close()  // a reader waiting to hand on a frame stops
             sink.cancel()
             partialPath = nil
             throw failure
@@ -226,11 +123,118 @@ public final class VideoStylizer {
         partialPath = nil
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return VideoSummary(input: job.input, output: job.output, frames: count, width: outSize.0, height: outSize.1,
-                            frame_rate: frameRate, audio_copied: audio && !job.outputIsFolder && !job.output.lowercased().hasSuffix(".gif"),
-                            stability: job.stability,
-                            seconds: seconds, fps: Double(count) / max(seconds, 1e-9))
+                            frame_rate: clip.frameRate,
+                            audio_copied: clip.hasAudio && !job.outputIsFolder && !job.output.lowercased().hasSuffix(".gif"),
+                            stability: job.stability, seconds: seconds, fps: Double(count) / max(seconds, 1e-9))
     }
 
+    /// A folder of frames, or a clip probed by ffprobe and decoded by ffmpeg.
+    func open(_ job: VideoJob) throws -> Clip {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: job.input, isDirectory: &isFolder) else {
+            throw VideoError("\(job.input): no such file or folder")
+        }
+        if isFolder.boolValue {
+            let folder = try FolderSource(folder: job.input)
+            let first = try ImageIO.read(path: folder.files[0])
+            return Clip(source: folder, width: first.width, height: first.height, frameRate: job.folderFrameRate,
+                        total: folder.files.count, hasAudio: false)
+        }
+        let info = try VideoInfo.probe(job.input, ffmpeg: ffmpeg)
+        var total: Int?
+        if let frames = info.frames, job.start == nil, job.duration == nil { total = frames }
+        else if let d = job.duration ?? info.duration.map({ $0 - (job.start ?? 0) }) { total = max(0, Int((d * info.fps).rounded())) }
+        let source = try FFmpegDecoder(ffmpeg: ffmpeg, path: job.input, info: info, start: job.start, duration: job.duration)
+        return Clip(source: source, width: info.width, height: info.height, frameRate: info.frameRate, total: total,
+                    hasAudio: info.hasAudio)
+    }
+
+    /// A folder of PNG frames, or an ffmpeg encoder (with the clip's audio), written under a
+    /// temporary name.
+    func openOutput(_ job: VideoJob, clip: Clip, width: Int, height: Int) throws -> FrameSink {
+        if job.outputIsFolder {
+            let s = try FolderSink(output: job.output)
+            partialPath = s.partialPath
+            return s
+        }
+        let s = try FFmpegEncoder(ffmpeg: ffmpeg, output: job.output, width: width, height: height,
+                                  frameRate: clip.frameRate, audioFrom: clip.hasAudio ? job.input : nil,
+                                  start: job.start, duration: job.duration, crf: job.crf)
+        partialPath = s.partialPath
+        return s
+    }
+
+    /// Stages *decode* and *fit* (the reader thread): each frame fitted to --max-size and placed
+    /// on the sampling grid, so that overlaps the network's work on the previous frame. Ends
+    /// with nil, or with the error.
+    func decodeAndFit(_ job: VideoJob, clip: Clip, into decoded: BoundedQueue<Result<DecodedFrame?, Error>>) {
+        let grid = job.stability > 0
+            ? SamplingGrid(multiple: TransferArchitecture.sizeMultiple, strokeScale: job.painting.options.strokeScale) : nil
+        var index = 0
+        do {
+            while let (content, decodedWidth, decodedHeight) = try clip.source.next(fittingIn: job.maxSize) {
+                index += 1
+                guard decodedWidth == clip.width, decodedHeight == clip.height else {
+                    throw VideoError("\(job.input): frame \(index) is \(decodedWidth)×\(decodedHeight), not \(clip.width)×\(clip.height) like the first")
+                }
+                let place = grid?.place(content)
+                guard decoded.put(.success(DecodedFrame(content: content, phase: place?.phase, motion: place?.motion))) else { return }
+            }
+            decoded.put(.success(nil))
+        } catch {
+            decoded.put(.failure(error))
+        }
+    }
+
+    /// Stage *paint* (the calling thread): every frame through `Painting.paint`, with each
+    /// norm's statistics and the frame's own embedding carried across frames
+    /// (`TemporalMoments`). Stops at the end of the clip or at the first error, its own or the
+    /// writer's.
+    func paint(_ job: VideoJob, from decoded: BoundedQueue<Result<DecodedFrame?, Error>>,
+               into painted: BoundedQueue<PaintedFrame?>, writeFailure: Locked<Error?>,
+               progress: (Int) -> Void) -> (count: Int, failure: Error?) {
+        let temporal = job.stability > 0 ? TemporalMoments(stability: job.stability) : nil
+        var count = 0
+        var masks: StyleMasks?
+        do {
+            while let frame = try decoded.take().get() {
+                let content = frame.content
+                // Masks are fixed to the frame: weighted once, at the first frame's size.
+                if job.painting.hasMasks, masks?.width != content.width || masks?.height != content.height {
+                    masks = try job.painting.masks(width: content.width, height: content.height)
+                }
+                let result = try job.painting.paint(
+                    content, with: stylizer, masks: masks,
+                    ownEmbedding: {
+                        let own = self.stylizer.embedding(style: content)
+                        return temporal?.ownEmbedding(own) ?? own
+                    },
+                    moments: temporal.map { t in { t.layerMoments($0, $1, $2) } as TransferNetwork.LayerMoments },
+                    phase: frame.phase)
+                painted.put(PaintedFrame(output: result, content: content, motion: frame.motion))
+                count += 1
+                progress(count)
+                if let e = writeFailure.value { return (count, e) }
+            }
+        } catch {
+            return (count, error)
+        }
+        return (count, nil)
+    }
+
+    /// Stages *blend* and *encode* (the writer thread): the previous output carried into each
+    /// new one (`TemporalBlend`, which needs only the painted frames in order), then written.
+    /// A failed write is set in `failure` at once (the painter stops at its next frame), and
+    /// the queue is drained after it, so the painter never blocks.
+    func blendAndEncode(_ job: VideoJob, from painted: BoundedQueue<PaintedFrame?>, into sink: FrameSink,
+                        failure: Locked<Error?>) {
+        let blend = job.stability > 0 ? TemporalBlend(weight: job.stability) : nil
+        while let frame = painted.take() {
+            guard failure.value == nil else { continue }
+            let output = blend?.apply(frame.output, input: frame.content, motion: frame.motion) ?? frame.output
+            do { try sink.write(output) } catch { failure.value = error }
+        }
+    }
 }
 
 /// A frame ready for the network: fitted to --max-size, with its sampling-grid phase and its
@@ -256,39 +260,5 @@ final class Locked<T>: @unchecked Sendable {
     var value: T {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
-    }
-}
-
-/// A blocking FIFO of at most `capacity` items between two threads.
-final class BoundedQueue<T> {
-    private var items: [T] = []
-    private let capacity: Int
-    private let condition = NSCondition()
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func put(_ item: T) {
-        condition.lock()
-        while items.count >= capacity { condition.wait() }
-        items.append(item)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func take() -> T {
-        condition.lock()
-        while items.isEmpty { condition.wait() }
-        let item = items.removeFirst()
-        condition.broadcast()
-        condition.unlock()
-        return item
-    }
-
-    func tryTake() -> T? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !items.isEmpty else { return nil }
-        condition.broadcast()
-        return items.removeFirst()
     }
 }

@@ -104,7 +104,7 @@ final class MaskCLITests: CLITestCase {
             (["stylize", "--style", "v", "--mask", m, "--feather", "nan", photo], "--feather"),
             (["stylize", "--style", "v", "--feather", "4", photo], "--feather needs"),
             (["stylize", "--style", "v", "--invert-mask", photo], "--invert-mask needs"),
-            (["stylize", "--styles", two, photo], "--styles needs --masks"),
+            (["stylize", "--style", "v", "--weights", "1", photo], "--weights goes with --styles"),
             (["stylize", "--style", "v", "--mask", m, "--masks", m, photo], "not both"),
             (["stylize", "--style", "v", "--masks", "\(m),", photo], "comma-separated"),
             (["stylize", "--style", "v", "--mask", m, photo, "-o", m], "is the input"),

@@ -53,7 +53,7 @@ enum CLI {
 
     /// Starts `pastiche arguments` with stdout and stderr going to files in `scratch`.
     static func start(_ arguments: [String], scratch: String, stdin: String? = nil,
-                      environment extra: [String: String] = [:]) throws -> RunningCLI {
+                      environment extra: [String: String] = [:], directory: String? = nil) throws -> RunningCLI {
         let id = UUID().uuidString
         let outPath = scratch + "/.stdout-\(id)", errPath = scratch + "/.stderr-\(id)"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -62,6 +62,7 @@ enum CLI {
         p.executableURL = URL(fileURLWithPath: binaryPath)
         p.arguments = arguments
         p.environment = environment.merging(extra) { $1 }
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         p.standardInput = stdin.map { FileHandle(forReadingAtPath: $0)! } ?? FileHandle.nullDevice

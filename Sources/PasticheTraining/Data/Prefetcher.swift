@@ -4,26 +4,16 @@ import PasticheImage
 import PasticheLibrary
 
 /// Prepares batches on a background thread, `depth` ahead of the consumer, so decoding and
-/// augmentation overlap with compute. Batches arrive in step order. (An NSCondition rather than
-/// DispatchSemaphores: libdispatch traps when a semaphore is freed below its initial value,
-/// which is exactly the state an early stop leaves.)
+/// augmentation overlap with compute. Batches arrive in step order.
 public final class Prefetcher: @unchecked Sendable {
-    private let depth: Int
-    private let cond = NSCondition()
-    private var queue: [Result<Batch, Error>] = []
-    private var cancelled = false
+    private let queue: BoundedQueue<Result<Batch, Error>>
 
     public init(steps: Range<Int>, depth: Int = 2, make: @escaping (Int) throws -> Batch) {
-        self.depth = depth
-        let t = Thread { [self] in
-            for s in steps {
-                cond.lock()
-                while queue.count >= depth && !cancelled { cond.wait() }
-                let stop = cancelled
-                cond.unlock()
-                if stop { return }
-                let r = Result { try make(s) }
-                cond.lock(); queue.append(r); cond.broadcast(); cond.unlock()
+        let queue = BoundedQueue<Result<Batch, Error>>(capacity: depth)
+        self.queue = queue
+        let t = Thread {
+            for s in steps where !queue.isClosed {
+                if !queue.put(Result { try make(s) }) { return }
             }
         }
         t.stackSize = 8 << 20
@@ -31,16 +21,11 @@ public final class Prefetcher: @unchecked Sendable {
     }
 
     public func next() throws -> Batch {
-        cond.lock()
-        while queue.isEmpty { cond.wait() }
-        let r = queue.removeFirst()
-        cond.broadcast()
-        cond.unlock()
-        return try r.get()
+        try queue.take().get()
     }
 
-    /// Stops the producer after the batch it is making (it keeps this object alive until then).
+    /// Stops the producer after the batch it is making (it keeps the queue alive until then).
     public func cancel() {
-        cond.lock(); cancelled = true; cond.broadcast(); cond.unlock()
+        queue.close()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheImage
+import PasticheLibrary
 
 /// Spatial control, the same on `stylize`, `blend` and `video`: `--masks` gives one mask per
 /// style (normalised per pixel; where all are black the photo keeps its own embedding),
@@ -33,7 +34,9 @@ struct MaskOptions: ParsableArguments {
             if feather > 0 { throw ValidationError("--feather needs --mask or --masks") }
             return
         }
-        if files.contains("") { throw ValidationError("--masks needs comma-separated image files") }
+        if let masks {
+            do { _ = try StyleArguments.list(masks, flag: "--masks", items: "image files") } catch { throw ValidationError("\(error)") }
+        }
         if mask != nil && styleCount != 1 {
             throw ValidationError("--mask takes one style, got \(styleCount); give --masks with one mask per style")
         }

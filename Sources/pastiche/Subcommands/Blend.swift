@@ -9,16 +9,17 @@ struct BlendCommand: ParsableCommand {
         commandName: "blend",
         abstract: "Stylize photos with a weighted mix of styles.",
         discussion: """
-            Each style is a library name or an image file (embedded and cached in the library on the \
-            fly). Weights: one per style, finite, non-negative, not all zero; they are normalised to \
-            sum to 1. The blended embedding is Σ wᵢ·eᵢ; --strength then mixes it with the photo's own \
-            embedding. --save-as stores the blend as a new style with its recipe. With --masks \
+            Each style is a library name or an image file (a name wins over a file; an image is \
+            embedded for this run, not stored). Weights: one per style, finite, non-negative, not \
+            all zero; they are normalised to sum to 1. The blended embedding is Σ wᵢ·eᵢ; --strength \
+            then mixes it with the photo's own embedding. --save-as stores the blend as a new style \
+            with its recipe (and stores the image styles the recipe names). With --masks \
             (one per style) the mix varies per pixel instead of --weights: each pixel takes the \
             styles in proportion to the masks' values.
             """
     )
 
-    @Option(help: "Comma-separated style names or image files.") var styles: String
+    @Option(help: "Comma-separated style names or image files (a library name wins over a file).") var styles: String
     @Option(parsing: .unconditional, help: "Comma-separated weights, one per style (normalised to sum 1).") var weights: String?
     @Argument(help: "Photos or folders of photos to stylize (- reads stdin).") var photos: [String] = []
     @Option(name: .shortAndLong, help: "Output file (one photo), directory (several photos, or any ending in /), or - for stdout. Default: <photo>.blend.png here.")
@@ -35,15 +36,8 @@ struct BlendCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
-    var styleList: [String] { styles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-
-    /// The one place `--weights` is read: parsed, checked and normalised together.
-    var blendWeights: BlendWeights {
-        get throws {
-            do { return try BlendWeights(parsing: weights, count: styleList.count) } catch {
-                throw ValidationError(weights == nil ? "\(error)" : "--weights: \(error)")
-            }
-        }
+    var specs: [StyleSpec] {
+        get throws { do { return try StyleArguments.styles(styles) } catch { throw ValidationError("\(error)") } }
     }
 
     /// The photos with folders expanded (sub-folder structure kept under -o DIR).
@@ -51,9 +45,9 @@ struct BlendCommand: ParsableCommand {
     var plan: OutputPlan { get throws { OutputPlan(destination: output, photos: try inputs, suffix: ".blend") } }
 
     func validate() throws {
-        if styleList.isEmpty || styleList.contains("") { throw ValidationError("--styles needs comma-separated names or files") }
-        _ = try blendWeights
-        try regions.validate(styleCount: styleList.count)
+        let specs = try specs
+        _ = try parseWeights(weights, count: specs.count)
+        try regions.validate(styleCount: specs.count)
         if regions.isEnabled {
             if weights != nil { throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)") }
             if saveAs != nil { throw ValidationError("--save-as stores one embedding; a masked mix differs per pixel and cannot be saved") }
@@ -63,49 +57,46 @@ struct BlendCommand: ParsableCommand {
         try validateMaxSize(maxSize)
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100") }
         try plan.validate()
-        try plan.refuseOverwriting(regions.files + styleList)
+        try plan.refuseOverwriting(regions.files + specs.map(\.text))
     }
 
     func run() throws {
-        let maskImages = try regions.load()
         let stylizer = try model.loadStylizer(options: tiling.options)
-        let lib = try StyleLibrary(path: library.path, readOnly: saveAs == nil && !hasImageStyles)
-        let resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer) }
-        let w = try blendWeights
+        let request = PaintingRequest(
+            styles: try specs,
+            options: paintingOptions(weights: regions.isEnabled ? nil : try parseWeights(weights, count: try specs.count),
+                                     strength: strength, preserveColor: preserveColor, strokes: strokes,
+                                     masks: regions, maskImages: try regions.load()))
+        let resolver = StyleResolver(stylizer: stylizer, libraryPath: library.path)
+        let resolved = try request.styles.map { try resolver.resolve($0) }
+        let painting = try Painting(styles: resolved.map(\.style), options: request.options)
         // A name that cannot be stored is refused before any photo is painted.
-        if let saveAs {
-            try StyleName.validate(saveAs)
-            if try lib.store.contains(saveAs) { throw StyleStoreError.nameTaken(saveAs) }
+        let saving = try saveAs.map { name -> StyleLibrary in
+            try StyleName.validate(name)
+            let lib = try StyleLibrary(path: library.path)
+            if try lib.store.contains(name) { throw StyleStoreError.nameTaken(name) }
+            return lib
         }
-        let blended = try EmbeddingMath.blend(resolved.map(\.embedding), weights: w)
         let inputs = try inputs, plan = try plan
         if inputs.skipped > 0 { Terminal.note("skipping \(inputs.skipped) file\(inputs.skipped == 1 ? " that is" : "s that are") not a PNG or JPEG image") }
         try plan.prepare()
         var firstResult: RGBImage?
         for (i, photo) in inputs.files.enumerated() {
             Terminal.progress("[\(i + 1)/\(inputs.files.count)] \(photo)")
-            let content = try readContent(photo, maxSize: maxSize)
-            var result: RGBImage
-            if regions.isEnabled {
-                let masks = try regions.weights(maskImages, width: content.width, height: content.height, strength: strength)
-                result = stylizer.stylize(content, styles: resolved.map(\.embedding), masks: masks, strokeScale: strokes.strokeScale)
-            } else {
-                let e = stylizer.embedding(style: blended, strength: strength, content: content)
-                result = stylizer.stylize(content, embedding: e, strokeScale: strokes.strokeScale)
-            }
-            if preserveColor { result = content.withLuminance(of: result) }
+            let result = try painting.paint(try readContent(photo, maxSize: maxSize), with: stylizer)
             if firstResult == nil { firstResult = result }
-            let out = plan.path(for: i)
-            try writeResult(result, to: out, quality: quality)
+            try writeResult(result, to: plan.path(for: i), quality: quality)
         }
-        if let saveAs {
-            let components = zip(resolved, w.normalized).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
-            let r = try lib.saveBlend(name: saveAs, components: components, embedding: blended,
+        if let saveAs, let lib = saving {
+            // The recipe names stored styles, so the image styles it mixes are stored first.
+            let names = try resolved.map { r -> String in
+                guard let image = r.image, let file = r.sourceFile else { return r.style.name }
+                return try lib.add(image: image, sourceFile: file, name: nil, tags: [], stylizer: stylizer).record.name
+            }
+            let components = zip(names, painting.weights).map { RecipeComponent(name: $0.0, weight: $0.1) }
+            let r = try lib.saveBlend(name: saveAs, components: components, embedding: painting.embedding,
                                       modelID: stylizer.predictorID, thumbnail: firstResult)
             Terminal.note("saved blend as '\(r.name)'")
         }
     }
-
-    /// Image-file styles are cached in the library, which needs write access.
-    private var hasImageStyles: Bool { styleList.contains { FileManager.default.fileExists(atPath: $0) } }
 }

@@ -33,10 +33,10 @@ struct InterpolateCommand: ParsableCommand {
 
     func run() throws {
         let stylizer = try model.loadStylizer()
-        let specs = [from, to]
-        let lib = try StyleLibrary(path: library.path, readOnly: !specs.contains { FileManager.default.fileExists(atPath: $0) })
-        let a = try lib.resolve(from, stylizer: stylizer).embedding
-        let b = try lib.resolve(to, stylizer: stylizer).embedding
+        let options = paintingOptions(weights: nil, strength: strength, preserveColor: preserveColor, strokes: strokes)
+        let resolver = StyleResolver(stylizer: stylizer, libraryPath: library.path)
+        let ends = try Painting(styles: [.nameOrImage(from), .nameOrImage(to)].map { try resolver.resolve($0).style }, options: options)
+        let (a, b) = (ends.styles[0].embedding, ends.styles[1].embedding)
         let content = try readContent(photo, maxSize: maxSize)
         // The photo's own embedding, for --strength below 1 (computed once for every frame).
         let own = strength < 1 ? stylizer.embedding(style: content) : nil
@@ -45,10 +45,8 @@ struct InterpolateCommand: ParsableCommand {
         for i in 0..<steps {
             Terminal.progress("frame \(i + 1)/\(steps)")
             let t = Float(i) / Float(steps - 1)
-            var e = EmbeddingMath.interpolate(a, b, t: t)
-            if let own { e = EmbeddingMath.withStrength(e, strength: strength, own: own) }
-            var image = stylizer.stylize(content, embedding: e, strokeScale: strokes.strokeScale)
-            if preserveColor { image = content.withLuminance(of: image) }
+            let frame = ends.with(embedding: EmbeddingMath.interpolate(a, b, t: t))
+            let image = try frame.paint(content, with: stylizer, ownEmbedding: own.map { own in { own } })
             if let frames { try ImageIO.write(image, to: frames + String(format: "/frame-%03d.png", i)) }
             if output != nil { images.append(image) }
         }

@@ -24,10 +24,7 @@ struct VideoCommand: ParsableCommand {
 
     @Argument(help: "The clip, or a folder of frames.") var input: String
     @Option(name: .shortAndLong, help: "Output video file, or a folder of PNG frames (ending in /).") var output: String
-    @Option(name: .customLong("style-image"), help: "The painting or texture whose style to apply.") var styleImage: String?
-    @Option(help: "A style from the library, by name.") var style: String?
-    @Option(help: "Comma-separated style names or image files to blend.") var styles: String?
-    @Option(parsing: .unconditional, help: "Comma-separated blend weights, one per style (normalised to sum 1).") var weights: String?
+    @OptionGroup var styleOptions: StyleOptions
     @Option(help: "Style strength in [0, 1].") var strength: Float = 1
     @Flag(name: .customLong("preserve-color"), help: "Keep the clip's colours; transfer luminance only (YCbCr).")
     var preserveColor = false
@@ -45,21 +42,8 @@ struct VideoCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var library: LibraryOptions
 
-    var styleList: [String] { (styles ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-
     func validate() throws {
-        let given = [styleImage != nil, style != nil, styles != nil].filter { $0 }.count
-        guard given == 1 else { throw ValidationError("give exactly one of --style NAME, --style-image FILE or --styles a,b") }
-        if styles != nil {
-            if styleList.isEmpty || styleList.contains("") { throw ValidationError("--styles needs comma-separated names or files") }
-            do { _ = try BlendWeights(parsing: weights, count: styleList.count) } catch { throw ValidationError("--weights: \(error)") }
-        } else if weights != nil {
-            throw ValidationError("--weights goes with --styles")
-        }
-        try regions.validate(styleCount: styles == nil ? 1 : styleList.count)
-        if regions.isEnabled && weights != nil {
-            throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)")
-        }
+        try styleOptions.validate(masks: regions)
         try validateStrength(strength)
         try validateMaxSize(maxSize)
         if let start, !(start.isFinite && start >= 0) { throw ValidationError("--start must be a non-negative number of seconds") }
@@ -70,43 +54,25 @@ struct VideoCommand: ParsableCommand {
         guard !rate.isEmpty, rate.count == fps.split(separator: "/").count, rate.count <= 2, rate.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ValidationError("--fps must be a positive number or a ratio like 30000/1001, got '\(fps)'")
         }
-        let i = URL(fileURLWithPath: input).standardizedFileURL.path
-        let o = URL(fileURLWithPath: output).standardizedFileURL.path
-        if i == o { throw ValidationError("the output \(output) is the input; give another -o") }
-        if !output.hasSuffix("/") && FileManager.default.fileExists(atPath: output) {
-            var d: ObjCBool = false
-            FileManager.default.fileExists(atPath: output, isDirectory: &d)
-            if !d.boolValue { throw ValidationError("\(output) already exists; remove it or give another -o") }
-        }
+        // An existing output file is replaced once the new one is complete (docs/cli.md); a
+        // folder that holds other files is refused by FolderSink; an input never is an output.
+        try refuseOverwritingInputs(output: output, inputs: [input] + regions.files + styleOptions.specs.filter(\.mayBeFile).map(\.text))
     }
 
     func run() throws {
         let ffmpeg = try FFmpeg.locate()
-        let maskImages = try regions.load()
+        let request = PaintingRequest(
+            styles: try styleOptions.specs,
+            options: paintingOptions(weights: try styleOptions.blendWeights, strength: strength, preserveColor: preserveColor,
+                                     strokes: strokes, masks: regions, maskImages: try regions.load()))
         let stylizer = try model.loadStylizer(options: tiling.options)
-        let resolved: [Embedding]
-        if let styleImage {
-            resolved = [stylizer.embedding(style: try ImageIO.read(path: styleImage))]
-        } else if let style {
-            resolved = [try StyleLibrary(path: library.path, readOnly: true).embedding(named: style, stylizer: stylizer).embedding]
-        } else {
-            let readOnly = !styleList.contains { FileManager.default.fileExists(atPath: $0) }
-            let lib = try StyleLibrary(path: library.path, readOnly: readOnly)
-            resolved = try styleList.map { try lib.resolve($0, stylizer: stylizer).embedding }
-        }
-        let embedding = try EmbeddingMath.blend(resolved, weights: try BlendWeights(parsing: weights, count: resolved.count))
-        var job = VideoJob(input: input, output: output, style: embedding)
-        if regions.isEnabled {
-            job.regions = VideoJob.Regions(styles: resolved, masks: maskImages, options: regions.options())
-        }
-        job.strength = strength
-        job.preserveColor = preserveColor
+        var job = VideoJob(input: input, output: output,
+                           painting: try StyleResolver(stylizer: stylizer, libraryPath: library.path).painting(request))
         job.maxSize = maxSize
         job.start = start
         job.duration = duration
         job.crf = crf
         job.stability = stability
-        job.strokeScale = strokes.strokeScale
         job.folderFrameRate = fps.contains("/") ? fps : fps + "/1"
 
         let video = VideoStylizer(stylizer: stylizer, ffmpeg: ffmpeg)
