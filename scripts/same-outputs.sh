@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs two pastiche binaries on the same inputs and checks that their outputs are byte-identical:
 # `stylize` (three photos × three styles), masked `stylize` and `blend` (soft masks, one mask,
-# feathered), `blend`, `interpolate`, `video` (a folder of frames, plain and masked), a studio
-# render (`serve`, POST /api/render), `embed add` (the stored embeddings, exported as JSON) and
-# four steps of `train predictor` and `train distill` (losses to the last digit). For refactors that must not change behaviour:
+# feathered), `blend`, `interpolate`, `optimize` (three iterations from the painter's start),
+# `video` (a folder of frames, plain and masked), a studio render (`serve`, POST /api/render),
+# `embed add` (the stored embeddings, exported as JSON) and four steps of `train predictor` and
+# `train distill` (losses to the last digit). For refactors that must not change behaviour:
 #   bash scripts/same-outputs.sh OLD_BINARY NEW_BINARY [WORKDIR]
 # Exit status 0 when every output matches; otherwise each differing output is named.
 set -euo pipefail
@@ -56,6 +57,9 @@ run_all() {
         for f in "$out/$d"/*.png; do mv "$f" "$out/$d.$(basename "$f")"; done
         rmdir "$out/$d"
     done
+    # optimize's start image is the painter's (--init stylize); three L-BFGS iterations on it.
+    "$bin" optimize "${photos[1]}" --style-image "${styles[0]}" --style-image "${styles[1]}" --style-weights 0.3,0.7 \
+        --size 128 --iterations 3 -o "$out/optimize.png" 2>/dev/null
     # A studio render: the same request as a browser's full-size render.
     studio_render "$bin" "$lib" "$out/studio.png"
     "$bin" train predictor --content "$content" --styles "$trainStyles" --steps 4 --batch 2 --size 128 --json \

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import PasticheCore
 import PasticheImage
+import PasticheLibrary
 import PasticheModels
 import PasticheOptimize
 import PasticheTools
@@ -209,12 +210,18 @@ struct OptimizeCommand: ParsableCommand {
         case "content": request.initial = .content
         case "noise": request.initial = .noise(seed: seed)
         case "stylize":
-            // The arbitrary network's painting with the same styles and weights, at the first scale.
+            // The arbitrary network's painting with the same styles and weights, at the first
+            // scale, through the painter every command uses. The first scale is already the
+            // resolution the optimizer works at, so the network paints it natively.
             let stylizer = try model.loadStylizer()
             let photoAtScale = content.resized(width: first.width, height: first.height)
-            let embeddings = styles.map { stylizer.embedding(style: $0) }
-            let mixed = try EmbeddingMath.blend(embeddings, weights: BlendWeights(request.styleWeights.map { Float($0) }))
-            request.initial = .image(stylizer.stylize(photoAtScale, embedding: mixed))
+            var options = PaintingOptions()
+            options.weights = try BlendWeights(request.styleWeights.map { Float($0) })
+            options.strokeScale = .native
+            let painting = try Painting(styles: zip(styleImages, styles).map {
+                Painting.Style(name: StyleLibrary.defaultName(for: $0.0), embedding: stylizer.embedding(style: $0.1))
+            }, options: options)
+            request.initial = .image(try painting.paint(photoAtScale, with: stylizer))
         default:
             request.initial = .image(try ImageIO.read(path: initial))
         }
