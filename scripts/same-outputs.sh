@@ -21,6 +21,18 @@ untimed() {
         -e 's/"(added|date|time)" *: *"[0-9T:.Z+-]+",? *//g'
 }
 trainStyles=Tests/PasticheTrainingTests/Fixtures/styles
+# An `embed export` file, version 1 (camelCase) or 2 (snake_case), as the same canonical JSON:
+# snake_case keys, without the version and the time each style was added.
+canonical_export() {
+    python3 -c '
+import json, re, sys
+snake = lambda k: {"modelID": "model_id"}.get(k, re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower())
+def walk(v):
+    if isinstance(v, list): return [walk(x) for x in v]
+    if isinstance(v, dict): return {snake(k): walk(x) for k, x in v.items() if k not in ("added", "addedAtMilliseconds", "version")}
+    return v
+json.dump(walk(json.load(sys.stdin)), sys.stdout, indent=1, sort_keys=True)'
+}
 
 run_all() {
     local bin=$1 out=$2
@@ -28,7 +40,7 @@ run_all() {
     local lib="$out/library"
     "$bin" embed add "${styles[@]}" --library "$lib" >/dev/null 2>&1
     "$bin" embed export "$out/embeddings.raw.json" --library "$lib" >/dev/null 2>&1
-    untimed < "$out/embeddings.raw.json" > "$out/embeddings.json"; rm "$out/embeddings.raw.json"
+    canonical_export < "$out/embeddings.raw.json" > "$out/embeddings.json"; rm "$out/embeddings.raw.json"
     local i=0
     for s in "${styles[@]}"; do
         for p in "${photos[@]}"; do

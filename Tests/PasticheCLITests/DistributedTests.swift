@@ -237,7 +237,7 @@ final class DistributedTests: CLITestCase {
         let object = try JSONSerialization.jsonObject(with: try export(library: lib)) as? [String: Any]
         var out: [String: NSDictionary] = [:]
         for case var style as [String: Any] in object?["styles"] as? [Any] ?? [] {
-            style.removeValue(forKey: "addedAtMilliseconds")
+            style.removeValue(forKey: "added")
             out[style["name"] as? String ?? ""] = style as NSDictionary
         }
         return out

@@ -107,7 +107,7 @@ final class LibraryCLITests: CLITestCase {
         let sa = ja?["styles"] as? [[String: Any]] ?? [], sb = jb?["styles"] as? [[String: Any]] ?? []
         XCTAssertEqual(sa.count, 3)
         XCTAssertEqual(sa.compactMap { $0["name"] as? String }, ["hokusai", "mix", "vangogh"])
-        XCTAssertEqual(sa.map { $0["embeddingBase64"] as? String }, sb.map { $0["embeddingBase64"] as? String },
+        XCTAssertEqual(sa.map { $0["embedding_base64"] as? String }, sb.map { $0["embedding_base64"] as? String },
                        "embeddings must survive export → import → export bit for bit")
         for (x, y) in zip(sa, sb) {
             XCTAssertTrue(NSDictionary(dictionary: x).isEqual(to: y), "record \(x["name"] ?? "?") changed in the round trip")

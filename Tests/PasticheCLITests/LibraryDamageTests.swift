@@ -207,9 +207,9 @@ final class LibraryDamageTests: CLITestCase {
             var bytes = Data()
             for i in 0..<count { withUnsafeBytes(of: Float(i).bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
             s["name"] = "imported-\(count)"
-            s["pixelHash"] = ""
-            s["embeddingCount"] = count
-            s["embeddingBase64"] = bytes.base64EncodedString()
+            s["pixel_hash"] = ""
+            s["embedding_count"] = count
+            s["embedding_base64"] = bytes.base64EncodedString()
             s.removeValue(forKey: "embedding")
             styles = [s]
             file["styles"] = styles

@@ -151,6 +151,49 @@ final class StyleStoreTests: XCTestCase {
         XCTAssertEqual(try store.count, 0)
     }
 
+    /// A file written by the version-1 export (camelCase keys, `addedAtMilliseconds`; the fuzz
+    /// corpus keeps one) still imports, bit for bit, and exports again as version 2.
+    func testVersion1ExportsStillImport() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/json/export.json")
+        let old = try Data(contentsOf: path)
+        let oldObject = try XCTUnwrap(try JSONSerialization.jsonObject(with: old) as? [String: Any])
+        XCTAssertEqual(oldObject["version"] as? Int, 1)
+        let oldStyles = try XCTUnwrap(oldObject["styles"] as? [[String: Any]])
+        let records = try StyleStore.parseExport(old)
+        XCTAssertEqual(records.count, oldStyles.count)
+        for (r, o) in zip(records, oldStyles) {
+            XCTAssertEqual(r.name, o["name"] as? String)
+            XCTAssertEqual(r.modelID, o["modelID"] as? String)
+            XCTAssertEqual(r.addedAtMilliseconds, (o["addedAtMilliseconds"] as? NSNumber)?.int64Value)
+            let bytes = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(o["embeddingBase64"] as? String)))
+            XCTAssertEqual(r.embedding.map(\.bitPattern), (0..<r.embedding.count).map { i in
+                bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+            })
+        }
+        let new = try StyleStore.exportJSON(records)
+        let newObject = try XCTUnwrap(try JSONSerialization.jsonObject(with: new) as? [String: Any])
+        XCTAssertEqual(newObject["version"] as? Int, 2)
+        let first = try XCTUnwrap((newObject["styles"] as? [[String: Any]])?.first)
+        XCTAssertEqual(Set(first.keys).subtracting(["recipe"]), ["name", "model_id", "pixel_hash", "source_file", "source_width", "source_height",
+                                         "added", "tags", "embedding_count", "embedding_base64", "embedding", "thumbnail_base64"])
+        XCTAssertTrue((first["added"] as? String)?.hasSuffix("Z") ?? false)
+        XCTAssertEqual(try StyleStore.parseExport(new).map { $0.encoded() }, records.map { $0.encoded() })
+    }
+
+    func testExportDatesCarryMillisecondsExactly() {
+        for ms: Int64 in [0, 1, 999, 1000, 1_796_176_244_160, 1_796_176_244_018, -1, -1001, 253_402_300_799_999] {
+            let text = ISOMilliseconds.format(ms)
+            XCTAssertEqual(ISOMilliseconds.parse(text), ms, text)
+        }
+        XCTAssertEqual(ISOMilliseconds.format(1_796_176_244_160).suffix(5), ".160Z")
+        XCTAssertEqual(ISOMilliseconds.parse("2026-12-06T13:52:59Z"), ISOMilliseconds.parse("2026-12-06T13:52:59.000Z"))
+        XCTAssertEqual(ISOMilliseconds.parse("2026-12-06T13:52:59.5Z").map { $0 % 1000 }, 500)
+        for bad in ["", "yesterday", "2026-12-06T13:52:59", "2026-12-06T13:52:59.1234Z", "2026-12-06T13:52:59.-1Z"] {
+            XCTAssertNil(ISOMilliseconds.parse(bad), bad)
+        }
+    }
+
     func testExportImportRoundTripIsBitExact() throws {
         let (source, _) = try openStore()
         var records = (0..<12).map { makeRecord("style-\($0)", seed: UInt64($0), thumbnailBytes: $0 * 100, tags: $0 % 2 == 0 ? ["even"] : []) }
@@ -178,7 +221,7 @@ final class StyleStoreTests: XCTestCase {
         XCTAssertFalse(try target.contains("style-0"))
 
         // Bad files change nothing.
-        let newer = String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 2")
+        let newer = String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"version\" : 2", with: "\"version\" : 3")
         XCTAssertThrowsError(try target.importJSON(Data(newer.utf8), overwrite: true)) { error in
             XCTAssertTrue("\(error)".contains("newer than this build supports"), "\(error)")
         }
