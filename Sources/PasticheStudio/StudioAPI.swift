@@ -1,10 +1,12 @@
 import Foundation
+import Hummingbird
 import PasticheLibrary
 
-/// The JSON the studio speaks (docs/studio.md lists every endpoint). Field names are the API's,
+/// The JSON the studio speaks (docs/studio.md lists every endpoint); each answer is
+/// `ResponseEncodable`, encoded by the context's `StudioJSON`. Field names are the API's,
 /// snake_case, so they read the same in JavaScript, Python and curl.
 enum API {
-    struct Style: Encodable {
+    struct Style: ResponseEncodable {
         let name: String
         let tags: [String]
         let width: Int
@@ -35,13 +37,13 @@ enum API {
         }
     }
 
-    struct StyleList: Encodable {
+    struct StyleList: ResponseEncodable {
         let styles: [Style]
         /// Records that could not be read (`embed salvage` repairs them); the rest are listed.
         let damaged: [String]
     }
 
-    struct Added: Encodable {
+    struct Added: ResponseEncodable {
         let style: Style
         let reused: Bool
     }
@@ -56,7 +58,7 @@ enum API {
         let distance: Float
     }
 
-    struct Nearest: Encodable { let nearest: [Neighbor] }
+    struct Nearest: ResponseEncodable { let nearest: [Neighbor] }
 
     struct MapPoint: Encodable {
         let name: String
@@ -64,9 +66,9 @@ enum API {
         let y: Float
     }
 
-    struct Map: Encodable { let points: [MapPoint] }
+    struct Map: ResponseEncodable { let points: [MapPoint] }
 
-    struct Photo: Encodable {
+    struct Photo: ResponseEncodable {
         let photo: String
         let width: Int
         let height: Int
@@ -114,9 +116,9 @@ enum API {
         let tags: [String]?
     }
 
-    struct Deleted: Encodable { let deleted: String }
+    struct Deleted: ResponseEncodable { let deleted: String }
 
-    struct Job: Encodable {
+    struct Job: ResponseEncodable {
         let job: String
         let state: String
         let progress: Double
@@ -131,12 +133,12 @@ enum API {
         let p99_ms: Double?
     }
 
-    struct Stats: Encodable {
+    struct Stats: ResponseEncodable {
         let renders: Percentiles
         let queued: Int
         let photos: Int
         let photo_cache_bytes: Int
     }
 
-    struct Failure: Encodable { let error: String }
+    struct Failure: ResponseEncodable { let error: String }
 }

@@ -1,19 +1,36 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
 import PasticheImage
 import PasticheLibrary
 import PasticheModels
 
-/// An HTTP error with a one-line message; the router turns it into `{"error": message}`.
-public struct StudioError: Error, CustomStringConvertible, Sendable {
-    public let status: Int
+/// An HTTP error with a one-line message: Hummingbird answers it (`HTTPResponseError`) with
+/// its status and `{"error": message}`, and `Retry-After` when the studio is busy.
+public struct StudioError: Error, CustomStringConvertible, Sendable, HTTPResponseError {
+    public let code: Int
     public let message: String
 
-    public init(_ status: Int, _ message: String) {
-        self.status = status
+    public init(_ code: Int, _ message: String) {
+        self.code = code
         self.message = message.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
-    public var description: String { "\(status): \(message)" }
+    public var description: String { "\(code): \(message)" }
+
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: code) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try StudioJSON().encode(API.Failure(error: message), from: request, context: context)
+        response.status = status
+        if code == 503 { response.headers[.retryAfter] = "1" }
+        return response
+    }
+
+    static func tooLarge(_ limit: Int) -> StudioError {
+        StudioError(413, "the request body is larger than the studio's limit of \(limit >> 20) MB (serve --max-body)")
+    }
 
     static func badRequest(_ m: String) -> Self { .init(400, m) }
     static func notFound(_ m: String) -> Self { .init(404, m) }

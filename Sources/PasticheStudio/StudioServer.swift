@@ -22,6 +22,20 @@ public enum StudioServer {
         return "http://\(h):\(port)/" + (token.map { "?token=\($0)" } ?? "")
     }
 
+    /// Every route (docs/studio.md), in three controllers, behind three middlewares: errors
+    /// answer as `StudioError` (`{"error": "one line"}`), the access check (token, loopback
+    /// Host, same Origin), and the body limit.
+    static func router(studio: Studio, assets: WebAssets) -> Router<StudioContext> {
+        let router = Router(context: StudioContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AccessMiddleware(token: studio.configuration.token))
+        router.add(middleware: BodyLimitMiddleware(limit: studio.configuration.maxBodyBytes))
+        PageController(assets: assets, token: studio.configuration.token).addRoutes(to: router)
+        StylesController(studio: studio).addRoutes(to: router)
+        RenderController(studio: studio).addRoutes(to: router)
+        return router
+    }
+
     /// `onReady` gets the URL once the socket listens (with the real port when 0 was asked).
     public static func run(studio: Studio, assets: WebAssets, onReady: @escaping @Sendable (String) -> Void) async throws {
         let c = studio.configuration
@@ -29,7 +43,7 @@ public enum StudioServer {
         var logger = Logger(label: "pastiche.studio") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["PASTICHE_STUDIO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         let app = Application(
-            router: StudioRoutes.router(studio: studio, assets: assets),
+            router: router(studio: studio, assets: assets),
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(c.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pastiche",
                                  reuseAddress: true),

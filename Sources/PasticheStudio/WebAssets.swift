@@ -10,11 +10,12 @@ public struct WebAssets: Sendable {
         public let contentType: String
     }
 
-    static let files: [(name: String, contentType: String)] = [
-        ("index.html", "text/html; charset=utf-8"),
-        ("studio.css", "text/css; charset=utf-8"),
-        ("studio.js", "text/javascript; charset=utf-8"),
-        ("favicon.svg", "image/svg+xml"),
+    /// The kinds of file the page is made of; anything else in the folder is not served.
+    static let contentTypes: [String: String] = [
+        "html": "text/html; charset=utf-8",
+        "css": "text/css; charset=utf-8",
+        "js": "text/javascript; charset=utf-8",  // ES modules too: browsers need a JavaScript type
+        "svg": "image/svg+xml",
     ]
 
     public let assets: [String: Asset]
@@ -28,12 +29,16 @@ public struct WebAssets: Sendable {
             .first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("index.html").path) }) else {
             throw StudioError(500, "the studio's page is missing: \(bundle) must sit beside the pastiche binary (copy it with the binary)")
         }
+        // Every page file in the folder (the ES modules that studio.js imports among them),
+        // read now: the table is fixed before the first request.
         var assets: [String: Asset] = [:]
-        for f in files {
-            guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(f.name).path) else {
-                throw StudioError(500, "the studio's page is incomplete: \(dir.path)/\(f.name) is missing")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            guard let type = contentTypes[(name as NSString).pathExtension.lowercased()] else { continue }
+            guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else {
+                throw StudioError(500, "the studio's page is incomplete: \(dir.path)/\(name) cannot be read")
             }
-            assets[f.name] = Asset(bytes: [UInt8](data), contentType: f.contentType)
+            assets[name] = Asset(bytes: [UInt8](data), contentType: type)
         }
         return WebAssets(assets: assets)
     }

@@ -8,7 +8,7 @@ import PasticheLibrary
 /// share are in Options/, printing helpers in Support/); each only parses arguments,
 /// calls the libraries and prints. Errors become one line on stderr and a non-zero exit.
 @main
-struct Pastiche: ParsableCommand {
+struct Pastiche: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pastiche",
         abstract: "Arbitrary neural style transfer (Ghiasi et al. 2017) with a reusable style library.",
@@ -20,11 +20,16 @@ struct Pastiche: ParsableCommand {
         subcommands: registeredSubcommands
     )
 
-    static func main() {
+    static func main() async {
         Gemm.useSingleThreadedBLAS()
         do {
             var command = try parseAsRoot()
-            try command.run()
+            // `serve` is async (Hummingbird); every other command is synchronous work.
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -4,7 +4,7 @@ import Foundation
 import PasticheLibrary
 import PasticheStudio
 
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run Pastiche Studio: browse, mix and render library styles in a web page.",
@@ -45,7 +45,7 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var config = StudioConfiguration()
         config.host = host
         config.port = port
@@ -65,23 +65,16 @@ struct ServeCommand: ParsableCommand {
         // it exits here. LMDB commits are atomic, so the library is its last committed state.
         let watchdog = StopWatchdog(after: shutdownGrace + 5)
         defer { watchdog.cancel() }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: Error?
-        Task {
-            do {
-                try await StudioServer.run(studio: studio, assets: assets) { url in
-                    print("Pastiche Studio: \(url)")
-                    fflush(stdout)
-                    Terminal.note("serving \(studio.configuration.host) until Ctrl-C")
-                    if openBrowser { Self.openInBrowser(url) }
-                }
-            } catch {
-                failure = error
+        do {
+            try await StudioServer.run(studio: studio, assets: assets) { url in
+                print("Pastiche Studio: \(url)")
+                fflush(stdout)
+                Terminal.note("serving \(studio.configuration.host) until Ctrl-C")
+                if openBrowser { Self.openInBrowser(url) }
             }
-            done.signal()
+        } catch {
+            throw ServeError(host: host, port: port, underlying: error)
         }
-        done.wait()
-        if let failure { throw ServeError(host: host, port: port, underlying: failure) }
         Terminal.note("studio stopped")
     }
 
