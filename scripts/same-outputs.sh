@@ -76,6 +76,8 @@ run_all() {
     studio_render "$bin" "$lib" "$out/studio.png"
     "$bin" train predictor --content "$content" --styles "$trainStyles" --steps 4 --batch 2 --size 128 --json \
         -o "$out/trained.safetensors" 2>/dev/null | untimed > "$out/train.jsonl"
+    "$bin" train predictor --content "$content" --styles "$trainStyles" --steps 3 --batch 2 --size 64 --train-transfer --json \
+        -o "$out/joint.safetensors" 2>/dev/null | untimed > "$out/joint.jsonl"
     "$bin" train distill --styles "$trainStyles" --width 0.5 --steps 4 --batch 2 --json \
         -o "$out/distilled.safetensors" 2>/dev/null | untimed > "$out/distill.jsonl"
     for log in "$out"/*.train.jsonl; do untimed < "$log" > "$log.untimed"; mv "$log.untimed" "$log"; done

@@ -54,7 +54,6 @@ extension Trainer {
         params.values.baseAddress!.update(from: values.pointer, count: params.count)
         adam.m.baseAddress!.update(from: m.pointer, count: params.count)
         adam.v.baseAddress!.update(from: v.pointer, count: params.count)
-        params.scatter()
         adam.step = a
         step = s
         lastCheckpoint = path

@@ -99,7 +99,6 @@ public final class Trainer {
             let (values, dE, ptape) = forward(content: content.map { Self.sample(b, of: $0) }, style: Self.sample(b, of: style),
                                                gradient: true)
             phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) }
-            params.gather()
             var node = (level: 0, loss: values, gradient: gradientBuffers.take(copying: params.gradients))
             while let last = tree.last, last.level == node.level {
                 tree.removeLast()
@@ -267,7 +266,6 @@ public final class Trainer {
     func synchronizeState() {
         guard communicator.size > 1 else { return }
         for buffer in [params.values, adam.m, adam.v] { communicator.broadcast(UnsafeMutableRawBufferPointer(buffer), root: 0) }
-        params.scatter()
         step = communicator.broadcast(step)
         adam.step = communicator.broadcast(adam.step)
     }

@@ -1,14 +1,12 @@
 import Foundation
 
 /// The trainable parameters of one run in ONE flat Float buffer (`values`), with a matching
-/// gradient buffer, so the optimiser is a single loop over `count` floats and a checkpoint is
-/// three contiguous arrays. Each parameter is an `Entry` (dotted Pastiche name → offset, shape).
-///
-/// `PasticheCore.Tensor` owns its storage and cannot alias another buffer, so the ops read
-/// and write per-parameter working tensors (`tensor(_:)`, `gradient(_:)`); `scatter()` copies
-/// the flat values into them after an update and `gather()` copies their gradients into the
-/// flat gradient buffer before one. Both are a memcpy per parameter (≈ 2.3 M floats for the
-/// predictor), negligible next to one convolution.
+/// gradient buffer, so the optimiser is a single loop over `count` floats, the allreduce one
+/// call and a checkpoint three contiguous arrays. Each parameter is an `Entry` (dotted Pastiche
+/// name → offset, shape), and its tensor (`tensor(_:)`) and gradient (`gradient(_:)`) are views
+/// into the two buffers, as llm.c points its parameter tensors into one allocation: the ops
+/// read the values the optimizer wrote and the backward ops accumulate straight into the
+/// gradient buffer, with nothing copied either way.
 public final class ParameterSet: @unchecked Sendable {
     public struct Entry: Codable, Equatable, Sendable {
         public let name: String
@@ -19,10 +17,11 @@ public final class ParameterSet: @unchecked Sendable {
 
     public let entries: [Entry]
     public let count: Int
-    public let values: UnsafeMutableBufferPointer<Float>
-    public let gradients: UnsafeMutableBufferPointer<Float>
-    private var working: [String: Tensor] = [:]
-    private var workingGrad: [String: Tensor] = [:]
+    private let valueStorage: FlatStorage
+    private let gradientStorage: FlatStorage
+    public var values: UnsafeMutableBufferPointer<Float> { valueStorage.buffer }
+    public var gradients: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
+    private var views: [String: (value: Tensor, gradient: Tensor)] = [:]
     private var index: [String: Int] = [:]
 
     /// Takes copies of `parameters` in the given order.
@@ -35,45 +34,30 @@ public final class ParameterSet: @unchecked Sendable {
         }
         self.entries = entries
         count = offset
-        values = .allocate(capacity: max(1, offset))
-        gradients = .allocate(capacity: max(1, offset))
-        values.initialize(repeating: 0); gradients.initialize(repeating: 0)
+        valueStorage = FlatStorage(count: offset)
+        gradientStorage = FlatStorage(count: offset)
         for (i, (name, t)) in parameters.enumerated() {
             index[name] = i
             let e = entries[i]
-            (values.baseAddress! + e.offset).update(from: t.pointer, count: e.count)
-            working[name] = Tensor(shape: e.shape)
-            workingGrad[name] = Tensor(shape: e.shape)
+            (valueStorage.buffer.baseAddress! + e.offset).update(from: t.pointer, count: e.count)
+            views[name] = (Tensor(viewing: valueStorage, offset: e.offset, shape: e.shape),
+                           Tensor(viewing: gradientStorage, offset: e.offset, shape: e.shape))
         }
-        scatter()
     }
-
-    deinit { values.deallocate(); gradients.deallocate() }
 
     public var names: [String] { entries.map(\.name) }
     public func contains(_ name: String) -> Bool { index[name] != nil }
-    /// The working tensor the ops read (valid after `scatter()`).
-    public func tensor(_ name: String) -> Tensor { working[name]! }
-    /// The working gradient the backward ops accumulate into.
-    public func gradient(_ name: String) -> Tensor { workingGrad[name]! }
+    /// The parameter as a tensor: a view of its slice of `values`.
+    public func tensor(_ name: String) -> Tensor { views[name]!.value }
+    /// Its gradient, a view of its slice of `gradients`, which the backward ops accumulate into.
+    public func gradient(_ name: String) -> Tensor { views[name]!.gradient }
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
 
-    /// Flat values → working tensors.
-    public func scatter() {
-        for e in entries { working[e.name]!.pointer.update(from: values.baseAddress! + e.offset, count: e.count) }
-    }
-
-    /// Working gradients → flat gradient buffer.
-    public func gather() {
-        for e in entries { (gradients.baseAddress! + e.offset).update(from: workingGrad[e.name]!.pointer, count: e.count) }
-    }
-
     public func zeroGradients() {
-        for t in workingGrad.values { t.fill(0) }
         gradients.update(repeating: 0)
     }
 
-    /// L2 norm of the flat gradient (after `gather()`).
+    /// L2 norm of the flat gradient.
     public func gradientNorm() -> Double {
         var s: Double = 0
         for i in 0..<count { let g = Double(gradients[i]); s += g * g }

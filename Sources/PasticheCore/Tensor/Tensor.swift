@@ -18,6 +18,8 @@ public final class Tensor: @unchecked Sendable {
     /// Elements in one channel plane.
     public var plane: Int { h * w }
     public var pointer: UnsafeMutablePointer<Float> { data.baseAddress! }
+    /// For a view (`init(viewing:offset:shape:)`): the buffer it points into, kept alive by it.
+    private let viewed: FlatStorage?
 
     /// Zero-filled tensor of shape (n, c, h, w).
     public convenience init(_ n: Int, _ c: Int, _ h: Int, _ w: Int, zeroed: Bool = true) {
@@ -28,6 +30,7 @@ public final class Tensor: @unchecked Sendable {
     private init(_ n: Int, _ c: Int, _ h: Int, _ w: Int, shape: [Int], zeroed: Bool) {
         self.n = n; self.c = c; self.h = h; self.w = w
         self.shape = shape
+        viewed = nil
         let count = max(1, n * c * h * w)
         let raw = StoragePool.allocate(byteCount: count * MemoryLayout<Float>.stride)
         let typed = raw.bindMemory(to: Float.self, capacity: count)
@@ -49,7 +52,22 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
+    /// A tensor over `shape.product` floats of `storage` from `offset`, not a copy: writes go
+    /// to the shared buffer (llm.c's layout: every parameter tensor points into one allocation,
+    /// so the optimizer and an allreduce run over all of it in place).
+    public init(viewing storage: FlatStorage, offset: Int, shape: [Int]) {
+        precondition(shape.count >= 1 && shape.count <= 4, "tensor rank must be 1...4")
+        let s = Array(repeating: 1, count: 4 - shape.count) + shape
+        let count = s.reduce(1, *)
+        precondition(offset >= 0 && offset + count <= storage.buffer.count, "view past the end of its buffer")
+        (n, c, h, w) = (s[0], s[1], s[2], s[3])
+        self.shape = shape
+        viewed = storage
+        data = UnsafeMutableBufferPointer(start: storage.buffer.baseAddress! + offset, count: count)
+    }
+
     deinit {
+        guard viewed == nil else { return }
         StoragePool.release(UnsafeMutableRawPointer(data.baseAddress!),
                             byteCount: max(1, count) * MemoryLayout<Float>.stride)
     }
@@ -81,4 +99,17 @@ public final class Tensor: @unchecked Sendable {
     }
 
     public var shapeDescription: String { "\(shape)" }
+}
+
+/// One zero-filled Float allocation that tensors view (`Tensor(viewing:offset:shape:)`); it
+/// lives as long as the last of them.
+public final class FlatStorage: @unchecked Sendable {
+    public let buffer: UnsafeMutableBufferPointer<Float>
+
+    public init(count: Int) {
+        buffer = .allocate(capacity: max(1, count))
+        buffer.initialize(repeating: 0)
+    }
+
+    deinit { buffer.deallocate() }
 }

@@ -31,7 +31,7 @@ public final class Adam: @unchecked Sendable {
     }
     deinit { m.deallocate(); v.deallocate() }
 
-    /// One update from `p.gradients` (call `p.gather()` first); scatters the new values.
+    /// One update of `p.values` from `p.gradients`, in place (the parameter tensors view them).
     /// Returns the gradient norm before clipping.
     @discardableResult
     public func update(_ p: ParameterSet) -> Double {
@@ -54,7 +54,6 @@ public final class Adam: @unchecked Sendable {
                 x[i] -= lr * mhat / (vhat.squareRoot() + eps)
             }
         }
-        p.scatter()
         return norm
     }
 }
