@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         // The studio's shutdown: its own ServiceGroup, for a bounded graceful-shutdown time.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
@@ -77,6 +78,9 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "HTTPTypes", package: "swift-http-types"),
                                .product(name: "NIOCore", package: "swift-nio"),
+                               // The one-line JSON 400 for requests that are not HTTP at all.
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 resources: [.copy("Resources/Web")]),
         // `pastiche video`: ffmpeg/ffprobe as child processes with raw RGB pipes, frame folders,

@@ -44,7 +44,8 @@ public enum StudioServer {
         logger.logLevel = ProcessInfo.processInfo.environment["PASTICHE_STUDIO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         let app = Application(
             router: router(studio: studio, assets: assets),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(c.idleTimeoutSeconds)))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()],
+                                                idleTimeout: .seconds(Int64(c.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(c.host, port: c.port), serverName: "pastiche",
                                  reuseAddress: true),
             onServerRunning: { channel in

@@ -345,11 +345,10 @@ final class StudioTests: CLITestCase {
         for (what, reply) in replies {
             guard let reply else { XCTFail("\(what): no answer"); continue }
             XCTAssertTrue((400..<500).contains(reply.status), "\(what) → \(reply.status) \(reply.text)")
-            if !reply.body.isEmpty {
-                let line = reply.error ?? ""
-                XCTAssertFalse(line.isEmpty, "\(what): the error is JSON {\"error\": …}, got \(reply.text)")
-                XCTAssertFalse(line.contains("\n"), "\(what): one line")
-            }
+            // Every answer, raw bytes that are not HTTP included, is the one-line JSON error.
+            let line = reply.error ?? ""
+            XCTAssertFalse(line.isEmpty, "\(what): the error is JSON {\"error\": …}, got \(reply.text)")
+            XCTAssertFalse(line.contains("\n"), "\(what): one line")
             XCTAssertTrue(studio.isRunning, "the server died at \(what)")
         }
         let statuses = replies.compactMap { $0.1?.status }
