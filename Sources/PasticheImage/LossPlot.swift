@@ -37,10 +37,12 @@ public enum LossPlot {
     /// values; a constant (or single-valued) axis is widened around its value; with no
     /// drawable points the axes show 0...1. With `logY` the y axis is log10, ticked at powers
     /// of ten when it spans at least a decade. `width` must be at least 160 and `height` at least 120.
+    /// `firstColor`: the palette index of the first series (charts drawn side by side keep one
+    /// colour per quantity).
     public static func render(series: [(name: String, points: [(x: Double, y: Double)])],
                               width: Int = 800, height: Int = 500, title: String,
-                              logY: Bool = false) -> RGBImage {
-        draw(series: series, width: width, height: height, title: title, logY: logY).image
+                              logY: Bool = false, firstColor: Int = 0) -> RGBImage {
+        draw(series: series, width: width, height: height, title: title, logY: logY, firstColor: firstColor).image
     }
 
     // MARK: - Layout and drawing
@@ -68,7 +70,7 @@ public enum LossPlot {
 
     /// Draws the chart; also returns the plot area (inside the axes) and the axes, for tests.
     static func draw(series: [(name: String, points: [(x: Double, y: Double)])], width: Int, height: Int,
-                     title: String, logY: Bool) -> (image: RGBImage, plot: Rect, x: Axis, y: Axis) {
+                     title: String, logY: Bool, firstColor: Int = 0) -> (image: RGBImage, plot: Rect, x: Axis, y: Axis) {
         precondition(width >= 160 && height >= 120, "plot must be at least 160x120, got \(width)x\(height)")
         var image = RGBImage(width: width, height: height, fill: background)
 
@@ -105,7 +107,7 @@ public enum LossPlot {
                     x = margin
                     rowTop += legendRowHeight
                 }
-                let c = color(forSeries: i)
+                let c = color(forSeries: firstColor + i)
                 image.fillRect(x: x, y: rowTop + 2, width: swatchWidth, height: 4, color: c)
                 image.drawText(name, x: x + swatchWidth + 6, y: rowTop, color: textColor)
                 x += entryWidth + 16
@@ -149,7 +151,7 @@ public enum LossPlot {
 
         // Series, in order (later series on top).
         for (i, points) in plotted.enumerated() {
-            let c = color(forSeries: i)
+            let c = color(forSeries: firstColor + i)
             for (j, point) in points.enumerated() {
                 guard let (x, y) = point else { continue }
                 let here = (px(x), py(y))

@@ -62,19 +62,28 @@ public enum TrainingLog {
         return out
     }
 
-    /// Loss curves (total, content, style, tv; log y), smoothed by a running mean of `window`.
+    /// Loss curves, smoothed by a running mean of `window`, in two charts one above the other:
+    /// the total alone, then its terms (content, style, tv, and the embedding term of a
+    /// distillation), each on a log axis. The style term is most of the total in a perceptual
+    /// run, so in one chart the two curves would be drawn on top of each other. A quantity keeps
+    /// its colour in both charts.
     public static func plot(_ records: [StepReport], window: Int = 10) -> RGBImage {
-        func series(_ name: String, _ f: (StepReport) -> Double) -> (name: String, points: [(x: Double, y: Double)]) {
+        func series(_ name: String, _ f: (StepReport) -> Double?) -> (name: String, points: [(x: Double, y: Double)])? {
             var pts: [(x: Double, y: Double)] = []
             var acc: [Double] = []
             for r in records {
-                acc.append(f(r)); if acc.count > window { acc.removeFirst() }
+                guard let v = f(r) else { continue }
+                acc.append(v); if acc.count > window { acc.removeFirst() }
                 pts.append((Double(r.step), acc.reduce(0, +) / Double(acc.count)))
             }
-            return (name, pts)
+            return pts.isEmpty ? nil : (name, pts)
         }
-        return LossPlot.render(series: [series("total", \.total), series("content", \.content),
-                                        series("style", \.style), series("tv", \.tv)],
-                               title: "training loss (mean of \(window) steps)", logY: true)
+        let total = LossPlot.render(series: [series("total", \.total)!], width: 800, height: 280,
+                                    title: "total loss (mean of \(window) steps)", logY: true)
+        let terms = [series("content", \.content), series("style", \.style), series("tv", \.tv),
+                     series("embedding", \.embedding)].compactMap { $0 }
+        let parts = LossPlot.render(series: terms, width: 800, height: 360, title: "its terms (weighted)",
+                                    logY: true, firstColor: 1)
+        return RGBImage.vstack([total, parts])
     }
 }
