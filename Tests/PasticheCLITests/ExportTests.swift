@@ -243,6 +243,25 @@ final class ExportTests: CLITestCase {
         XCTAssertGreaterThan(Double(levels.filter { $0 == 0 }.count) / Double(levels.count), 0.999)
     }
 
+    /// `image convert --style-input` writes what the predictor sees, so another runtime fed
+    /// that file gets Pastiche's embedding up to the file's 8-bit rounding (docs/export.md).
+    func testStyleInputIsWhatThePredictorSees() throws {
+        let (vangogh, _, _) = try styleAndPhoto()
+        let input = scratch + "/style-input.png"
+        try ok(["image", "convert", vangogh, input, "--style-input"], withLibrary: false)
+        let image = try decode(input)
+        XCTAssertEqual([image.width, image.height], [256, 256])
+        try ok(["embed", "add", vangogh, "--name", "original"])
+        try ok(["embed", "add", input, "--name", "prepared"])
+        let a = try vector("original"), b = try vector("prepared")
+        let diff = zip(a, b).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
+        let norm = a.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        XCTAssertLessThan(diff / norm, 1e-3, "the prepared file embeds as the original does (8-bit rounding only)")
+        XCTAssertGreaterThan(diff, 0, "two different files: the comparison is real")
+        let line = try fails(["image", "convert", vangogh, scratch + "/x.png", "--style-input", "--max-size", "64"], withLibrary: false)
+        XCTAssertTrue(line.contains("--style-input"), line)
+    }
+
     func testNPZExportHasTheLibrarysEmbeddings() throws {
         let (vangogh, hokusai, _) = try styleAndPhoto()
         try ok(["embed", "add", vangogh, "--name", "starry", "--tag", "post-impressionism"])

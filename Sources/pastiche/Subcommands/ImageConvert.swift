@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheImage
+import PasticheModels
 
 extension ImageCommand {
     struct Convert: ParsableCommand {
@@ -21,11 +22,15 @@ extension ImageCommand {
         @Option(name: .customLong("max-pixels"), help: "Refuse inputs with more pixels than this (decompression-bomb guard).")
         var maxPixels: Int = ImageIO.defaultMaxPixels
         @Option(help: "Output format (png or jpeg); overrides OUT's extension.") var format: String?
+        @Flag(name: .customLong("style-input"),
+              help: "Write what the style predictor sees: shortest side to 256 (anti-aliased), centre crop 256×256 (for onnxruntime and other runtimes; docs/export.md).")
+        var styleInput = false
 
         func validate() throws {
             try refuseOverwritingInputs(output: output, inputs: [input], flag: "OUT")
             guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, got \(quality)") }
             if let maxSize, maxSize <= 0 { throw ValidationError("--max-size must be positive, got \(maxSize)") }
+            if styleInput && maxSize != nil { throw ValidationError("--style-input sets the size (256×256); drop --max-size") }
             guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive, got \(maxPixels)") }
             _ = try outputFormat()
         }
@@ -52,6 +57,7 @@ extension ImageCommand {
                 throw ImageError(file: e.file, kind: e.kind, reason: e.reason + "; --max-pixels raises the limit")
             }
             if let maxSize { image = image.resizedToFit(maxSide: maxSize) }
+            if styleInput { image = Stylizer.styleInput(image) }
             try ImageIO.write(image, to: output, quality: quality, format: try outputFormat())
         }
     }
