@@ -11,17 +11,21 @@ public enum StyleSpec: Sendable, Equatable {
     /// An item of `--styles`, `--from` or `--to`: a library name if the library has it, else an
     /// image file.
     case nameOrImage(String)
+    /// An embedding already at hand (a per-style model's own style).
+    case embedding(Embedding, name: String)
 
     public var text: String {
         switch self {
-        case .name(let s), .image(let s), .nameOrImage(let s): return s
+        case .name(let s), .image(let s), .nameOrImage(let s), .embedding(_, let s): return s
         }
     }
 
     /// Could this be a file the command reads (for the rule that no output overwrites an input)?
     public var mayBeFile: Bool {
-        if case .name = self { return false }
-        return true
+        switch self {
+        case .image, .nameOrImage: return true
+        case .name, .embedding: return false
+        }
     }
 }
 
@@ -54,13 +58,15 @@ public enum StyleArguments {
         try list(text, flag: "--styles", items: "names or image files").map { .nameOrImage($0) }
     }
 
-    /// The three ways a command names its styles, exactly one of them given.
+    /// The three ways a command names its styles, at most one of them given. None: the model's
+    /// own style (a per-style model; `StyleResolver.painting` says so otherwise).
     public static func specs(styleImage: String?, style: String?, styles: String?) throws -> [StyleSpec] {
         switch (styleImage, style, styles) {
+        case (nil, nil, nil): return []
         case (let file?, nil, nil): return [.image(file)]
         case (nil, let name?, nil): return [.name(name)]
         case (nil, nil, let list?): return try Self.styles(list)
-        default: throw StyleLibraryError("give exactly one of --style-image FILE, --style NAME or --styles A,B")
+        default: throw StyleLibraryError("give one of --style-image FILE, --style NAME or --styles A,B, not several")
         }
     }
 }
@@ -123,6 +129,8 @@ public final class StyleResolver {
             return try stored(name)
         case .image(let file):
             return try image(file)
+        case .embedding(let e, let name):
+            return Resolved(style: Painting.Style(name: name, embedding: e), record: nil, image: nil, sourceFile: nil)
         case .nameOrImage(let text):
             if libraryExists, try library().store.contains(text) { return try stored(text) }
             if FileManager.default.fileExists(atPath: text) { return try image(text) }
@@ -143,8 +151,16 @@ public final class StyleResolver {
                         record: nil, image: image, sourceFile: file)
     }
 
-    /// The request's styles resolved and its options checked: ready to paint.
+    /// The request's styles resolved and its options checked: ready to paint. No styles: the
+    /// model's own (a per-style model), else one line saying how to name one.
     public func painting(_ request: PaintingRequest) throws -> Painting {
-        try Painting(styles: request.styles.map { try resolve($0).style }, options: request.options)
+        var specs = request.styles
+        if specs.isEmpty {
+            guard let own = stylizer.weights.ownStyle else {
+                throw StyleLibraryError("give --style-image FILE, --style NAME or --styles A,B: this model paints any style (only a model made by `train transfer --style-image` has one of its own)")
+            }
+            specs = [.embedding(own.embedding, name: own.name)]
+        }
+        return try Painting(styles: specs.map { try resolve($0).style }, options: request.options)
     }
 }

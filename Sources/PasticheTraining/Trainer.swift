@@ -2,6 +2,7 @@ import Foundation
 import PasticheCore
 import PasticheDistributed
 import PasticheImage
+import PasticheLibrary
 import PasticheModels
 
 /// Trains the predictor (and optionally the transfer network) on perceptual losses.
@@ -14,6 +15,9 @@ public final class Trainer {
     let baseWeights: ModelWeights
     /// Distillation: the frozen teacher predictor (inference path; no tape needed).
     var teacher: StylePredictor?
+    /// A per-style network: the style's embedding, made once by the pretrained predictor exactly
+    /// as `stylize --style-image` makes it, and fixed for the whole run ([1, 100, 1, 1]).
+    public let fixedEmbedding: Tensor?
     public internal(set) var step = 0
     public internal(set) var lastCheckpoint: String?
     /// The ranks of a data-parallel run (`SingleProcess` for one): each takes its slice of every
@@ -36,13 +40,26 @@ public final class Trainer {
             }
             teacher = StylePredictor(weights: baseWeights)
         }
-        for (name, shape) in config.architecture.parameters {
-            let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
-            trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
-        }
         var frozen: [String: Tensor] = [:]
-        for (name, _) in TransferArchitecture.parameters {
-            if config.trainTransfer { trainable.append((name, baseWeights[name].copy())) } else { frozen[name] = baseWeights[name] }
+        if config.mode == .transfer {
+            // Johnson et al.: the transfer network alone, for one style; the predictor only
+            // embeds that style, once.
+            let style = try ImageIO.read(path: config.styles)
+            fixedEmbedding = Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1],
+                                    values: Stylizer(weights: baseWeights).embedding(style: style))
+            for (name, shape) in TransferArchitecture.parameters {
+                trainable.append((name, config.transferInit == .random
+                                    ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
+            }
+        } else {
+            fixedEmbedding = nil
+            for (name, shape) in config.architecture.parameters {
+                let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
+                trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
+            }
+            for (name, _) in TransferArchitecture.parameters {
+                if config.trainTransfer { trainable.append((name, baseWeights[name].copy())) } else { frozen[name] = baseWeights[name] }
+            }
         }
         params = ParameterSet(trainable)
         gradientBuffers = GradientBuffers(count: params.count)
@@ -62,6 +79,21 @@ public final class Trainer {
             let sd = (2 / Float(fanIn)).squareRoot()
             for i in 0..<t.count { t.data[i] = rng.normal() * sd }
         }
+        return t
+    }
+
+    /// A transfer-network parameter for a run from scratch: He-normal conv weights, zero conv
+    /// biases, and style maps that give every norm γ = 1, β = 0 whatever the embedding (zero
+    /// weights; bias 1 for γ, 0 for β), so the network starts as a plain instance-normalised one.
+    static func initialTransferTensor(name: String, shape: [Int], rng: inout SplitMix64) -> Tensor {
+        let t = Tensor(shape: shape)
+        if name.contains(".norm.") {
+            if name.hasSuffix(".norm.gamma.bias") { t.fill(1) }
+            return t
+        }
+        if name.hasSuffix(".bias") { return t }
+        let sd = (2 / Float(shape.dropFirst().reduce(1, *))).squareRoot()
+        for i in 0..<t.count { t.data[i] = rng.normal() * sd }
         return t
     }
 
@@ -98,7 +130,7 @@ public final class Trainer {
             params.zeroGradients()
             let (values, dE, ptape) = forward(content: content.map { Self.sample(b, of: $0) }, style: Self.sample(b, of: style),
                                                gradient: true)
-            phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) }
+            if let ptape { phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) } }
             var node = (level: 0, loss: values, gradient: gradientBuffers.take(copying: params.gradients))
             while let last = tree.last, last.level == node.level {
                 tree.removeLast()
@@ -152,10 +184,16 @@ public final class Trainer {
     }
 
     /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];
-    /// returns dLoss/dEmbedding when `gradient`.
-    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape) {
-        let (embedding, ptape) = phases.time("predictor forward") {
-            StylePredictor.Training.forward(style, source, architecture: config.architecture)
+    /// returns dLoss/dEmbedding when `gradient`. A per-style run takes its fixed embedding instead
+    /// of the predictor's (no predictor tape).
+    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape?) {
+        let embedding: Tensor, ptape: StylePredictor.Training.Tape?
+        if let fixedEmbedding {
+            (embedding, ptape) = (fixedEmbedding, nil)
+        } else {
+            (embedding, ptape) = phases.time("predictor forward") {
+                StylePredictor.Training.forward(style, source, architecture: config.architecture)
+            }
         }
         var values = StepLoss()
         let dE = gradient ? Tensor(shape: embedding.shape) : nil
@@ -191,6 +229,15 @@ public final class Trainer {
         meta["training_mode"] = config.mode.rawValue
         meta["training_init"] = config.initMode.rawValue
         if config.mode == .distill { meta["predictor_width"] = config.architecture.widthText }
+        if config.mode == .transfer, let fixedEmbedding {
+            // The predictor is the pretrained one, unchanged (its id stays, for --strength and
+            // library styles); the style the network was trained for is the model's own.
+            meta.removeValue(forKey: "trained_from_predictor_id")
+            meta["training_init"] = config.transferInit.rawValue
+            meta[ModelWeights.kindKey] = ModelKind.perStyle.rawValue
+            meta[ModelWeights.styleNameKey] = StyleLibrary.defaultName(for: config.styles)
+            meta[ModelWeights.styleEmbeddingKey] = fixedEmbedding.array.map { "\($0)" }.joined(separator: ",")
+        }
         meta["training_seed"] = "\(config.seed)"
         return try ModelWeights(tensors: tensors, metadata: meta)
     }

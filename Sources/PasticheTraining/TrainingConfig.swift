@@ -15,6 +15,16 @@ public enum PredictorInit: String, Codable, CaseIterable, Sendable {
 /// arbitrary_image_stylization_distill_mobilenet), optionally plus the perceptual loss.
 public enum TrainingMode: String, Codable, CaseIterable, Sendable {
     case perceptual, distill
+    /// A per-style transfer network (Johnson et al. 2016): the transfer network alone is
+    /// trained, for one style whose embedding stays fixed (`train transfer --style-image`).
+    case transfer
+}
+
+/// How a per-style transfer network starts: the pretrained arbitrary-style network (so step 0
+/// paints exactly as `stylize --style-image` does), or initialised at random as Johnson et al.
+/// trained theirs.
+public enum TransferInit: String, Codable, CaseIterable, Sendable {
+    case pretrained, random
 }
 
 /// Everything that defines a run; stored in every checkpoint, so `--resume` needs nothing else.
@@ -22,7 +32,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var mode: TrainingMode = .perceptual
     /// Content photos; distillation without the perceptual term needs none.
     public var content: String?
+    /// A folder (or pack) of style images; for a per-style network (`.transfer`), its one image.
     public var styles: String
+    /// A per-style network's starting point.
+    public var transferInit: TransferInit = .pretrained
     public var initMode: PredictorInit = .trunk
     public var trainTransfer = false
     public var steps = 1000
@@ -92,6 +105,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if checkpointEvery < 0 { throw TrainingError("--checkpoint-every must be ≥ 0") }
         if checkpointEvery > 0 && checkpointDir == nil { throw TrainingError("--checkpoint-every needs --checkpoint-dir") }
         if needsContent && content == nil { throw TrainingError("give --content DIR (content photos)") }
+        if mode == .transfer {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: styles, isDirectory: &isDir), !isDir.boolValue else {
+                throw TrainingError("--style-image \(styles): a per-style network trains on one style image file")
+            }
+        }
         if mode == .distill {
             if !PredictorArchitecture.distillWidths.contains(width) {
                 throw TrainingError("--width must be one of \(PredictorArchitecture.distillWidths.map { PredictorArchitecture(width: $0).widthText }.joined(separator: ", ")), got \(width)")
@@ -107,7 +126,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The student's (or trained predictor's) shape.
     public var architecture: PredictorArchitecture { mode == .distill ? PredictorArchitecture(width: width) : .standard }
     /// Whether steps stylize content photos (and so need them).
-    public var needsContent: Bool { mode == .perceptual || perceptual }
+    public var needsContent: Bool { mode != .distill || perceptual }
 
     /// A config stored by any earlier version: settings added since (e.g. `mode`, `width`) take
     /// their defaults, so older checkpoints still resume.

@@ -105,4 +105,32 @@ public final class ModelWeights: @unchecked Sendable {
     }
 
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+
+    // MARK: What the model is
+
+    /// Metadata keys of a model's kind and its own style (a per-style network's).
+    public static let kindKey = "model_kind"
+    public static let styleNameKey = "style_name"
+    /// The style's embedding as comma-separated floats, each printed in Swift's shortest form
+    /// that reads back to the same bits.
+    public static let styleEmbeddingKey = "style_embedding"
+
+    /// Arbitrary (any style, Ghiasi et al.; the default) or per-style (`train transfer
+    /// --style-image`, Johnson et al.).
+    public var kind: ModelKind { metadata[Self.kindKey].flatMap(ModelKind.init(rawValue:)) ?? .arbitrary }
+
+    /// A per-style network's own style, painted when a command is given no style.
+    public var ownStyle: (name: String, embedding: Embedding)? {
+        guard kind == .perStyle, let text = metadata[Self.styleEmbeddingKey] else { return nil }
+        let values = text.split(separator: ",").compactMap { Float(String($0)) }
+        guard values.count == PredictorArchitecture.embeddingSize, values.allSatisfy(\.isFinite) else { return nil }
+        return (metadata[Self.styleNameKey] ?? "style", values)
+    }
+}
+
+/// What a model paints: any style from its predictor's embedding (arbitrary), or one style it
+/// was trained for (per-style).
+public enum ModelKind: String, Sendable, CaseIterable {
+    case arbitrary
+    case perStyle = "per-style"
 }

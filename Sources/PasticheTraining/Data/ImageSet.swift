@@ -3,8 +3,8 @@ import PasticheCore
 import PasticheImage
 import PasticheLibrary
 
-/// A set of training images: every JPEG/PNG under a folder (recursively, sorted by path), or
-/// a file packed by `DataPack`. Images are kept decoded (8-bit, shortest side capped at
+/// A set of training images: every JPEG/PNG under a folder (recursively, sorted by path), a
+/// file packed by `DataPack`, or one image. Images are kept decoded (8-bit, shortest side capped at
 /// `maxSide`) after first use, so later epochs do not decode again.
 public final class ImageSet: @unchecked Sendable {
     public let path: String
@@ -38,8 +38,11 @@ public final class ImageSet: @unchecked Sendable {
         } else if isDir.boolValue {
             names = ImageFolder.scan(path)
             lmdb = nil
+        } else if let ext = path.split(separator: ".").last, Self.extensions.contains(ext.lowercased()) {
+            names = [path]  // one image (a per-style network's style)
+            lmdb = nil
         } else {
-            throw TrainingError("\(path): expected a folder of JPEG/PNG images or a packed .lmdb folder")
+            throw TrainingError("\(path): expected a folder of JPEG/PNG images, a packed .lmdb folder or one JPEG/PNG image")
         }
         if names.isEmpty { throw TrainingError("\(path): no JPEG or PNG images found") }
     }

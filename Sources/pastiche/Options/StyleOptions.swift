@@ -4,7 +4,7 @@ import PasticheLibrary
 import PasticheModels
 
 /// How `stylize` and `video` name their styles: one image, one library name, or a list to blend
-/// (`--weights`) or to place by `--masks`. Parsed by `StyleArguments`, as `blend` and the
+/// (`--weights`) or to place by `--masks`; none for a per-style model's own style. Parsed by `StyleArguments`, as `blend` and the
 /// studio parse theirs, and resolved by `StyleResolver`'s one rule.
 struct StyleOptions: ParsableArguments {
     @Option(name: .customLong("style-image"), help: "The painting or texture whose style to apply.")
@@ -33,9 +33,19 @@ struct StyleOptions: ParsableArguments {
         }
     }
 
+    /// Style arguments that may be files the command reads (so no output may replace them).
+    var files: [String] { (try? specs)?.filter(\.mayBeFile).map(\.text) ?? [] }
+
+    /// The painting request of a command with these styles and the shared painting flags.
+    func request(strength: Float, preserveColor: Bool, strokes: StrokeOptions, masks: MaskOptions) throws -> PaintingRequest {
+        PaintingRequest(styles: try specs,
+                        options: paintingOptions(weights: try blendWeights, strength: strength, preserveColor: preserveColor,
+                                                 strokes: strokes, masks: masks, maskImages: try masks.load()))
+    }
+
     func validate(masks: MaskOptions) throws {
         _ = try blendWeights
-        try masks.validate(styleCount: try specs.count)
+        try masks.validate(styleCount: max(1, try specs.count))  // none: the model's own style
         if masks.isEnabled && weights != nil {
             throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)")
         }

@@ -45,7 +45,7 @@ extension ModelCommand {
 
         struct Parameter: Codable { let name: String; let shape: [Int] }
         struct Output: Codable {
-            let path: String; let predictorID: String; let parameters: Int
+            let path: String; let kind: String; let style: String?; let predictorID: String; let parameters: Int
             let metadata: [String: String]; let tensors: [Parameter]
         }
 
@@ -54,11 +54,13 @@ extension ModelCommand {
             let weights = try ModelWeights.load(path: model.path)
             let tensors = weights.tensors.keys.sorted().map { Parameter(name: $0, shape: weights.tensors[$0]!.shape) }
             if json {
-                try Terminal.printJSON(Output(path: model.path, predictorID: weights.predictorID,
+                try Terminal.printJSON(Output(path: model.path, kind: weights.kind.rawValue, style: weights.ownStyle?.name,
+                                              predictorID: weights.predictorID,
                                               parameters: weights.parameterCount, metadata: weights.metadata, tensors: tensors))
                 return
             }
-            print("\(model.path): \(tensors.count) tensors, \(weights.parameterCount) parameters, predictor id \(weights.predictorID)")
+            let kind = weights.ownStyle.map { "per-style model (style '\($0.name)')" } ?? "\(weights.kind.rawValue) model"
+            print("\(model.path): \(kind), \(tensors.count) tensors, \(weights.parameterCount) parameters, predictor id \(weights.predictorID)")
             for (k, v) in weights.metadata.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             for p in tensors { print("  \(p.name) \(p.shape)") }
         }

@@ -50,15 +50,12 @@ struct StylizeCommand: ParsableCommand {
         try validateMaxSize(maxSize)
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100") }
         try plan.validate()
-        try plan.refuseOverwriting(regions.files + styleOptions.specs.filter(\.mayBeFile).map(\.text))
+        try plan.refuseOverwriting(regions.files + styleOptions.files)
     }
 
     func run() throws {
         let communicator = try distribution.join()
-        let request = PaintingRequest(
-            styles: try styleOptions.specs,
-            options: paintingOptions(weights: try styleOptions.blendWeights, strength: strength, preserveColor: preserveColor,
-                                     strokes: strokes, masks: regions, maskImages: try regions.load()))
+        let request = try styleOptions.request(strength: strength, preserveColor: preserveColor, strokes: strokes, masks: regions)
         let stylizer = try model.loadStylizer(options: tiling.options)
         let painting = try StyleResolver(stylizer: stylizer, libraryPath: library.path).painting(request)
         let inputs = try inputs, plan = try plan

@@ -10,7 +10,7 @@ extension PredictorInit: ExpressibleByArgument {}
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the style predictor on your own images.",
-        subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainReportCommand.self]
+        abstract: "Train the style predictor, or a transfer network for one style, on your own images.",
+        subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainTransferCommand.self, TrainReportCommand.self]
     )
 }

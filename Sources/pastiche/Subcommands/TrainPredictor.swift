@@ -43,7 +43,7 @@ struct TrainPredictorCommand: ParsableCommand {
 
     func run() throws {
         let communicator = try training.distribution.join()
-        if let trainer = try training.resumedTrainer(communicator) { return try training.run(trainer) }
+        if let trainer = try training.resumedTrainer(communicator, mode: .perceptual) { return try training.run(trainer) }
         if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
             throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
         }

@@ -56,15 +56,12 @@ struct VideoCommand: ParsableCommand {
         }
         // An existing output file is replaced once the new one is complete (docs/cli.md); a
         // folder that holds other files is refused by FolderSink; an input never is an output.
-        try refuseOverwritingInputs(output: output, inputs: [input] + regions.files + styleOptions.specs.filter(\.mayBeFile).map(\.text))
+        try refuseOverwritingInputs(output: output, inputs: [input] + regions.files + styleOptions.files)
     }
 
     func run() throws {
         let ffmpeg = try FFmpeg.locate()
-        let request = PaintingRequest(
-            styles: try styleOptions.specs,
-            options: paintingOptions(weights: try styleOptions.blendWeights, strength: strength, preserveColor: preserveColor,
-                                     strokes: strokes, masks: regions, maskImages: try regions.load()))
+        let request = try styleOptions.request(strength: strength, preserveColor: preserveColor, strokes: strokes, masks: regions)
         let stylizer = try model.loadStylizer(options: tiling.options)
         var job = VideoJob(input: input, output: output,
                            painting: try StyleResolver(stylizer: stylizer, libraryPath: library.path).painting(request))
