@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import PasticheCore
 import PasticheModels
+import PasticheTestSupport
 
 /// `--distributed` under Open MPI's `mpirun` (Debian's openmpi-bin, installed by scripts/test.sh),
 /// with the TCP transport forced (`--mca btl tcp,self`), so messages take the network path even on
@@ -22,9 +23,7 @@ final class DistributedTests: CLITestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         if mpirunPath == nil {
-            let why = "no mpirun (Debian: openmpi-bin; scripts/test.sh installs it)"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_MPI"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+            try skipOrRequire("no mpirun (Debian: openmpi-bin; scripts/test.sh installs it)", variable: "PASTICHE_REQUIRE_MPI")
         }
     }
 
@@ -36,23 +35,11 @@ final class DistributedTests: CLITestCase {
     }
 
     func startMPI(_ np: Int, _ args: [String]) throws -> RunningCLI {
-        let id = UUID().uuidString
-        let outPath = scratch + "/.mpi-stdout-\(id)", errPath = scratch + "/.mpi-stderr-\(id)"
-        for p in [outPath, errPath] { _ = FileManager.default.createFile(atPath: p, contents: nil) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirunPath!)
-        p.arguments = mpirunArguments(np, args)
         // Each rank one thread: two ranks share this machine's cores.
-        p.environment = CLI.environment.merging([
+        try ProcessRunner.start(mpirunPath!, mpirunArguments(np, args), environment: CLI.environment.merging([
             "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
             "OMPI_MCA_rmaps_base_oversubscribe": "1",
-        ]) { $1 }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        p.standardInput = FileHandle.nullDevice
-        let t0 = Date()
-        try p.run()
-        return RunningCLI(process: p, arguments: ["mpirun"] + p.arguments!, outPath: outPath, errPath: errPath, started: t0)
+        ]) { $1 }, outputDirectory: scratch)
     }
 
     @discardableResult

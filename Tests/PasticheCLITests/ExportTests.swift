@@ -3,6 +3,7 @@ import XCTest
 import PasticheCore
 import PasticheImage
 import PasticheModels
+import PasticheTestSupport
 
 /// `pastiche model export` and `embed export --format npz` against the reference runtime:
 /// onnx.checker and onnxruntime (PyPI, installed by scripts/test.sh) run the exported graphs on
@@ -16,32 +17,17 @@ final class ExportTests: CLITestCase {
         try super.setUpWithError()
         let probe = try python(["-c", "import onnx, onnxruntime, numpy"], check: false)
         if probe.status != 0 {
-            let why = "onnx/onnxruntime/numpy missing for python3 (scripts/test.sh installs them)"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+            try skipOrRequire("onnx/onnxruntime/numpy missing for python3 (scripts/test.sh installs them)")
         }
     }
 
     // MARK: Reference side
 
     @discardableResult
-    func python(_ args: [String], check: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws
-        -> (status: Int32, stdout: Data, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + args
-        let outPath = scratch + "/.py-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        try out.close()
-        let data = try Data(contentsOf: URL(fileURLWithPath: outPath))
-        if check { XCTAssertEqual(p.terminationStatus, 0, "python3 \(args.joined(separator: " ")): \(errText)", file: file, line: line) }
-        return (p.terminationStatus, data, errText)
+    func python(_ args: [String], check: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+        let r = try ProcessRunner.run("/usr/bin/env", ["python3"] + args, outputDirectory: scratch)
+        if check { XCTAssertEqual(r.status, 0, "python3 \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line) }
+        return r
     }
 
     var helper: String { CLI.repoRoot + "/Tests/onnx/ort_run.py" }
@@ -91,11 +77,6 @@ final class ExportTests: CLITestCase {
         return out
     }
 
-    func maxAbs(_ a: [Float], _ b: [Float]) -> Float {
-        XCTAssertEqual(a.count, b.count)
-        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
-    }
-
     /// Exports `modelPath` and runs both graphs in onnxruntime against Pastiche's networks: the
     /// predictor at 256², non-square and not-multiple-of-4 sizes, the transfer network on a
     /// batch of two at each, with Pastiche's embeddings. Returns the worst differences.
@@ -133,7 +114,7 @@ final class ExportTests: CLITestCase {
             // has embeddings far larger than the pretrained model's (|e| < 1), so the bound is
             // 1e-5 absolute up to |e| = 1 and relative to the largest |e| above it.
             let scale = max(1, ours.array.map(abs).max() ?? 1)
-            let dEmbedding = maxAbs(ours.array, theirs.values) / scale
+            let dEmbedding = maxAbsDifference(ours.array, theirs.values) / scale
             XCTAssertLessThanOrEqual(dEmbedding, Self.embeddingTolerance,
                                      "predictor \(w)×\(h), width \(expectedWidth), largest |e| \(scale)")
 
@@ -142,7 +123,7 @@ final class ExportTests: CLITestCase {
             let ortImage = try onnxruntime(transferPath, ["content_image": (content.nhwc, [2, h, w, 3]),
                                                           "style_embedding": (ours.array, [2, 100])])
             XCTAssertEqual(ortImage.shape, [2, h, w, 3])
-            let dImage = maxAbs(nchwToNHWC(stylized), ortImage.values)
+            let dImage = maxAbsDifference(nchwToNHWC(stylized), ortImage.values)
             XCTAssertLessThanOrEqual(dImage, Self.imageTolerance, "transfer \(w)×\(h), width \(expectedWidth)")
             worst = (max(worst.embedding, dEmbedding), max(worst.image, dImage))
         }
@@ -230,7 +211,7 @@ final class ExportTests: CLITestCase {
         let embedding = try vector("wave")
         let stylizer = try Stylizer(modelPath: CLI.modelPath)
         let ours = stylizer.stylize(content, embedding: embedding)
-        XCTAssertLessThanOrEqual(maxAbs(nchwToNHWC(ours.tensor), ort.values), Self.imageTolerance)
+        XCTAssertLessThanOrEqual(maxAbsDifference(nchwToNHWC(ours.tensor), ort.values), Self.imageTolerance)
 
         // Against `stylize --style wave` itself (8-bit PNG): the same pixels after rounding,
         // give or take one level where a value sits on a rounding boundary.

@@ -1,5 +1,6 @@
 import Foundation
 import PasticheImage
+import PasticheTestSupport
 import XCTest
 
 /// Faults a user's machine produces (issue 32), as suite tests: a full disk (a small tmpfs;
@@ -27,14 +28,7 @@ final class FaultTests: CLITestCase {
 
     @discardableResult
     private func shell(_ tool: String, _ args: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
+        (try? ProcessRunner.run(tool, args))?.status ?? -1
     }
 
     /// A library created on a full disk: one line naming the full disk, no signal, nothing
@@ -103,21 +97,13 @@ final class FaultTests: CLITestCase {
         for f in [photo, lib + "/data.mdb", lib + "/lock.mdb", home + "/models/pastiche-v1-256.safetensors"] { chmod(f, 0o644) }
         chown(home, 65534, 65534)
         func asNobody(_ args: [String]) throws -> (status: Int32, stderr: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", CLI.binaryPath] + args + ["--library", lib]
             var env = ProcessInfo.processInfo.environment
             env["HOME"] = home
             env["PASTICHE_HOME"] = home
-            p.environment = env
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationReason, .exit, "\(args): ended by a signal")
-            return (p.terminationStatus, text)
+            let r = try ProcessRunner.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", CLI.binaryPath]
+                                              + args + ["--library", lib], environment: env)
+            XCTAssertFalse(r.signaled, "\(args): ended by a signal")
+            return (r.status, r.stderr)
         }
         for args in [["embed", "list"], ["embed", "export", home + "/e.json"], ["embed", "show", "vangogh"],
                      ["stylize", photo, "--style", "vangogh", "-o", home + "/o.png"]] {
@@ -138,12 +124,10 @@ final class FaultTests: CLITestCase {
     /// a live process's temporary is left alone.
     func testKilledRunsTemporariesAreRemovedByTheNextWrite() throws {
         let (vangogh, _, photo) = try styleAndPhoto()
-        let dead = Process()
-        dead.executableURL = URL(fileURLWithPath: "/bin/true")
-        try dead.run()
-        dead.waitUntilExit()
+        let dead = try ProcessRunner.start("/bin/true", [])
+        _ = try dead.wait()
         let out = scratch + "/out.png"
-        let mine = scratch + "/.out.png.tmp-\(dead.processIdentifier)-Ab1234"
+        let mine = scratch + "/.out.png.tmp-\(dead.pid)-Ab1234"
         let legacy = scratch + "/.out.png.tmp-Qw5678", fresh = scratch + "/.out.png.tmp-Zx9012"
         let live = scratch + "/.out.png.tmp-\(getpid())-Cd3456"
         for p in [mine, legacy, fresh, live] { XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data("trunc".utf8))) }

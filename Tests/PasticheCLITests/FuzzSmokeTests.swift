@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 
 /// The fuzz targets' smoke run (issue 16): every seed of Tests/Fuzz/corpus, and 300 bit-flipped
 /// and truncated copies of each, through the same entry points libFuzzer drives
@@ -16,17 +17,10 @@ final class FuzzSmokeTests: XCTestCase {
             let dir = corpus + "/" + target
             let seeds = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { dir + "/" + $0 }
             XCTAssertFalse(seeds.isEmpty, "no seeds for \(target)")
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = [target, "--mutations", "300"] + seeds
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationReason, .exit, "\(target) crashed: \(text)")
-            XCTAssertEqual(p.terminationStatus, 0, "\(target): \(text)")
+            let r = try ProcessRunner.run(binary, [target, "--mutations", "300"] + seeds, combineOutput: true)
+            let text = r.stdoutText
+            XCTAssertFalse(r.signaled, "\(target) crashed: \(text)")
+            XCTAssertEqual(r.status, 0, "\(target): \(text)")
             print(text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }

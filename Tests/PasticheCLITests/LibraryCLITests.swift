@@ -207,11 +207,11 @@ final class LibraryCLITests: CLITestCase {
         // Killed once a few styles are committed (read from the library itself, as another
         // process sees it), not after a fixed sleep: the kill lands mid-run on any machine.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && p.process.isRunning {
+        while Date() < deadline && p.isRunning {
             if let count = try? list().count, count >= 3 { break }
             usleep(20_000)
         }
-        XCTAssertTrue(p.process.isRunning, "embed add still working when killed")
+        XCTAssertTrue(p.isRunning, "embed add still working when killed")
         kill(p.pid, SIGKILL)
         let r = try p.wait()
         XCTAssertTrue(r.signaled, "ended by the SIGKILL: \(r.summary)")

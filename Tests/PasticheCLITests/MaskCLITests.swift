@@ -1,6 +1,7 @@
 import Foundation
 import PasticheImage
 import XCTest
+import PasticheTestSupport
 
 /// `--mask`, `--masks`, `--invert-mask` and `--feather` on `stylize` and `blend`: the flags
 /// mean the same on both, uniform masks are the plain commands, bad masks are one line.
@@ -14,10 +15,6 @@ final class MaskCLITests: CLITestCase {
         let path = scratch + "/" + name
         try ImageIO.write(m, to: path)
         return path
-    }
-
-    private func maxLevels(_ a: RGBImage, _ b: RGBImage) -> Int {
-        Int((zip(a.pixels, b.pixels).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) } * 255).rounded())
     }
 
     func testUniformMasksAreThePlainCommands() throws {
@@ -39,7 +36,7 @@ final class MaskCLITests: CLITestCase {
         let b = try maskFile("b.png", width: 96, height: 64) { _, _ in 119.0 / 255 }
         try ok(["blend", "--styles", "\(vangogh),\(hokusai)", "--weights", "51,119", photo, "-o", scratch + "/blend.png"])
         try ok(["blend", "--styles", "\(vangogh),\(hokusai)", "--masks", "\(a),\(b)", photo, "-o", scratch + "/masked-blend.png"])
-        XCTAssertLessThanOrEqual(maxLevels(try decode(scratch + "/masked-blend.png"), try decode(scratch + "/blend.png")), 1)
+        XCTAssertLessThanOrEqual(maxLevelDifference(try decode(scratch + "/masked-blend.png"), try decode(scratch + "/blend.png")), 1)
         // stylize --styles … --masks is the same command as blend --styles … --masks.
         try ok(["stylize", "--styles", "\(vangogh),\(hokusai)", "--masks", "\(a),\(b)", photo, "-o", scratch + "/masked-stylize.png"])
         XCTAssertEqual(try decode(scratch + "/masked-stylize.png").pixels, try decode(scratch + "/masked-blend.png").pixels)
@@ -73,12 +70,12 @@ final class MaskCLITests: CLITestCase {
         try ImageIO.write(try ImageIO.read(path: sixteen), to: eight)
         try ok(["stylize", "--style-image", vangogh, photo, "--mask", sixteen, "--feather", "6", "-o", scratch + "/m16.png"])
         try ok(["stylize", "--style-image", vangogh, photo, "--mask", eight, "--feather", "6", "-o", scratch + "/m8.png"])
-        XCTAssertLessThanOrEqual(maxLevels(try decode(scratch + "/m16.png"), try decode(scratch + "/m8.png")), 1)
+        XCTAssertLessThanOrEqual(maxLevelDifference(try decode(scratch + "/m16.png"), try decode(scratch + "/m8.png")), 1)
 
         // --tile with masks: the banded network, within a level of the untiled one.
         try ok(["stylize", "--style-image", vangogh, photo, "--mask", left, "--feather", "10", "-o", scratch + "/untiled.png"])
         try ok(["stylize", "--style-image", vangogh, photo, "--mask", left, "--feather", "10", "--tile", "3", "-o", scratch + "/tiled.png"])
-        XCTAssertLessThanOrEqual(maxLevels(try decode(scratch + "/tiled.png"), try decode(scratch + "/untiled.png")), 1)
+        XCTAssertLessThanOrEqual(maxLevelDifference(try decode(scratch + "/tiled.png"), try decode(scratch + "/untiled.png")), 1)
     }
 
     func testBadMasksAreOneLineAndTouchNothing() throws {

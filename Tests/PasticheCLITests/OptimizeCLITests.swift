@@ -4,6 +4,7 @@ import PasticheCore
 import PasticheImage
 import PasticheModels
 import PasticheTools
+import PasticheTestSupport
 
 /// `pastiche optimize` end to end, with a small random VGG-19-shaped network (the real weights
 /// are not needed), its objective against Tests/optimize/gatys_reference.py (numpy), and, where
@@ -45,30 +46,15 @@ final class OptimizeCLITests: CLITestCase {
     }
 
     func requireNumpy() throws {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import numpy, PIL"]
-        probe.standardError = FileHandle.nullDevice
-        try probe.run(); probe.waitUntilExit()
-        if probe.terminationStatus != 0 {
-            let why = "numpy/Pillow missing for python3 (scripts/test.sh installs them)"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+        if try ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import numpy, PIL"], outputDirectory: scratch).status != 0 {
+            try skipOrRequire("numpy/Pillow missing for python3 (scripts/test.sh installs them)")
         }
     }
 
     func python(_ args: [String]) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "python3 \(args.joined(separator: " ")): \(errText)")
-        return data
+        let r = try ProcessRunner.run("/usr/bin/env", ["python3"] + args, outputDirectory: scratch)
+        XCTAssertEqual(r.status, 0, "python3 \(args.joined(separator: " ")): \(r.stderr)")
+        return r.stdout
     }
 
     /// Iteration 0's terms equal the formula recomputed in float64 numpy by a script that shares
@@ -108,9 +94,7 @@ final class OptimizeCLITests: CLITestCase {
         let home = CLI.home
         let quantized = home.modelsDirectory + "/" + VGG19Weights.quantizedFile
         guard FileManager.default.fileExists(atPath: home.vgg19Model), FileManager.default.fileExists(atPath: quantized) else {
-            let why = "no VGG-19 at \(home.vgg19Model); run `pastiche model fetch`"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+            try skipOrRequire("no VGG-19 at \(home.vgg19Model); run `pastiche model fetch`")
         }
         return (home.vgg19Model, quantized)
     }
@@ -124,13 +108,8 @@ final class OptimizeCLITests: CLITestCase {
     /// graph `model export --vgg` wrote: within 1e-4 of the layer's largest value.
     func testRealVGGForwardMatchesOnnxruntime() throws {
         let real = try realVGG()
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import onnxruntime, numpy"]
-        try probe.run(); probe.waitUntilExit()
-        if probe.terminationStatus != 0 {
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail("onnxruntime missing") }
-            throw XCTSkip("onnxruntime missing")
+        if try ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import onnxruntime, numpy"], outputDirectory: scratch).status != 0 {
+            try skipOrRequire("onnxruntime missing")
         }
         let onnx = scratch + "/vgg19.onnx"
         try ok(["model", "export", "--vgg", "-o", onnx], withLibrary: false)
@@ -156,7 +135,7 @@ final class OptimizeCLITests: CLITestCase {
             let got = tape.output(layer)
             XCTAssertEqual(shape, got.shape, layer.reluName)
             let scale = want.map(abs).max()!
-            let err = zip(got.array, want).map { abs($0 - $1) }.max()!
+            let err = maxAbsDifference(got.array, want)
             XCTAssertLessThan(err, 1e-4 * scale, "\(layer.reluName): max error \(err), largest \(scale)")
             print("VGG-19 vs onnxruntime, \(layer.reluName): max |difference| / max |value| = \(err / scale)")
         }
@@ -235,11 +214,11 @@ final class OptimizeCLITests: CLITestCase {
         // Wait for the first iterations to be reported, then interrupt.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let text = (try? String(contentsOfFile: running.outPath, encoding: .utf8)) ?? ""
+            let text = running.stdoutSoFar()
             if text.split(separator: "\n").count >= 3 { break }
             usleep(20_000)
         }
-        kill(running.process.processIdentifier, SIGINT)
+        kill(running.pid, SIGINT)
         let r = try running.wait()
         XCTAssertNotEqual(r.status, 0, r.summary)
         XCTAssertFalse(r.signaled, r.summary)

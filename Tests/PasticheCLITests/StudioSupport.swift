@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,17 +96,17 @@ final class StudioProcess {
         let deadline = Date().addingTimeInterval(60)
         var found: String?
         while Date() < deadline {
-            let out = (try? String(contentsOfFile: running.outPath, encoding: .utf8)) ?? ""
+            let out = running.stdoutSoFar()
             if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("Pastiche Studio: ") }) {
                 found = String(line.dropFirst("Pastiche Studio: ".count))
                 break
             }
-            if !running.process.isRunning { break }
+            if !running.isRunning { break }
             usleep(50_000)
         }
         guard let found, let portText = found.split(separator: ":").last?.split(separator: "/").first,
               let port = Int(portText) else {
-            running.process.terminate()
+            running.signal(SIGTERM)
             let r = try running.wait()
             throw RawHTTP.Failure(description: "serve did not print its URL: \(r.summary)")
         }
@@ -126,13 +127,13 @@ final class StudioProcess {
 
     func get(_ path: String) throws -> HTTPReply { try request("GET", path) }
 
-    var isRunning: Bool { running.process.isRunning }
+    var isRunning: Bool { running.isRunning }
 
     @discardableResult
     func stop() throws -> CLIResult {
-        if running.process.isRunning { kill(running.pid, SIGINT) }
+        running.signal(SIGINT)
         return try running.wait()
     }
 
-    deinit { if running.process.isRunning { kill(running.pid, SIGKILL) } }
+    deinit { running.signal(SIGKILL) }
 }

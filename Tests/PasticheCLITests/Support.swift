@@ -4,6 +4,7 @@ import PasticheCore
 import PasticheImage
 import PasticheModels
 import PasticheTools
+import PasticheTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,21 +13,10 @@ import Glibc
 // this test bundle by `swift build --product pastiche`) on real image files, with a temporary
 // `--library` so no user library is ever touched.
 
-/// What one run of `pastiche` produced.
-struct CLIResult {
-    let arguments: [String]
-    let status: Int32
-    let signaled: Bool
-    let stdout: Data
-    let stderr: String
-    let seconds: Double
-
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    /// Non-empty stderr lines.
-    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var command: String { "pastiche " + arguments.joined(separator: " ") }
-    var summary: String { "`\(command)` exited \(status)\(signaled ? " (signal)" : ""); stderr: \(stderr.debugDescription)" }
-}
+/// What one run of `pastiche` (or of mpirun running it) produced.
+typealias CLIResult = ProcessResult
+/// A `pastiche` process started by `CLI.start`.
+typealias RunningCLI = RunningProcess
 
 enum CLI {
     /// `pastiche` in the directory of the running test executable (its real path).
@@ -54,52 +44,12 @@ enum CLI {
     /// Starts `pastiche arguments` with stdout and stderr going to files in `scratch`.
     static func start(_ arguments: [String], scratch: String, stdin: String? = nil,
                       environment extra: [String: String] = [:], directory: String? = nil) throws -> RunningCLI {
-        let id = UUID().uuidString
-        let outPath = scratch + "/.stdout-\(id)", errPath = scratch + "/.stderr-\(id)"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binaryPath)
-        p.arguments = arguments
-        p.environment = environment.merging(extra) { $1 }
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        p.standardInput = stdin.map { FileHandle(forReadingAtPath: $0)! } ?? FileHandle.nullDevice
-        let t0 = Date()
-        try p.run()
-        return RunningCLI(process: p, arguments: arguments, outPath: outPath, errPath: errPath, started: t0)
+        try ProcessRunner.start(binaryPath, arguments, environment: environment.merging(extra) { $1 },
+                                stdin: stdin, directory: directory, outputDirectory: scratch)
     }
 
     static func run(_ arguments: [String], scratch: String) throws -> CLIResult {
         try start(arguments, scratch: scratch).wait()
-    }
-}
-
-final class RunningCLI {
-    let process: Process
-    let arguments: [String]
-    let outPath: String
-    let errPath: String
-    let started: Date
-
-    init(process: Process, arguments: [String], outPath: String, errPath: String, started: Date) {
-        self.process = process; self.arguments = arguments
-        self.outPath = outPath; self.errPath = errPath; self.started = started
-    }
-
-    var pid: pid_t { process.processIdentifier }
-
-    func wait() throws -> CLIResult {
-        process.waitUntilExit()
-        let seconds = Date().timeIntervalSince(started)
-        let out = try Data(contentsOf: URL(fileURLWithPath: outPath))
-        let err = try Data(contentsOf: URL(fileURLWithPath: errPath))
-        try? FileManager.default.removeItem(atPath: outPath)
-        try? FileManager.default.removeItem(atPath: errPath)
-        return CLIResult(arguments: arguments, status: process.terminationStatus,
-                         signaled: process.terminationReason == .uncaughtSignal,
-                         stdout: out, stderr: String(decoding: err, as: UTF8.self), seconds: seconds)
     }
 }
 
@@ -113,21 +63,15 @@ class CLITestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         guard FileManager.default.isExecutableFile(atPath: CLI.binaryPath) else {
-            XCTFail("""
+            try skipOrRequire("""
                 no pastiche binary at \(CLI.binaryPath); build it into the same directory first: \
                 swift build -c release --product pastiche -Xswiftc -enable-testing (with the same --scratch-path)
-                """)
-            throw XCTSkip("pastiche binary missing")
+                """, required: true)
         }
         if !FileManager.default.fileExists(atPath: CLI.modelPath) {
-            let why = "no model at \(CLI.modelPath); run `pastiche model fetch` (PASTICHE_HOME=\(CLI.home.path))"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+            try skipOrRequire("no model at \(CLI.modelPath); run `pastiche model fetch` (PASTICHE_HOME=\(CLI.home.path))")
         }
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let dir = scratch
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        scratch = try temporaryDirectory("pastiche-cli")
     }
 
     /// Runs pastiche (adding `--library` when `withLibrary`) and returns the result.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import PasticheImage
+import PasticheTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,26 +14,15 @@ final class VideoTests: CLITestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         if ffmpegMissing {
-            let why = "ffmpeg is not installed (scripts/test.sh installs Debian's ffmpeg)"
-            if ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" { XCTFail(why) }
-            throw XCTSkip(why)
+            try skipOrRequire("ffmpeg is not installed (scripts/test.sh installs Debian's ffmpeg)")
         }
     }
 
     @discardableResult
     private func tool(_ name: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/" + name)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "\(name) \(args.joined(separator: " ")): \(errText)")
-        return String(decoding: data, as: UTF8.self)
+        let r = try ProcessRunner.run("/usr/bin/" + name, args, outputDirectory: scratch)
+        XCTAssertEqual(r.status, 0, "\(name) \(args.joined(separator: " ")): \(r.stderr)")
+        return r.stdoutText
     }
 
     /// A camera pan over a real photo: `frames` frames of w×h, moving `step` px right per frame,
@@ -213,7 +203,7 @@ final class VideoTests: CLITestCase {
         XCTAssertTrue(try fails(["video", clip, "-o", scratch + "/o.avi", "--style-image", vangogh]).contains(".webm"))
         XCTAssertTrue(try fails(["video", clip, "-o", clip, "--style-image", vangogh]).contains("input"))
         XCTAssertTrue(try fails(["video", clip, "-o", scratch + "/o.mp4", "--style-image", vangogh, "--stability", "2"]).contains("--stability"))
-        XCTAssertTrue(try fails(["video", clip, "-o", scratch + "/o.mp4"]).contains("exactly one"))
+        XCTAssertTrue(try fails(["video", clip, "-o", scratch + "/o.mp4"]).contains("--style-image FILE"))
 
         // No ffmpeg on PATH: the Debian package is named.
         let r = try CLI.start(["video", clip, "-o", scratch + "/o.mp4", "--style-image", vangogh, "--library", library],
@@ -236,9 +226,9 @@ final class VideoTests: CLITestCase {
             func partials() -> [String] {
                 ((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).filter { $0.hasPrefix(".killed-\(signal).mp4.partial") }
             }
-            while Date() < deadline && partials().isEmpty && running.process.isRunning { usleep(20_000) }
+            while Date() < deadline && partials().isEmpty && running.isRunning { usleep(20_000) }
             usleep(200_000)
-            XCTAssertTrue(running.process.isRunning, "still working when killed")
+            XCTAssertTrue(running.isRunning, "still working when killed")
             kill(running.pid, signal)
             let r = try running.wait()
             XCTAssertNotEqual(r.status, 0)

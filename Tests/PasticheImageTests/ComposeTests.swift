@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 @testable import PasticheImage
 
 /// Bitmap text, compositing, contact sheets and loss plots.
@@ -443,8 +444,7 @@ final class ComposeTests: XCTestCase {
     /// when set, for looking at; else a temporary folder) and read back: each has ink of more
     /// than one colour, and comes back as rendered to 8-bit rounding.
     func testSamplesRenderAndSurviveAPNGRoundTrip() throws {
-        let dir = ProcessInfo.processInfo.environment["PASTICHE_SAMPLE_DIR"]
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-samples-\(UUID().uuidString)").path
+        let dir = try ProcessInfo.processInfo.environment["PASTICHE_SAMPLE_DIR"] ?? temporaryDirectory("pastiche-samples")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var written: [(String, RGBImage)] = []
         func write(_ image: RGBImage, _ name: String) throws {
@@ -487,7 +487,7 @@ final class ComposeTests: XCTestCase {
         for (name, image) in written {
             let back = try ImageIO.read(path: dir + "/" + name)
             XCTAssertEqual([back.width, back.height], [image.width, image.height], name)
-            let worst = zip(back.pixels, image.pixels).map { abs($0 - $1) }.max() ?? 1
+            let worst = maxAbsDifference(back, image)
             XCTAssertLessThanOrEqual(worst, 0.5 / 255 + 1e-6, "\(name) survives 8-bit PNG")
             XCTAssertGreaterThan(Set(image.pixels.map { ($0 * 255).rounded() }).count, 2, "\(name) has ink")
         }

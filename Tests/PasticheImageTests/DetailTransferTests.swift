@@ -1,6 +1,7 @@
 import Foundation
 @testable import PasticheImage
 import XCTest
+import PasticheTestSupport
 
 /// `DetailTransfer`: the guided filter's local slopes carry the photo's detail above the
 /// working resolution into the upscaled painting.
@@ -48,8 +49,7 @@ final class DetailTransferTests: XCTestCase {
         let flat = RGBImage(width: working.width, height: working.height, fill: (0.2, 0.5, 0.7))
         let up = DetailTransfer.upsample(flat, working: working, photo: full)
         XCTAssertEqual([up.width, up.height], [full.width, full.height])
-        let spread = zip(up.pixels, [Float](repeating: 0.2, count: full.width * full.height) + [Float](repeating: 0.5, count: full.width * full.height)
-                         + [Float](repeating: 0.7, count: full.width * full.height)).map { abs($0 - $1) }.max()!
+        let spread = maxAbsDifference(up, RGBImage(width: full.width, height: full.height, fill: (0.2, 0.5, 0.7)))
         XCTAssertLessThan(spread, 1e-5)
     }
 

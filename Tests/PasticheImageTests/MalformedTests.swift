@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 import CPasticheCodecs
 @testable import PasticheImage
 
@@ -9,12 +10,7 @@ final class MalformedTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-image-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
+        dir = URL(fileURLWithPath: try temporaryDirectory("pastiche-image"))
     }
 
     private func write(_ name: String, _ bytes: [UInt8]) throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 @testable import PasticheImage
 
 final class RoundTripTests: XCTestCase {
@@ -54,9 +55,7 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testWriteAtomicallyByExtension() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-rt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = URL(fileURLWithPath: try temporaryDirectory("pastiche-rt"))
         let base = try Fixtures.ppm("base.ppm")
 
         let png = dir.appendingPathComponent("out.PNG").path

@@ -1,12 +1,13 @@
 import CLMDB
 import XCTest
+import PasticheTestSupport
 @testable import PasticheLibrary
 
 final class LMDBTests: XCTestCase {
     private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     func testPutGetDeleteAndCursor() throws {
-        let env = try LMDBEnvironment(path: try temporaryDirectory() + "/env", mapSize: 1 << 20, maxDatabases: 2)
+        let env = try LMDBEnvironment(path: try temporaryDirectory("pastiche-lib") + "/env", mapSize: 1 << 20, maxDatabases: 2)
         let db = try env.openDatabase("things")
         try env.write { txn in
             for k in ["b", "a", "c", "ab"] { try txn.put(db, bytes(k), bytes("v" + k)) }
@@ -42,7 +43,7 @@ final class LMDBTests: XCTestCase {
 
     /// A body that swallows MDB_MAP_FULL still gets a grown map and a clean retry.
     func testMapFullIsRetriedEvenWhenSwallowed() throws {
-        let env = try LMDBEnvironment(path: try temporaryDirectory() + "/env", mapSize: 64 << 10, maxDatabases: 1)
+        let env = try LMDBEnvironment(path: try temporaryDirectory("pastiche-lib") + "/env", mapSize: 64 << 10, maxDatabases: 1)
         let db = try env.openDatabase("blobs")
         var attempts = 0
         try env.write { txn in
@@ -57,7 +58,7 @@ final class LMDBTests: XCTestCase {
     }
 
     func testErrorIsOneDescriptiveLine() throws {
-        let env = try LMDBEnvironment(path: try temporaryDirectory() + "/env", mapSize: 1 << 20, maxDatabases: 1)
+        let env = try LMDBEnvironment(path: try temporaryDirectory("pastiche-lib") + "/env", mapSize: 1 << 20, maxDatabases: 1)
         let db = try env.openDatabase("d")
         XCTAssertThrowsError(try env.write { txn in try txn.put(db, [], bytes("empty key")) }) { error in
             let text = "\(error)"
@@ -65,7 +66,7 @@ final class LMDBTests: XCTestCase {
             XCTAssertTrue(text.contains("(code "), text)
             XCTAssertFalse(text.contains("\n"))
         }
-        let missing = try temporaryDirectory() + "/missing"
+        let missing = try temporaryDirectory("pastiche-lib") + "/missing"
         XCTAssertThrowsError(try LMDBEnvironment(path: missing, mapSize: 1 << 20, maxDatabases: 1, readOnly: true)) {
             XCTAssertEqual("\($0)", "\(missing): mdb_env_open failed: No such file or directory (code 2)")
         }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import PasticheLibrary
+import PasticheTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,45 +45,30 @@ final class MultiProcessTests: XCTestCase {
         }
     }
 
-    private func spawnChild(_ environment: [String: String]) throws -> Process {
-        let p = Process()
+    /// This test bundle again, running only `testChildWorker`, its stdout and stderr in one log.
+    private func spawnChild(_ environment: [String: String]) throws -> RunningProcess {
         #if os(Linux)
-        p.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        p.arguments = ["PasticheLibraryTests.MultiProcessTests/testChildWorker"]
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let arguments = ["PasticheLibraryTests.MultiProcessTests/testChildWorker"]
         #else
         // On macOS the bundle is loaded by the xctest tool.
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        p.arguments = ["-XCTest", "PasticheLibraryTests.MultiProcessTests/testChildWorker",
-                       Bundle(for: Self.self).bundlePath]
+        let executable = CommandLine.arguments[0]
+        let arguments = ["-XCTest", "PasticheLibraryTests.MultiProcessTests/testChildWorker", Bundle(for: Self.self).bundlePath]
         #endif
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-child-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        addTeardownBlock { try? FileManager.default.removeItem(at: log) }
-        childLogs[p.processIdentifier] = log
-        return p
-    }
-
-    private var childLogs = [Int32: URL]()
-
-    private func childLog(_ p: Process) -> String {
-        childLogs[p.processIdentifier].flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+        return try ProcessRunner.start(executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                       combineOutput: true)
     }
 
     func testEightProcessesInsertConcurrently() throws {
-        let path = try temporaryDirectory() + "/lib"
+        let path = try temporaryDirectory("pastiche-lib") + "/lib"
         let start = Date().timeIntervalSince1970 + 2
         let children = try (0..<8).map { id in
             try spawnChild([Self.storeVar: path, "PASTICHE_CHILD_MODE": "insert", "PASTICHE_CHILD_ID": "\(id)",
                             "PASTICHE_CHILD_COUNT": "25", "PASTICHE_CHILD_START": "\(start)"])
         }
         for c in children {
-            c.waitUntilExit()
-            XCTAssertEqual(c.terminationStatus, 0, "child failed:\n\(childLog(c).suffix(3000))")
+            let r = try c.wait()
+            XCTAssertEqual(r.status, 0, "child failed:\n\(r.stdoutText.suffix(3000))")
         }
         let store = try StyleStore(path: path, readOnly: true)
         let names = Set(try store.names())
@@ -100,7 +86,7 @@ final class MultiProcessTests: XCTestCase {
     /// first kill, so a stale reader slot or writer lock would show up): every committed step
     /// survives, nothing half-written is visible, and the index is consistent.
     func testKilledWriterLeavesConsistentLibrary() throws {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryDirectory("pastiche-lib")
         let path = dir + "/lib"
         for round in 0..<2 {
             let child = try spawnChild([Self.storeVar: path, "PASTICHE_CHILD_MODE": "loop", "PASTICHE_CHILD_ID": "\(round)"])
@@ -111,11 +97,10 @@ final class MultiProcessTests: XCTestCase {
                 usleep(2000)
                 committed = (try? String(contentsOfFile: progressFile, encoding: .utf8)).flatMap { Int($0) } ?? 0
             }
-            XCTAssertTrue(child.isRunning, "child exited early:\n\(childLog(child).suffix(3000))")
+            XCTAssertTrue(child.isRunning, "child exited early:\n\(child.stdoutSoFar().suffix(3000))")
             usleep(UInt32.random(in: 0..<20_000))  // land somewhere inside a transaction
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            XCTAssertEqual(child.terminationReason, .uncaughtSignal)
+            kill(child.pid, SIGKILL)
+            XCTAssertTrue(try child.wait().signaled)
             committed = (try? String(contentsOfFile: progressFile, encoding: .utf8)).flatMap { Int($0) } ?? 0
             XCTAssertGreaterThanOrEqual(committed, 15)
 

@@ -1,9 +1,10 @@
 import XCTest
+import PasticheTestSupport
 @testable import PasticheLibrary
 
 final class StyleStoreTests: XCTestCase {
     private func openStore(_ mapSize: Int = 1 << 20) throws -> (StyleStore, String) {
-        let path = try temporaryDirectory() + "/lib"
+        let path = try temporaryDirectory("pastiche-lib") + "/lib"
         return (try StyleStore(path: path, initialMapSize: mapSize), path)
     }
 
@@ -230,7 +231,7 @@ final class StyleStoreTests: XCTestCase {
 
     /// Starts with a 64 KiB map and writes ~2 MB: every MDB_MAP_FULL must grow the map and retry.
     func testMapGrowsFromTinyMap() throws {
-        let path = try temporaryDirectory() + "/lib"
+        let path = try temporaryDirectory("pastiche-lib") + "/lib"
         var expected = [String: [UInt8]]()
         do {
             let store = try StyleStore(path: path, initialMapSize: 64 << 10)
@@ -275,7 +276,7 @@ final class StyleStoreTests: XCTestCase {
     }
 
     func testPathThatIsAFile() throws {
-        let file = try temporaryDirectory() + "/plain.txt"
+        let file = try temporaryDirectory("pastiche-lib") + "/plain.txt"
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
         for readOnly in [false, true] {
             XCTAssertThrowsError(try StyleStore(path: file, readOnly: readOnly)) { error in
@@ -288,7 +289,7 @@ final class StyleStoreTests: XCTestCase {
     }
 
     func testReadOnlyOpen() throws {
-        let path = try temporaryDirectory() + "/lib"
+        let path = try temporaryDirectory("pastiche-lib") + "/lib"
         XCTAssertThrowsError(try StyleStore(path: path, readOnly: true)) { error in
             XCTAssertEqual("\(error)", "no style library at \(path)")
         }
@@ -301,7 +302,7 @@ final class StyleStoreTests: XCTestCase {
     }
 
     func testReadOnlyDirectoryIsReportedBeforeWriting() throws {
-        let dir = try temporaryDirectory() + "/locked"
+        let dir = try temporaryDirectory("pastiche-lib") + "/locked"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         chmod(dir, 0o555)
         guard access(dir, W_OK) != 0 else {
@@ -316,7 +317,7 @@ final class StyleStoreTests: XCTestCase {
     }
 
     func testNewerSchemaIsRefused() throws {
-        let path = try temporaryDirectory() + "/lib"
+        let path = try temporaryDirectory("pastiche-lib") + "/lib"
         do {
             let store = try StyleStore(path: path)
             try store.env.write { txn in try txn.put(store.meta, Array("schema".utf8), [2, 0, 0, 0]) }

@@ -33,18 +33,6 @@ func makeRecord(_ name: String, seed: UInt64, modelID: String = "model-a", pixel
 }
 
 extension XCTestCase {
-    /// A fresh directory removed after the test; the library lives at `<dir>/lib`.
-    func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("pastiche-lib-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock {
-            chmod(dir, 0o755)
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        return dir
-    }
-
     func assertThrows<E: Error & Equatable>(_ expected: E, file: StaticString = #filePath, line: UInt = #line,
                                              _ body: () throws -> Void) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in

@@ -3,6 +3,7 @@ import PasticheCore
 import PasticheImage
 @testable import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Each network has one definition and two forwards: the fused inference one (`StylePredictor`,
 /// `TransferNetwork`) and the training one with a tape (`StylePredictor.Training`,
@@ -42,11 +43,6 @@ final class AgreementTests: XCTestCase {
         var meta = weights.metadata
         meta["predictor_width"] = PredictorArchitecture(width: width).widthText
         return try ModelWeights(tensors: tensors, metadata: meta)
-    }
-
-    func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-        XCTAssertEqual(a.shape, b.shape)
-        return zip(a.array, b.array).map { abs($0 - $1) }.max() ?? .infinity
     }
 
     func testPredictorInferenceMatchesTrainingAtEveryWidth() throws {

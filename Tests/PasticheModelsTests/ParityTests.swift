@@ -1,6 +1,7 @@
 import PasticheCore
 @testable import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Pastiche against onnxruntime on real images: the float graph (weights dequantized, activation
 /// Q/DQ bypassed) tightly, the original int8 QDQ graph loosely.

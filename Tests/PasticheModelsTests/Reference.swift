@@ -2,6 +2,7 @@ import Foundation
 import PasticheCore
 import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Locates the imported model and the onnxruntime reference outputs that
 /// `scripts/test.sh` prepares (training/reference/ort_reference.py). Without them the parity
@@ -14,12 +15,9 @@ enum Reference {
     static var directory: String {
         ProcessInfo.processInfo.environment["PASTICHE_REFERENCE_DIR"] ?? (home + "/reference")
     }
-    static var required: Bool { ProcessInfo.processInfo.environment["PASTICHE_REQUIRE_REFERENCE"] == "1" }
-
     static func requireFile(_ path: String) throws {
         if FileManager.default.fileExists(atPath: path) { return }
-        if required { XCTFail("missing \(path): run scripts/test.sh (it fetches weights and reference outputs)") }
-        throw XCTSkip("missing \(path); run scripts/test.sh to prepare it")
+        try skipOrRequire("missing \(path): run scripts/test.sh (it fetches weights and reference outputs)")
     }
 
     nonisolated(unsafe) private static var cachedWeights: ModelWeights?
@@ -50,35 +48,13 @@ enum Reference {
 
     static func tensor(_ name: String, _ index: Index) throws -> Tensor {
         guard let shape = index.shapes[name] else {
-            if required { XCTFail("the reference outputs have no \(name): run scripts/test.sh again") }
-            throw XCTSkip("reference has no \(name)")
+            try skipOrRequire("the reference outputs have no \(name): run scripts/test.sh again")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
         let t = Tensor(shape: shape, zeroed: false)
         XCTAssertEqual(data.count, t.count * 4, "\(name) size")
         data.withUnsafeBytes { raw in _ = memcpy(t.pointer, raw.baseAddress!, t.count * 4) }
         return t
-    }
-}
-
-struct Difference {
-    var maxAbs: Float = 0
-    var meanAbs: Double = 0
-    var cosine: Double = 0
-
-    init(_ a: Tensor, _ b: Tensor) {
-        precondition(a.count == b.count)
-        var sum = 0.0, dot = 0.0, na = 0.0, nb = 0.0
-        for i in 0..<a.count {
-            let d = abs(a.data[i] - b.data[i])
-            maxAbs = max(maxAbs, d)
-            sum += Double(d)
-            dot += Double(a.data[i]) * Double(b.data[i])
-            na += Double(a.data[i]) * Double(a.data[i])
-            nb += Double(b.data[i]) * Double(b.data[i])
-        }
-        meanAbs = sum / Double(a.count)
-        cosine = dot / max(1e-30, (na * nb).squareRoot())
     }
 }
 

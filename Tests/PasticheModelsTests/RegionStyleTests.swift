@@ -3,6 +3,7 @@ import PasticheCore
 import PasticheImage
 @testable import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Spatial control with the real pretrained model: a style per region through per-pixel gamma
 /// and beta (`Stylizer.stylize(_:styles:masks:)`), each region normalised with its own statistics.
@@ -42,10 +43,6 @@ final class RegionStyleTests: XCTestCase {
     /// White on the left half and black on the right, and the inverse.
     private func halves(width w: Int, height h: Int) -> (left: RGBImage, right: RGBImage) {
         (mask(width: w, height: h) { x, _ in x < w / 2 ? 1 : 0 }, mask(width: w, height: h) { x, _ in x < w / 2 ? 0 : 1 })
-    }
-
-    private func maxDifference(_ a: RGBImage, _ b: RGBImage) -> Float {
-        zip(a.pixels, b.pixels).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
     /// Mean |a − b| over the photo pixels where `inside(x, y)`.
@@ -98,9 +95,9 @@ final class RegionStyleTests: XCTestCase {
         }
         let one = spatial([styles[0]], [1])
         XCTAssertEqual(one.pixels, stylizer.stylize(content, embedding: styles[0]).pixels, "one region of weight 1: bit for bit")
-        let strength = maxDifference(spatial([styles[0], own], [0.6, 1 - 0.6]),
+        let strength = maxAbsDifference(spatial([styles[0], own], [0.6, 1 - 0.6]),
                                      stylizer.stylize(content, embedding: EmbeddingMath.withStrength(styles[0], strength: 0.6, own: own)))
-        let blend = maxDifference(spatial([styles[0], styles[1]], [0.3, 0.7]), stylizer.stylize(
+        let blend = maxAbsDifference(spatial([styles[0], styles[1]], [0.3, 0.7]), stylizer.stylize(
             content, embedding: try EmbeddingMath.blend([styles[0], styles[1]], weights: BlendWeights([0.3, 0.7]))))
         print("spatial path, constant planes: strength 0.6 max|Δ| \(strength), blend 0.3/0.7 max|Δ| \(blend)")
         XCTAssertLessThanOrEqual(strength, 5e-6)
@@ -245,7 +242,7 @@ final class RegionStyleTests: XCTestCase {
             .stylize(content, styles: [styles[0], styles[1]], masks: masks)
         let tiled = Stylizer(weights: weights, options: ExecutionOptions(bandRows: 5))
             .stylize(content, styles: [styles[0], styles[1]], masks: masks)
-        let d = maxDifference(untiled, tiled)
+        let d = maxAbsDifference(untiled, tiled)
         print("masks, banded (5 rows) vs untiled max|Δ| \(d)")
         XCTAssertLessThanOrEqual(d, 1e-4)
     }

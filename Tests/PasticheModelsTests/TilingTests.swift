@@ -3,6 +3,7 @@ import PasticheCore
 import PasticheImage
 @testable import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Big images run every layer in bands of output rows while instance-norm statistics stay
 /// image-wide; the output must not depend on the band height (no seams, no style drift).
@@ -23,8 +24,7 @@ final class TilingTests: XCTestCase {
         // Small, odd bands: seams would show at band edges.
         let tiled = Stylizer(weights: weights, options: ExecutionOptions(bandRows: 7)).stylize(photo, embedding: style)
 
-        var maxDiff: Float = 0
-        for i in 0..<untiled.pixels.count { maxDiff = max(maxDiff, abs(untiled.pixels[i] - tiled.pixels[i])) }
+        let maxDiff = maxAbsDifference(untiled, tiled)
         print("2048x1536: banded (7 rows) vs untiled max|Δ| \(maxDiff)")
         XCTAssertEqual(untiled.width, 2048)
         XCTAssertLessThanOrEqual(maxDiff, 0.01)
@@ -60,8 +60,7 @@ final class TilingTests: XCTestCase {
                 let plain = Conv2D.forward(padded, weight: weight, bias: bias,
                                            geometry: ConvGeometry(inChannels: 4, outChannels: 5, kernel: k))
                 XCTAssertEqual(fused.shape, plain.shape)
-                var d: Float = 0
-                for i in 0..<fused.count { d = max(d, abs(fused.data[i] - plain.data[i])) }
+                let d = maxAbsDifference(fused, plain)
                 XCTAssertLessThanOrEqual(d, 1e-5, "k \(k) up \(up) \(h)x\(w) rows \(rows)")
             }
         }
@@ -91,8 +90,7 @@ final class DirectConvTests: XCTestCase {
                 var noDirect = ExecutionOptions.default
                 noDirect.directConv = false
                 let gemm = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input, options: noDirect)
-                var d: Float = 0
-                for i in 0..<direct.count { d = max(d, abs(direct.data[i] - gemm.data[i])) }
+                let d = maxAbsDifference(direct, gemm)
                 XCTAssertLessThanOrEqual(d, 1e-4, "cout \(cout) k \(k) cin \(cin) \(h)x\(w) up \(up)")
                 checked += 1
             }
@@ -132,8 +130,9 @@ final class WinogradTests: XCTestCase {
                 let wino = Conv2D.forward(x, weight: weight, bias: bias, geometry: g, input: input,
                                           options: ExecutionOptions(bandRows: rows))
                 XCTAssertEqual(wino.shape, gemm.shape)
-                var d: Float = 0, m: Float = 0
-                for i in 0..<wino.count { d = max(d, abs(wino.data[i] - gemm.data[i])); m = max(m, abs(gemm.data[i])) }
+                let d = maxAbsDifference(wino, gemm)
+                var m: Float = 0
+                for i in 0..<gemm.count { m = max(m, abs(gemm.data[i])) }
                 XCTAssertLessThanOrEqual(d, 1e-4 * max(1, m), "\(c) rows \(String(describing: rows))")
                 checked += 1
             }

@@ -3,17 +3,15 @@ import PasticheCore
 import PasticheONNX
 @testable import PasticheModels
 import XCTest
+import PasticheTestSupport
 
 /// Weights files: round trip, and every way a bad file is refused with one line naming it.
 final class WeightsTests: XCTestCase {
     var dir: String!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "pastiche-weights-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try temporaryDirectory("pastiche-weights")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
     func testRoundTripKeepsEveryParameterBitExact() throws {
         let weights = try Reference.weights()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PasticheTestSupport
 import PasticheCore
 import PasticheImage
 @testable import PasticheModels
@@ -70,9 +71,7 @@ final class LegacyTorchFileTests: XCTestCase {
     func testQuantizedVGGConvertsToTheDequantizedWeights() throws {
         let tensors = VGGFixture.tensors()
         let (file, expected) = LegacyTorchWriter.quantizedVGG(tensors, widths: VGGFixture.widths)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pastiche-vgg-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("pastiche-vgg")
         try file.write(to: URL(fileURLWithPath: dir + "/q.bin"))
         let (converted, metadata) = try VGG19Weights.convert(quantizedPath: dir + "/q.bin")
         XCTAssertEqual(converted.count, 32)

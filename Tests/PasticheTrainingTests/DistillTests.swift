@@ -2,6 +2,7 @@ import XCTest
 import PasticheCore
 import PasticheModels
 @testable import PasticheTraining
+import PasticheTestSupport
 
 /// `train distill`: width-multiplied students, the embedding MSE and its gradient, and a
 /// student model that the inference path runs.
@@ -42,7 +43,7 @@ final class DistillTests: XCTestCase {
     /// 90 % of samples (a ReLU6 kink inside ±h can break one) and none off by more than 2×.
     func testEmbeddingLossGradientMatchesFiniteDifferences() throws {
         let teacher = try writeRandomModel(seed: 21)
-        let trainer = try Trainer(config: distillConfig(teacher: teacher, dir: tempDir("distill-fd"), width: 0.5, steps: 1))
+        let trainer = try Trainer(config: distillConfig(teacher: teacher, dir: temporaryDirectory("pastiche-train-distill-fd"), width: 0.5, steps: 1))
         var rng = SplitMix64(seed: 2)
         let style = Tensor(2, 3, 32, 32)
         for i in 0..<style.count { style.data[i] = rng.uniform() }
@@ -64,7 +65,7 @@ final class DistillTests: XCTestCase {
     /// same result as the training path.
     func testShortDistillRunLowersEmbeddingErrorAndModelLoads() throws {
         let teacher = try writeRandomModel(seed: 22)
-        let dir = tempDir("distill-run")
+        let dir = try temporaryDirectory("pastiche-train-distill-run")
         var c = distillConfig(teacher: teacher, dir: dir, width: 0.5, steps: 30)
         c.size = 48; c.batch = 4; c.learningRate = 2e-3
         let trainer = try Trainer(config: c)
@@ -86,14 +87,14 @@ final class DistillTests: XCTestCase {
                        try ModelWeights.load(path: teacher)["transfer.residual.3.conv1.weight"].array)
         let inference = StylePredictor(weights: student)(fixed.style)
         let (training, _) = StylePredictor.Training.forward(fixed.style, trainer.source, architecture: c.architecture)
-        let maxDiff = zip(inference.array, training.array).map { abs($0 - $1) }.max()!
+        let maxDiff = maxAbsDifference(inference, training)
         XCTAssertLessThan(maxDiff, 1e-5, "inference and training predictors disagree")
     }
 
     /// 4 steps straight and 2 + resume + 2 give bit-identical student parameters.
     func testDistillResumeIsExact() throws {
         let teacher = try writeRandomModel(seed: 23)
-        let dirA = tempDir("distill-a"), dirB = tempDir("distill-b")
+        let dirA = try temporaryDirectory("pastiche-train-distill-a"), dirB = try temporaryDirectory("pastiche-train-distill-b")
         let a = try Trainer(config: distillConfig(teacher: teacher, dir: dirA, width: 0.75, steps: 4))
         try a.run()
         var cb = distillConfig(teacher: teacher, dir: dirB, width: 0.75, steps: 2)
@@ -113,7 +114,7 @@ final class DistillTests: XCTestCase {
     /// embeddingWeight or perceptual keys) still resumes, as a perceptual run.
     func testCheckpointWithoutNewerSettingsResumes() throws {
         let model = try writeRandomModel(seed: 25)
-        let dir = tempDir("old-ckpt")
+        let dir = try temporaryDirectory("pastiche-train-old-ckpt")
         var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: model,
                                output: dir + "/model.safetensors")
         c.size = 32; c.batch = 1; c.steps = 1; c.checkpointDir = dir; c.checkpointEvery = 1
@@ -139,7 +140,7 @@ final class DistillTests: XCTestCase {
 
     func testBadDistillSettingsAreRejected() throws {
         let teacher = try writeRandomModel(seed: 24)
-        let dir = tempDir("distill-bad")
+        let dir = try temporaryDirectory("pastiche-train-distill-bad")
         var c = distillConfig(teacher: teacher, dir: dir, width: 0.6, steps: 1)
         XCTAssertThrowsError(try Trainer(config: c)) { XCTAssert("\($0)".contains("--width"), "\($0)") }
         c.width = 0.5; c.initMode = .pretrained
@@ -149,7 +150,7 @@ final class DistillTests: XCTestCase {
         // A student cannot teach: the teacher must be a width-1 predictor.
         c.perceptual = false
         try Trainer(config: c).run()
-        var again = distillConfig(teacher: c.output, dir: tempDir("distill-bad2"), width: 0.5, steps: 1)
+        var again = try distillConfig(teacher: c.output, dir: temporaryDirectory("pastiche-train-distill-bad2"), width: 0.5, steps: 1)
         again.seed = 1
         XCTAssertThrowsError(try Trainer(config: again)) { XCTAssert("\($0)".contains("teacher"), "\($0)") }
     }

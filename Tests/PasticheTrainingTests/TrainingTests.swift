@@ -2,6 +2,15 @@ import XCTest
 import PasticheCore
 import PasticheModels
 @testable import PasticheTraining
+import PasticheTestSupport
+
+/// Where `writeRandomModel` writes: one folder for the whole test process (a seed's file is
+/// written again by each call), removed when the process exits.
+private let randomModelFolder: Result<String, Error> = {
+    let folder = Result { try makeTemporaryDirectory("pastiche-train-models") }
+    atexit { if case .success(let folder) = randomModelFolder { removeTemporaryDirectory(folder) } }
+    return folder
+}()
 
 /// Random but well-scaled weights for both networks (He-normal convs, gamma ≈ 1), so the
 /// tests need no downloaded model.
@@ -23,19 +32,13 @@ func writeRandomModel(seed: UInt64) throws -> String {
         }
         tensors[name] = t
     }
-    let path = NSTemporaryDirectory() + "pastiche-train-test-\(seed)-\(getpid()).safetensors"
+    let path = try randomModelFolder.get() + "/random-\(seed).safetensors"
     try ModelWeights(tensors: tensors).save(to: path)
     return path
 }
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
-func tempDir(_ name: String) -> String {
-    let d = NSTemporaryDirectory() + "pastiche-train-\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: d)
-    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
-}
 
 /// Central differences of `loss` against the gradient `trainer` holds (call `lossAndGradient`
 /// first), on the `perTensor` largest-magnitude entries of each named tensor (well above
@@ -134,7 +137,7 @@ final class TrainingTests: XCTestCase {
     /// Adam moments; the final model loads with ModelWeights.load.
     func testResumeIsExact() throws {
         let model = try writeRandomModel(seed: 3)
-        let dirA = tempDir("a"), dirB = tempDir("b")
+        let dirA = try temporaryDirectory("pastiche-train-a"), dirB = try temporaryDirectory("pastiche-train-b")
         let a = try Trainer(config: smallConfig(model, dir: dirA, steps: 10))
         try a.run()
         let b1 = try Trainer(config: smallConfig(model, dir: dirB, steps: 5))
@@ -160,7 +163,7 @@ final class TrainingTests: XCTestCase {
     /// A short run on real images lowers the loss on a fixed batch.
     func testShortRunLowersLoss() throws {
         let model = try writeRandomModel(seed: 9)
-        let dir = tempDir("loss")
+        let dir = try temporaryDirectory("pastiche-train-loss")
         var c = smallConfig(model, dir: dir, steps: 25)
         c.checkpointEvery = 0; c.checkpointDir = nil; c.size = 48; c.batch = 4; c.learningRate = 3e-3
         let t = try Trainer(config: c)
@@ -176,7 +179,7 @@ final class TrainingTests: XCTestCase {
 
     func testNaNStopsWithMessage() throws {
         let model = try writeRandomModel(seed: 4)
-        let dir = tempDir("nan")
+        let dir = try temporaryDirectory("pastiche-train-nan")
         var c = smallConfig(model, dir: dir, steps: 6)
         c.learningRate = 1e30   // blows up after the first update
         let t = try Trainer(config: c)
@@ -186,7 +189,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testPackRoundTrip() throws {
-        let dir = tempDir("pack")
+        let dir = try temporaryDirectory("pastiche-train-pack")
         let n = try DataPack.pack(fixtures + "/styles", to: dir + "/s.lmdb", maxSide: 64)
         XCTAssertEqual(n, 4)
         let set = try ImageSet(path: dir + "/s.lmdb", maxSide: 64)

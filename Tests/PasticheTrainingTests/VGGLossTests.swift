@@ -5,6 +5,7 @@ import PasticheImage
 import PasticheONNX
 @testable import PasticheModels
 @testable import PasticheTraining
+import PasticheTestSupport
 
 /// Writes a VGG-style ONNX classifier with random He-normal weights, shaped like the ONNX model
 /// zoo's vgg16-*.onnx: input "data" [1, C, 224, 224], Conv(3×3, pad 1) → Relu per conv,
@@ -119,7 +120,7 @@ struct RandomVGGFile {
 /// VGG-16 from ONNX as the perceptual loss network (Magenta's conv1…conv4), on a randomly
 /// initialised VGG-16 written by the test (no download needed).
 final class VGGLossTests: XCTestCase {
-    static let dir = tempDir("vgg")
+    static let dir = try! makeTemporaryDirectory("pastiche-train-vgg")
     /// The full random VGG-16 (13 convs, 14.7 M conv weights, ~60 MB), written once.
     static let vgg16: (path: String, weights: RandomVGGFile.Weights) = {
         let path = dir + "/vgg16-random.onnx"
@@ -307,8 +308,7 @@ final class VGGLossTests: XCTestCase {
     /// checkpoint keeps the loss config; eval with the same config gives finite, positive terms.
     func testTrainerAndEvalWithVGGLoss() throws {
         let modelPath = try writeRandomModel(seed: 22)
-        let dir = tempDir("vgg-train")
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("pastiche-train-vgg-train")
         var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: modelPath,
                                output: dir + "/model.safetensors")
         c.size = 32; c.batch = 2; c.steps = 3; c.seed = 42; c.learningRate = 1e-3
