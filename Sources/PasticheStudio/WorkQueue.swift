@@ -23,8 +23,11 @@ final class WorkQueue: @unchecked Sendable {
         try reserve()
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                defer { self.release() }
-                continuation.resume(with: Result { try body() })
+                let result = Result { try body() }
+                // The slot is free before the caller resumes: a client that sends its next
+                // request as soon as this one returns is never refused for it.
+                self.release()
+                continuation.resume(with: result)
             }
         }
     }

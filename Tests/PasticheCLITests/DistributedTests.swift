@@ -78,11 +78,12 @@ final class DistributedTests: CLITestCase {
         }
     }
 
-    /// max |a − b| over the largest |a|, per tensor, worst over the tensors both models train.
-    func relativeDifference(_ a: String, _ b: String) throws -> Double {
+    /// max |a − b| over the largest |a|, per tensor, worst over the tensors both models train
+    /// (those named `prefix…`).
+    func relativeDifference(_ a: String, _ b: String, prefix: String = "predictor.") throws -> Double {
         let x = try ModelWeights.load(path: a), y = try ModelWeights.load(path: b)
         var worst = 0.0
-        for (name, s) in x.tensors where name.hasPrefix("predictor.") {
+        for (name, s) in x.tensors where name.hasPrefix(prefix) {
             let t = try XCTUnwrap(y.tensors[name], name)
             XCTAssertEqual(s.count, t.count, name)
             var scale = 0.0, diff = 0.0
@@ -121,6 +122,23 @@ final class DistributedTests: CLITestCase {
         XCTAssertEqual(stepTotals(plain), stepTotals(r))
         let log = try String(contentsOfFile: (two as NSString).deletingPathExtension + ".train.jsonl", encoding: .utf8)
         XCTAssertEqual(log.split(separator: "\n").count, 5, "one log, written by rank 0")
+    }
+
+    /// `train transfer` (a per-style network) under mpirun: the same losses and the same
+    /// transfer weights as one process, bit for bit.
+    func testTwoRanksTrainAPerStyleNetworkAsOneProcess() throws {
+        let data = try trainingData()
+        let style = data.styles + "/vangogh.png"
+        func arguments(_ output: String) -> [String] {
+            ["train", "transfer", "--style-image", style, "--content", data.content, "--steps", "3", "--batch", "4",
+             "--size", "64", "--seed", "7", "-o", output, "--json"]
+        }
+        let single = scratch + "/transfer-single.safetensors", two = scratch + "/transfer-two.safetensors"
+        let plain = try ok(arguments(single), withLibrary: false)
+        let r = try mpiOK(2, arguments(two) + ["--distributed"])
+        XCTAssertEqual(stepTotals(plain).count, 3)
+        XCTAssertEqual(stepTotals(plain), stepTotals(r), "rank 0's losses are one process's")
+        XCTAssertEqual(try relativeDifference(single, two, prefix: "transfer."), 0, "the same transfer weights, bit for bit")
     }
 
     func testACheckpointOfTwoRanksResumesInOneProcess() throws {

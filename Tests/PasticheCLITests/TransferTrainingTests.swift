@@ -47,6 +47,16 @@ final class TransferTrainingTests: CLITestCase {
         try ok(["stylize", "--model", trained, "--strength", "0.5", photo, "-o", scratch + "/half.png"], withLibrary: false)
         XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: scratch + "/half.png")),
                           try Data(contentsOf: URL(fileURLWithPath: painted)))
+        let doctor = try pastiche(["doctor", "--model", trained, "--json"], withLibrary: false)
+        let report = try JSONSerialization.jsonObject(with: doctor.stdout) as? [String: Any]
+        XCTAssertEqual(report?["model_kind"] as? String, "per-style", doctor.summary)
+        XCTAssertEqual(report?["model_style"] as? String, "vangogh")
+        // Its ONNX export is one single-input graph with its own style baked in.
+        let onnx = scratch + "/vangogh.onnx"
+        let export = try ok(["model", "export", "--model", trained, "-o", onnx, "--json"], withLibrary: false)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: export.stdout) as? [String: Any])?["style"] as? String, "vangogh")
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: onnx)[.size] as? Int) ?? 0, 100_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: onnx + "/predictor.onnx"))
         // An arbitrary-style model needs a style.
         let line = try fails(["stylize", photo, "-o", scratch + "/none.png"], withLibrary: false)
         XCTAssertTrue(line.contains("--style-image") && line.contains("train transfer"), line)

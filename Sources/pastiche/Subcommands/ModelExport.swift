@@ -12,7 +12,8 @@ extension ModelCommand {
                 Writes DIR/predictor.onnx (style_image [N, H, W, 3] in [0, 1] → style_embedding [N, 100]) \
                 and DIR/transfer.onnx (content_image [N, H, W, 3] and style_embedding [N, 100] → \
                 stylized_image [N, H, W, 3]), with dynamic batch, height and width. With --style, one \
-                file: the transfer graph with that library style baked in (content_image → stylized_image). \
+                file: the transfer graph with that library style baked in (content_image → stylized_image); \
+                a per-style model (`train transfer`) is exported that way with its own style. \
                 `pastiche model import` reads the pair back bit for bit. With --vgg, one file: VGG-19 \
                 (vgg_input [N, 3, H, W], Caffe's BGR 0–255 minus the mean pixel) to every ReLU output \
                 (block1_relu1 … block5_relu4), the reference `optimize` is checked against. See docs/export.md.
@@ -31,8 +32,14 @@ extension ModelCommand {
         @Option(help: "With --vgg: max or avg pooling between blocks.") var pooling: String = VGGPooling.max.rawValue
         @Flag(help: "Print what was written as JSON.") var json = false
 
+        /// A per-style model (`train transfer`) exports its own style baked in, as --style does.
+        var bakesOwnStyle: Bool {
+            guard style == nil, !vgg, let path = model.model, let file = try? Safetensors.read(path: path) else { return false }
+            return file.metadata[ModelWeights.kindKey] == ModelKind.perStyle.rawValue
+        }
+
         var outputs: [String] {
-            if style != nil || vgg { return [output] }
+            if style != nil || vgg || bakesOwnStyle { return [output] }
             return [Self.predictorFile, Self.transferFile].map { (output as NSString).appendingPathComponent($0) }
         }
 
@@ -52,14 +59,14 @@ extension ModelCommand {
             if lossNetwork != nil || pooling != VGGPooling.max.rawValue {
                 throw ValidationError("--loss-network and --pooling go with --vgg")
             }
-            if style == nil {
+            if style == nil && !bakesOwnStyle {
                 if output == "-" { throw ValidationError("-o - needs --style: without it the export is two files; give a folder") }
                 if exists && !isDirectory.boolValue { throw ValidationError("-o \(output) is a file; give a folder for predictor.onnx and transfer.onnx") }
             } else {
                 if output.hasSuffix("/") || (exists && isDirectory.boolValue) {
                     throw ValidationError("-o \(output) is a folder; with --style give the .onnx file to write")
                 }
-                if style!.isEmpty { throw ValidationError("--style needs a library style name") }
+                if style?.isEmpty == true { throw ValidationError("--style needs a library style name") }
             }
             for path in outputs { try refuseOverwritingInputs(output: path, inputs: [model.path]) }
         }
@@ -84,6 +91,8 @@ extension ModelCommand {
                 let lib = try StyleLibrary(path: library.path, readOnly: true)
                 let (_, embedding) = try lib.embedding(named: style, stylizer: stylizer)
                 files = [(output, try ONNXExporter.transfer(weights, provenance: provenance, bakedStyle: (style, embedding)))]
+            } else if let own = weights.ownStyle {
+                files = [(output, try ONNXExporter.transfer(weights, provenance: provenance, bakedStyle: (own.name, own.embedding)))]
             } else {
                 let graphs = [try ONNXExporter.predictor(weights, provenance: provenance),
                               try ONNXExporter.transfer(weights, provenance: provenance)]
@@ -99,7 +108,7 @@ extension ModelCommand {
             let written = files.map { Written(path: $0.path, bytes: $0.data.count) }
             if json {
                 try Terminal.printJSON(Output(opset: ONNXExporter.opset, predictorID: weights.predictorID,
-                                              predictorWidth: weights.predictorArchitecture.widthText, style: style,
+                                              predictorWidth: weights.predictorArchitecture.widthText, style: style ?? weights.ownStyle?.name,
                                               files: written))
             } else {
                 for w in written where w.path != "-" {
