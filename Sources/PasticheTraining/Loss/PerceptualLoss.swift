@@ -170,12 +170,26 @@ public final class PerceptualLoss: @unchecked Sendable {
     /// Content features of `content` and style Grams of `style` (both [N, 3, H, W] in [0, 1]).
     public func targets(content: Tensor, style: Tensor) -> Targets {
         let ct = features(content, lastBlock: config.contentBlock)
-        var grams: [Int: Tensor] = [:]
-        if let last = config.styleBlocks.max() {
-            let st = features(style, lastBlock: last)
-            for b in config.styleBlocks { grams[b] = Gram.forward(st.output(b)) }
+        return Targets(content: ct.output(config.contentBlock), grams: styleGrams(style))
+    }
+
+    /// The Grams of the last style image asked for, with its pixels: a per-style run gives the
+    /// same style image at every step, and `eval` one style for many photos, so its Grams cost
+    /// one loss-network pass, not one per sample. The same pixels give the same Grams bit for bit.
+    private var lastStyle: (shape: [Int], pixels: [Float], grams: [Int: Tensor])?
+    private let lastStyleLock = NSLock()
+
+    func styleGrams(_ style: Tensor) -> [Int: Tensor] {
+        guard let last = config.styleBlocks.max() else { return [:] }
+        if let hit = lastStyleLock.withLock({ lastStyle }), hit.shape == style.shape,
+           hit.pixels.withUnsafeBufferPointer({ memcmp($0.baseAddress!, style.pointer, style.count * 4) == 0 }) {
+            return hit.grams
         }
-        return Targets(content: ct.output(config.contentBlock), grams: grams)
+        let st = features(style, lastBlock: last)
+        var grams: [Int: Tensor] = [:]
+        for b in config.styleBlocks { grams[b] = Gram.forward(st.output(b)) }
+        lastStyleLock.withLock { lastStyle = (style.shape, style.array, grams) }
+        return grams
     }
 
     /// Loss of the stylized batch `y` and, when `gradient`, dLoss/dy. Terms are means over the
