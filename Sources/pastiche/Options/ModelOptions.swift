@@ -13,11 +13,17 @@ struct ModelOptions: ParsableArguments {
     var home: PasticheHome { PasticheHome() }
     var path: String { home.model(model) }
 
-    func loadStylizer(options: ExecutionOptions = .default) throws -> Stylizer {
+    /// The weights file, checked to exist when it is the default one (a given --model that is
+    /// missing is reported by the loader, naming it).
+    func existingPath() throws -> String {
         let p = path
         if model == nil && !FileManager.default.fileExists(atPath: p) {
             throw ModelError("no model at \(p); run `pastiche model fetch` first, or pass --model")
         }
-        return try Stylizer(modelPath: p, options: options)
+        return p
+    }
+
+    func loadStylizer(options: ExecutionOptions = .default) throws -> Stylizer {
+        try Stylizer(modelPath: try existingPath(), options: options)
     }
 }

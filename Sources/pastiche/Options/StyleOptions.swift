@@ -46,9 +46,14 @@ struct StyleOptions: ParsableArguments {
     func validate(masks: MaskOptions) throws {
         _ = try blendWeights
         try masks.validate(styleCount: max(1, try specs.count))  // none: the model's own style
-        if masks.isEnabled && weights != nil {
-            throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)")
-        }
+        try refuseWeightsWithMasks(weights, masks)
+    }
+}
+
+/// `--weights` and `--masks` both set the mix (blend, stylize, video): only one may be given.
+func refuseWeightsWithMasks(_ weights: String?, _ masks: MaskOptions) throws {
+    if masks.isEnabled && weights != nil {
+        throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)")
     }
 }
 

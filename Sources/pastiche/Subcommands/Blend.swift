@@ -48,8 +48,8 @@ struct BlendCommand: ParsableCommand {
         let specs = try specs
         _ = try parseWeights(weights, count: specs.count)
         try regions.validate(styleCount: specs.count)
+        try refuseWeightsWithMasks(weights, regions)
         if regions.isEnabled {
-            if weights != nil { throw ValidationError("--weights and --masks both set the mix; give one (the masks set it per pixel)") }
             if saveAs != nil { throw ValidationError("--save-as stores one embedding; a masked mix differs per pixel and cannot be saved") }
         }
         if photos.isEmpty && saveAs == nil { throw ValidationError("give photos to stylize, or --save-as NAME to only store the blend") }

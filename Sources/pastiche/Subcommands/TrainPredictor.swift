@@ -44,10 +44,7 @@ struct TrainPredictorCommand: ParsableCommand {
     func run() throws {
         let communicator = try training.distribution.join()
         if let trainer = try training.resumedTrainer(communicator, mode: .perceptual) { return try training.run(trainer) }
-        if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
-            throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
-        }
-        var config = TrainingConfig(content: content!, styles: styles!, model: model.path, output: training.output!)
+        var config = TrainingConfig(content: content!, styles: styles!, model: try model.existingPath(), output: training.output!)
         config.initMode = initMode ?? .trunk
         config.trainTransfer = trainTransfer
         config.loss = loss.config()

@@ -54,10 +54,7 @@ struct TrainTransferCommand: ParsableCommand {
     func run() throws {
         let communicator = try training.distribution.join()
         if let trainer = try training.resumedTrainer(communicator, mode: .transfer) { return try training.run(trainer) }
-        if model.model == nil && !FileManager.default.fileExists(atPath: model.path) {
-            throw ModelError("no model at \(model.path); run `pastiche model fetch` first, or pass --model")
-        }
-        var config = TrainingConfig(content: content!, styles: styleImage!, model: model.path, output: training.output!)
+        var config = TrainingConfig(content: content!, styles: styleImage!, model: try model.existingPath(), output: training.output!)
         config.mode = .transfer
         config.transferInit = initMode ?? .pretrained
         config.loss = loss.config()
