@@ -147,8 +147,17 @@ public final class StyleResolver {
 
     private func image(_ file: String) throws -> Resolved {
         let image = try ImageIO.read(path: file)
-        return Resolved(style: Painting.Style(name: StyleLibrary.defaultName(for: file), embedding: stylizer.embedding(style: image)),
+        return Resolved(style: Painting.Style(name: StyleLibrary.defaultName(for: file), embedding: embedding(of: image)),
                         record: nil, image: image, sourceFile: file)
+    }
+
+    /// What this model paints for a style image: an N-style model paints an image it was
+    /// trained on with the embedding it learned for it, any other through its predictor.
+    private func embedding(of image: RGBImage) -> Embedding {
+        if stylizer.weights.kind == .nStyle, let learned = stylizer.weights.learnedEmbedding(pixelHash: StyleLibrary.pixelHash(image)) {
+            return learned.embedding
+        }
+        return stylizer.embedding(style: image)
     }
 
     /// The request's styles resolved and its options checked: ready to paint. No styles: the
@@ -156,6 +165,11 @@ public final class StyleResolver {
     public func painting(_ request: PaintingRequest) throws -> Painting {
         var specs = request.styles
         if specs.isEmpty {
+            let learned = stylizer.weights.learnedStyles
+            if !learned.isEmpty {
+                let names = learned.prefix(5).map(\.name).joined(separator: ", ") + (learned.count > 5 ? ", …" : "")
+                throw StyleLibraryError("give --style NAME: this N-style model paints the styles it learned (\(names); `embed list --tag learned`) or any --style-image")
+            }
             guard let own = stylizer.weights.ownStyle else {
                 throw StyleLibraryError("give --style-image FILE, --style NAME or --styles A,B: this model paints any style (only a model made by `train transfer --style-image` has one of its own)")
             }

@@ -128,12 +128,43 @@ public final class StyleLibrary: @unchecked Sendable {
     /// looked up instead.
     public func embedding(named name: String, stylizer: Stylizer) throws -> (record: StyleRecord, embedding: Embedding) {
         let record = try store.get(name)
-        if record.modelID == stylizer.predictorID { return (record, record.embedding) }
+        if stylizer.weights.owns(styleOf: record.modelID) { return (record, record.embedding) }
+        if record.tags.contains(Self.learnedTag) {
+            // A learned embedding means something only to the network it was trained with; the
+            // same image predicted by this model would be another style.
+            throw StyleLibraryError("style '\(name)' was learned by the N-style model whose transfer network is \(record.modelID); it paints only with that model (give its --model), and this model is \(stylizer.weights.styleOwnerID)")
+        }
         if !record.pixelHash.isEmpty,
            let same = try store.lookup(pixelHash: record.pixelHash, modelID: stylizer.predictorID) {
             return (same, same.embedding)
         }
+        if record.recipe != nil {
+            throw StyleLibraryError("style '\(name)' was blended with model \(record.modelID), not with this model (\(stylizer.weights.styleOwnerID)); blend its styles again with this --model")
+        }
         throw StyleLibraryError("style '\(name)' was embedded by predictor \(record.modelID), not by this model (\(stylizer.predictorID)); embed its image again with this --model")
+    }
+
+    /// The tag of the styles an N-style network learned (`train transfer --styles`).
+    public static let learnedTag = "learned"
+
+    /// Stores an N-style model's learned styles as its styles, tagged `learned`: under their
+    /// names (made unique if taken, so no name is taken away), with the model's transfer id,
+    /// and thumbnails of the images they were learned from (`images`, in the same order). A
+    /// style already stored for this model with the same pixels is kept, so storing twice adds
+    /// nothing.
+    public func addLearned(_ styles: [LearnedStyle], images: [RGBImage], weights: ModelWeights) throws -> [AddResult] {
+        precondition(styles.count == images.count)
+        let modelID = weights.transferID
+        return try zip(styles, images).map { style, image in
+            if let existing = try store.lookup(pixelHash: style.pixelHash, modelID: modelID) {
+                return AddResult(record: existing, reused: true)
+            }
+            let record = StyleRecord(name: style.name, embedding: style.embedding, modelID: modelID, pixelHash: style.pixelHash,
+                                     sourceFile: style.sourceFile, sourceWidth: style.width, sourceHeight: style.height,
+                                     tags: [Self.learnedTag], thumbnail: try Self.thumbnail(image))
+            let result = try store.insert(record, uniquifyName: true)
+            return AddResult(record: result.record, reused: result.reused)
+        }
     }
 
     /// A style given as a library name, or as an image path (embedded and cached on the fly).

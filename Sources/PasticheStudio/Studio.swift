@@ -272,7 +272,7 @@ public final class Studio: @unchecked Sendable {
             let plan = RenderPlan(photo: photo, painting: painting, maxSize: StyleLibrary.thumbnailSize, format: .jpeg, quality: 85)
             thumbnail = try await compute.run { try self.paint(plan) }
         }
-        let model = stylizer.predictorID
+        let model = stylizer.weights.styleOwnerID
         let tags = b.tags ?? []
         let components = zip(painting.styles, painting.weights).map { RecipeComponent(name: $0.0.name, weight: $0.1) }
         let record = try await storage.run {

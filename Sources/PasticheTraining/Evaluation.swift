@@ -1,6 +1,7 @@
 import Foundation
 import PasticheCore
 import PasticheImage
+import PasticheLibrary
 import PasticheModels
 
 /// Magenta's benchmark: mean losses over every (content, style) pair at fixed centre crops.
@@ -49,7 +50,8 @@ public enum Evaluation {
     }
 
     /// `lossModel` supplies the loss network (keep it fixed to compare models). Style images
-    /// go to the predictor as inference does (`Stylizer.styleInput`, 256²); content and style
+    /// an N-style model learned take their learned embedding; others go to the predictor as
+    /// inference does (`Stylizer.styleInput`, 256²); content and style
     /// targets are centre crops at `size`.
     public static func run(model: ModelWeights, lossModel: ModelWeights, contents: [String], styles: [String],
                            size: Int, config: LossConfig, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
@@ -60,7 +62,10 @@ public enum Evaluation {
         let contentImages = try contents.map { Augment.centre(try ImageIO.read(path: $0), size: size) }
         for s in styles {
             let img = try ImageIO.read(path: s)
-            let e = stylizer.embedding(style: img)
+            // An N-style model is scored on a style it learned with that learned embedding, as
+            // `stylize` paints it.
+            let learned = model.kind == .nStyle ? model.learnedEmbedding(pixelHash: StyleLibrary.pixelHash(img)) : nil
+            let e = learned?.embedding ?? stylizer.embedding(style: img)
             let target = Augment.centre(img, size: size).tensor
             for c in contentImages {
                 let y = stylizer.stylize(c, embedding: e).tensor

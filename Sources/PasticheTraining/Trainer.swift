@@ -51,8 +51,23 @@ public final class Trainer {
                 trainable.append((name, config.transferInit == .random
                                     ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
             }
+            learnedStyles = []
+        } else if config.mode == .nStyle {
+            // Dumoulin et al.: the transfer network with one free embedding per style, each
+            // starting at the pretrained predictor's embedding of its image, so step 0 of a
+            // pretrained start paints every style as `stylize --style-image` does.
+            fixedEmbedding = nil
+            learnedStyles = try Trainer.initialLearnedStyles(path: config.styles, stylizer: Stylizer(weights: baseWeights))
+            for (name, shape) in TransferArchitecture.parameters {
+                trainable.append((name, config.transferInit == .random
+                                    ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
+            }
+            for (k, style) in learnedStyles.enumerated() {
+                trainable.append((Trainer.learnedEmbeddingName(k), Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1], values: style.embedding)))
+            }
         } else {
             fixedEmbedding = nil
+            learnedStyles = []
             for (name, shape) in config.architecture.parameters {
                 let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
                 trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
@@ -65,6 +80,37 @@ public final class Trainer {
         gradientBuffers = GradientBuffers(count: params.count)
         adam = Adam(count: params.count, config: .init(learningRate: config.learningRate, clipNorm: config.clipNorm))
         source = ParameterSource(trainable: params, frozen: frozen)
+    }
+
+    /// An N-style run's styles as they start (their names unique, their embeddings predicted):
+    /// one per image of the style set, in its order, which `BatchSampler`'s indices follow.
+    public let learnedStyles: [LearnedStyle]
+
+    /// The trainable parameter of learned style k.
+    static func learnedEmbeddingName(_ k: Int) -> String { "learned.\(k).embedding" }
+
+    static func initialLearnedStyles(path: String, stylizer: Stylizer) throws -> [LearnedStyle] {
+        let set = try ImageSet(path: path, maxSide: .max)
+        var taken: Set<String> = []
+        return try (0..<set.count).map { k in
+            let image = try set.image(k)
+            let base = StyleLibrary.defaultName(for: set.names[k])
+            var name = base, n = 2
+            while taken.contains(name) { name = "\(base)-\(n)"; n += 1 }
+            taken.insert(name)
+            return LearnedStyle(name: name, pixelHash: StyleLibrary.pixelHash(image),
+                                sourceFile: URL(fileURLWithPath: set.names[k]).lastPathComponent,
+                                width: image.width, height: image.height, embedding: stylizer.embedding(style: image))
+        }
+    }
+
+    /// The learned styles with their current embeddings.
+    public func currentLearnedStyles() -> [LearnedStyle] {
+        learnedStyles.enumerated().map { k, style in
+            var s = style
+            s.embedding = params.tensor(Trainer.learnedEmbeddingName(k)).array
+            return s
+        }
     }
 
     /// He-normal conv weights (fan-in), zero biases; the bottleneck gets Glorot-uniform.
@@ -112,8 +158,8 @@ public final class Trainer {
 
     /// Forward and backward of one batch; leaves the gradient of the batch's mean loss in
     /// `params.gradients`. `content` may be nil only when distilling without the perceptual term.
-    public func lossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
-        let sum = summedLossAndGradient(content: content, style: style)
+    public func lossAndGradient(content: Tensor?, style: Tensor, styleIndices: [Int] = []) -> StepLoss {
+        let sum = summedLossAndGradient(content: content, style: style, styleIndices: styleIndices)
         scaleGradients(by: 1 / Float(style.n))
         return sum.scaled(1 / Double(style.n))
     }
@@ -124,13 +170,16 @@ public final class Trainer {
     /// over batch order. So the rounding of the sum depends on the batch alone, not on how it is
     /// split: two ranks holding the halves of a batch whose half is a power of two give, after
     /// their allreduce (a + b = b + a), exactly this sum.
-    func summedLossAndGradient(content: Tensor?, style: Tensor) -> StepLoss {
+    /// `styleIndices`: which learned style each sample is (an N-style run).
+    func summedLossAndGradient(content: Tensor?, style: Tensor, styleIndices: [Int] = []) -> StepLoss {
         var tree: [(level: Int, loss: StepLoss, gradient: UnsafeMutableBufferPointer<Float>)] = []
         for b in 0..<style.n {
             params.zeroGradients()
+            let learned = learnedStyles.isEmpty ? nil : Self.learnedEmbeddingName(styleIndices[b])
             let (values, dE, ptape) = forward(content: content.map { Self.sample(b, of: $0) }, style: Self.sample(b, of: style),
-                                               gradient: true)
+                                               learned: learned, gradient: true)
             if let ptape { phases.time("predictor backward") { StylePredictor.Training.backward(ptape, dEmbedding: dE!, source) } }
+            if let learned { Elementwise.accumulate(params.gradient(learned), dE!) }
             var node = (level: 0, loss: values, gradient: gradientBuffers.take(copying: params.gradients))
             while let last = tree.last, last.level == node.level {
                 tree.removeLast()
@@ -179,16 +228,19 @@ public final class Trainer {
     let phases = PhaseTimer(enabled: ProcessInfo.processInfo.environment["PASTICHE_TRAIN_PHASES"] == "1")
 
     /// Loss only (no gradient), for tests and finite differences.
-    public func lossValue(content: Tensor?, style: Tensor) -> StepLoss {
-        forward(content: content, style: style, gradient: false).0
+    public func lossValue(content: Tensor?, style: Tensor, styleIndex: Int? = nil) -> StepLoss {
+        forward(content: content, style: style, learned: styleIndex.map(Self.learnedEmbeddingName), gradient: false).0
     }
 
     /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];
     /// returns dLoss/dEmbedding when `gradient`. A per-style run takes its fixed embedding instead
-    /// of the predictor's (no predictor tape).
-    private func forward(content: Tensor?, style: Tensor, gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape?) {
+    /// of the predictor's (no predictor tape), an N-style run the `learned` parameter.
+    private func forward(content: Tensor?, style: Tensor, learned: String? = nil,
+                         gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape?) {
         let embedding: Tensor, ptape: StylePredictor.Training.Tape?
-        if let fixedEmbedding {
+        if let learned {
+            (embedding, ptape) = (params.tensor(learned), nil)
+        } else if let fixedEmbedding {
             (embedding, ptape) = (fixedEmbedding, nil)
         } else {
             (embedding, ptape) = phases.time("predictor forward") {
@@ -220,7 +272,8 @@ public final class Trainer {
     /// The current weights as a model (`ModelWeights.load` / `stylize --model` accept it).
     public func model() throws -> ModelWeights {
         var tensors = baseWeights.tensors
-        for (k, v) in params.exportTensors() { tensors[k] = v }
+        // Learned styles are the model's metadata (and its library's records), not parameters.
+        for (k, v) in params.exportTensors() where !k.hasPrefix("learned.") { tensors[k] = v }
         var meta = baseWeights.metadata
         // The predictor no longer comes from the imported ONNX file: say what it was trained from.
         meta.removeValue(forKey: "source_predict_file"); meta.removeValue(forKey: "source_predict_sha256")
@@ -237,6 +290,14 @@ public final class Trainer {
             meta[ModelWeights.kindKey] = ModelKind.perStyle.rawValue
             meta[ModelWeights.styleNameKey] = StyleLibrary.defaultName(for: config.styles)
             meta[ModelWeights.styleEmbeddingKey] = fixedEmbedding.array.map { "\($0)" }.joined(separator: ",")
+        }
+        if config.mode == .nStyle {
+            meta.removeValue(forKey: "trained_from_predictor_id")
+            meta["training_init"] = config.transferInit.rawValue
+            meta[ModelWeights.kindKey] = ModelKind.nStyle.rawValue
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            meta[ModelWeights.learnedStylesKey] = String(decoding: try encoder.encode(currentLearnedStyles()), as: UTF8.self)
         }
         meta["training_seed"] = "\(config.seed)"
         return try ModelWeights(tensors: tensors, metadata: meta)
@@ -265,7 +326,7 @@ public final class Trainer {
         while step < config.steps {
             let batch = try prefetcher?.next() ?? sampler.make(step: step, slots: slots)
             precondition(batch.step == step)
-            var values = summedLossAndGradient(content: batch.content, style: batch.style)
+            var values = summedLossAndGradient(content: batch.content, style: batch.style, styleIndices: batch.styleIndices)
             let allreduceSeconds = communicator.size > 1 ? sumOverRanks(&values) : nil
             // The mean over the global batch.
             scaleGradients(by: 1 / Float(config.batch))

@@ -18,6 +18,9 @@ public enum TrainingMode: String, Codable, CaseIterable, Sendable {
     /// A per-style transfer network (Johnson et al. 2016): the transfer network alone is
     /// trained, for one style whose embedding stays fixed (`train transfer --style-image`).
     case transfer
+    /// An N-style transfer network (Dumoulin et al. 2017): the transfer network and one learned
+    /// embedding per style image are trained together (`train transfer --styles`).
+    case nStyle = "n-style"
 }
 
 /// How a per-style transfer network starts: the pretrained arbitrary-style network (so step 0
@@ -32,9 +35,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var mode: TrainingMode = .perceptual
     /// Content photos; distillation without the perceptual term needs none.
     public var content: String?
-    /// A folder (or pack) of style images; for a per-style network (`.transfer`), its one image.
+    /// A folder (or pack) of style images; for a per-style network (`.transfer`), its one image;
+    /// for an N-style network (`.nStyle`), its styles, in path order.
     public var styles: String
-    /// A per-style network's starting point.
+    /// A per-style or N-style network's starting point.
     public var transferInit: TransferInit = .pretrained
     public var initMode: PredictorInit = .trunk
     public var trainTransfer = false
@@ -70,6 +74,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public static let maximumSteps = 100_000_000
     public static let maximumBatch = 1024
     public static let maximumSize = 2048
+    /// An N-style run keeps every style image decoded; this bounds that memory.
+    public static let maximumLearnedStyles = 1000
     /// Memory one training image needs per pixel of its crop: activations and their gradients
     /// through the predictor, the transfer network and the loss network (a 256², batch-8 step
     /// peaks near 1.6 GB, about 3 KB per pixel with the fixed part included).
@@ -109,6 +115,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: styles, isDirectory: &isDir), !isDir.boolValue else {
                 throw TrainingError("--style-image \(styles): a per-style network trains on one style image file")
+            }
+        }
+        if mode == .nStyle {
+            let count = try ImageSet(path: styles, maxSide: 16).count
+            if count < 2 {
+                throw TrainingError("--styles \(styles) has \(count) image; an N-style network learns several styles (for one, give --style-image)")
+            }
+            if count > Self.maximumLearnedStyles {
+                throw TrainingError("--styles \(styles) has \(count) images; an N-style network learns at most \(Self.maximumLearnedStyles)")
             }
         }
         if mode == .distill {

@@ -141,6 +141,26 @@ final class DistributedTests: CLITestCase {
         XCTAssertEqual(try relativeDifference(single, two, prefix: "transfer."), 0, "the same transfer weights, bit for bit")
     }
 
+    /// `train transfer --styles` (an N-style network) under mpirun: the same losses, transfer
+    /// weights and learned embeddings as one process, bit for bit.
+    func testTwoRanksTrainAnNStyleNetworkAsOneProcess() throws {
+        let data = try trainingData()
+        func arguments(_ output: String, _ library: String) -> [String] {
+            ["train", "transfer", "--styles", data.styles, "--content", data.content, "--steps", "3", "--batch", "4",
+             "--size", "64", "--seed", "7", "-o", output, "--json", "--library", library]
+        }
+        let single = scratch + "/n-single.safetensors", two = scratch + "/n-two.safetensors"
+        let plain = try ok(arguments(single, scratch + "/lib-single"), withLibrary: false)
+        let r = try mpiOK(2, arguments(two, scratch + "/lib-two") + ["--distributed"])
+        XCTAssertEqual(stepTotals(plain).count, 3)
+        XCTAssertEqual(stepTotals(plain), stepTotals(r), "rank 0's losses are one process's")
+        XCTAssertEqual(try relativeDifference(single, two, prefix: "transfer."), 0, "the same transfer weights, bit for bit")
+        let a = try ModelWeights.load(path: single).learnedStyles, b = try ModelWeights.load(path: two).learnedStyles
+        XCTAssertEqual(a.count, 2)
+        XCTAssertEqual(a, b, "the same learned embeddings, bit for bit")
+        XCTAssertEqual(try names(tag: "learned", library: scratch + "/lib-two").count, 2, "rank 0 stores them once")
+    }
+
     func testACheckpointOfTwoRanksResumesInOneProcess() throws {
         let data = try trainingData()
         let whole = scratch + "/whole.safetensors", split = scratch + "/split.safetensors", ckpt = scratch + "/ckpt"

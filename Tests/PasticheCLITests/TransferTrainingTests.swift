@@ -91,4 +91,76 @@ final class TransferTrainingTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
         XCTAssertEqual(try decode(hokusai).width, 300)
     }
+
+    /// `train transfer --styles`: the learned styles land in the library, tagged `learned`, as
+    /// styles of the new model; they paint (alone, blended, by their image) with that model, and
+    /// with any other model they are one line.
+    func testNStyleStylesLandInTheLibraryAndPaintOnlyWithTheirModel() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let styles = scratch + "/styles"
+        try FileManager.default.createDirectory(atPath: styles, withIntermediateDirectories: true)
+        for file in [vangogh, hokusai] { try FileManager.default.copyItem(atPath: file, toPath: styles + "/" + (file as NSString).lastPathComponent) }
+        // A name the library already holds stays with its style: the learned one gets another.
+        try ok(["embed", "add", vangogh, "--name", "vangogh"])
+        let before = try vector("vangogh")
+        let model = scratch + "/house.safetensors"
+        let run = try ok(["train", "transfer", "--styles", styles, "--content", content, "--steps", "3", "--batch", "2",
+                          "--size", "64", "--json", "-o", model])
+        XCTAssertEqual(stepLines(run).count, 3)
+        let learned = try names(tag: "learned")
+        XCTAssertEqual(learned.sorted(), ["hokusai", "vangogh-2"], run.summary)
+        XCTAssertEqual(try vector("vangogh"), before, "the predicted style keeps its name")
+        let weights = try ModelWeights.load(path: model)
+        XCTAssertEqual(weights.kind, .nStyle)
+        XCTAssertEqual(try vector("hokusai").map(\.bitPattern), weights.learnedStyles.first { $0.name == "hokusai" }?.embedding.map(\.bitPattern))
+        XCTAssertEqual(try show("hokusai")["model_id"] as? String, weights.transferID)
+
+        // With its model: by name, by its image (the learned embedding), blended, and as a saved blend.
+        let byName = scratch + "/by-name.png", byImage = scratch + "/by-image.png"
+        try ok(["stylize", "--model", model, "--style", "hokusai", photo, "-o", byName])
+        try ok(["stylize", "--model", model, "--style-image", hokusai, photo, "-o", byImage], withLibrary: false)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: byName)), try Data(contentsOf: URL(fileURLWithPath: byImage)))
+        let arbitrary = scratch + "/arbitrary.png"
+        try ok(["stylize", "--style-image", hokusai, photo, "-o", arbitrary], withLibrary: false)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: byName)), try Data(contentsOf: URL(fileURLWithPath: arbitrary)))
+        try ok(["blend", "--model", model, "--styles", "hokusai,vangogh-2", photo, "-o", scratch + "/blend.png", "--save-as", "house-mix"])
+        try ok(["stylize", "--model", model, "--style", "house-mix", photo, "-o", scratch + "/mix.png"])
+        // A predicted style of the same predictor still paints with the N-style model.
+        try ok(["stylize", "--model", model, "--style", "vangogh", photo, "-o", scratch + "/predicted.png"])
+
+        // Without it: one line each, naming what to do.
+        let wrong = try fails(["stylize", "--style", "hokusai", photo, "-o", scratch + "/wrong.png"])
+        XCTAssertTrue(wrong.contains("learned") && wrong.contains(weights.transferID), wrong)
+        let wrongBlend = try fails(["stylize", "--style", "house-mix", photo, "-o", scratch + "/wrong.png"])
+        XCTAssertTrue(wrongBlend.contains("blended with model"), wrongBlend)
+        let noStyle = try fails(["stylize", "--model", model, photo, "-o", scratch + "/none.png"])
+        XCTAssertTrue(noStyle.contains("hokusai") && noStyle.contains("--style"), noStyle)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/wrong.png"))
+        let info = try ok(["model", "info", "--model", model], withLibrary: false)
+        XCTAssertTrue(info.stdoutText.contains("n-style model (2 learned styles: hokusai, vangogh)"), info.stdoutText)
+
+        // Storing again (a resume that is already done) adds nothing.
+        let count = try names().count
+        let ckpt = scratch + "/ckpt"
+        try ok(["train", "transfer", "--styles", styles, "--content", content, "--steps", "1", "--batch", "2", "--size", "32",
+                "-o", scratch + "/again.safetensors", "--checkpoint-dir", ckpt])
+        try ok(["train", "transfer", "--resume", ckpt + "/checkpoint-00000001.safetensors"])
+        XCTAssertEqual(try names().count, count + 2, "one run's two styles, stored once")
+
+        // Bad input: one line, nothing written.
+        let one = scratch + "/one"
+        try FileManager.default.createDirectory(atPath: one, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: vangogh, toPath: one + "/v.png")
+        let never = scratch + "/never.safetensors"
+        let cases: [([String], String)] = [
+            (["train", "transfer", "--styles", one, "--content", content, "-o", never], "--style-image"),
+            (["train", "transfer", "--styles", vangogh, "--content", content, "-o", never], "no such folder"),
+            (["train", "predictor", "--resume", ckpt + "/checkpoint-00000001.safetensors"], "train transfer"),
+        ]
+        for (args, expected) in cases {
+            let line = try fails(args, withLibrary: args[1] == "transfer")
+            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
+    }
 }

@@ -39,6 +39,9 @@ public final class ModelWeights: @unchecked Sendable {
             if let id = file.metadata["predictor_id"], id.count == 16, id.allSatisfy(\.isHexDigit) {
                 weights.cachedPredictorID = id
             }
+            if let id = file.metadata["transfer_id"], id.count == 16, id.allSatisfy(\.isHexDigit) {
+                weights.cachedTransferID = id
+            }
             return weights
         } catch let error as ModelError {
             throw ModelError("\(path): \(error.description)")
@@ -49,6 +52,7 @@ public final class ModelWeights: @unchecked Sendable {
         var meta = metadata
         meta["architecture"] = ModelWeights.architecture
         meta["predictor_id"] = predictorID
+        if kind == .nStyle { meta["transfer_id"] = transferID }
         try Safetensors.write(tensors, metadata: meta, to: path)
     }
 
@@ -85,6 +89,30 @@ public final class ModelWeights: @unchecked Sendable {
         precondition(tensors[name]?.shape == t.shape, "set \(name): shape mismatch")
         tensors[name] = t
         cachedPredictorID = nil
+        cachedTransferID = nil
+    }
+
+    private var cachedTransferID: String?
+    /// Identifies the transfer network's weights (style maps included) as `predictorID` does the
+    /// predictor's. An N-style model's learned styles are embeddings of its style maps, so their
+    /// library records carry this id.
+    public var transferID: String {
+        if let id = cachedTransferID { return id }
+        let id = Self.hashID(tensors, prefix: "transfer.")
+        cachedTransferID = id
+        return id
+    }
+
+    /// The first 16 hex digits of the SHA-256 of the parameters under `prefix` (names and float
+    /// bytes, in name order).
+    static func hashID(_ tensors: [String: Tensor], prefix: String) -> String {
+        var h = SHA256()
+        for name in tensors.keys.sorted() where name.hasPrefix(prefix) {
+            h.update(Array(name.utf8))
+            let t = tensors[name]!
+            h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
+        }
+        return h.finalizeHex(bytes: 8)
     }
 
     private var cachedPredictorID: String?
@@ -93,13 +121,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// embedding made by other weights is never reused.
     public var predictorID: String {
         if let id = cachedPredictorID { return id }
-        var h = SHA256()
-        for name in tensors.keys.sorted() where name.hasPrefix("predictor.") {
-            h.update(Array(name.utf8))
-            let t = tensors[name]!
-            h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
-        }
-        let id = h.finalizeHex(bytes: 8)
+        let id = Self.hashID(tensors, prefix: "predictor.")
         cachedPredictorID = id
         return id
     }
@@ -115,8 +137,8 @@ public final class ModelWeights: @unchecked Sendable {
     /// that reads back to the same bits.
     public static let styleEmbeddingKey = "style_embedding"
 
-    /// Arbitrary (any style, Ghiasi et al.; the default) or per-style (`train transfer
-    /// --style-image`, Johnson et al.).
+    /// Arbitrary (any style, Ghiasi et al.; the default), per-style (`train transfer
+    /// --style-image`, Johnson et al.) or N-style (`train transfer --styles`, Dumoulin et al.).
     public var kind: ModelKind { metadata[Self.kindKey].flatMap(ModelKind.init(rawValue:)) ?? .arbitrary }
 
     /// A per-style network's own style, painted when a command is given no style.
@@ -126,6 +148,66 @@ public final class ModelWeights: @unchecked Sendable {
         guard values.count == PredictorArchitecture.embeddingSize, values.allSatisfy(\.isFinite) else { return nil }
         return (metadata[Self.styleNameKey] ?? "style", values)
     }
+
+    /// The kind in words: "arbitrary model", "per-style model (style 'wave')", "n-style model
+    /// (4 learned styles: a, b, c, d)".
+    public var kindDescription: String {
+        if let own = ownStyle { return "\(kind.rawValue) model (style '\(own.name)')" }
+        if kind == .nStyle {
+            let learned = learnedStyles
+            let names = learned.prefix(8).map(\.name).joined(separator: ", ") + (learned.count > 8 ? ", …" : "")
+            return "\(kind.rawValue) model (\(learned.count) learned styles: \(names))"
+        }
+        return "\(kind.rawValue) model"
+    }
+
+    /// Metadata key of an N-style model's learned styles (a JSON array of `LearnedStyle`).
+    public static let learnedStylesKey = "learned_styles"
+
+    /// An N-style model's learned styles, in training order (empty for other kinds).
+    public var learnedStyles: [LearnedStyle] {
+        guard kind == .nStyle, let text = metadata[Self.learnedStylesKey],
+              let styles = try? JSONDecoder().decode([LearnedStyle].self, from: Data(text.utf8)) else { return [] }
+        return styles.filter { $0.embedding.count == PredictorArchitecture.embeddingSize && $0.embedding.allSatisfy(\.isFinite) }
+    }
+
+    /// The learned embedding of the style image with these pixels (`StyleLibrary.pixelHash`), if
+    /// this N-style model was trained on it: that image is painted as trained, not as predicted.
+    public func learnedEmbedding(pixelHash: String) -> LearnedStyle? {
+        learnedStyles.first { $0.pixelHash == pixelHash }
+    }
+
+    /// The id library records this model makes are stored under: its predictor's, except for an
+    /// N-style model, whose styles (learned ones, and blends made with it) belong to its
+    /// transfer network.
+    public var styleOwnerID: String { kind == .nStyle ? transferID : predictorID }
+
+    /// Whether a library record's embedding was made for this model: by its predictor, or (an
+    /// N-style model) by its own training.
+    public func owns(styleOf modelID: String) -> Bool {
+        modelID == predictorID || (kind == .nStyle && modelID == transferID)
+    }
+}
+
+/// One style an N-style network learned: its embedding, a free parameter trained with the
+/// network (Dumoulin et al. 2017), and the image it was learned from.
+public struct LearnedStyle: Codable, Equatable, Sendable {
+    public var name: String
+    /// `StyleLibrary.pixelHash` of the style image.
+    public var pixelHash: String
+    public var sourceFile: String
+    public var width: Int
+    public var height: Int
+    public var embedding: [Float]
+
+    public init(name: String, pixelHash: String, sourceFile: String, width: Int, height: Int, embedding: [Float]) {
+        self.name = name; self.pixelHash = pixelHash; self.sourceFile = sourceFile
+        self.width = width; self.height = height; self.embedding = embedding
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, pixelHash = "pixel_hash", sourceFile = "source_file", width, height, embedding
+    }
 }
 
 /// What a model paints: any style from its predictor's embedding (arbitrary), or one style it
@@ -133,4 +215,5 @@ public final class ModelWeights: @unchecked Sendable {
 public enum ModelKind: String, Sendable, CaseIterable {
     case arbitrary
     case perStyle = "per-style"
+    case nStyle = "n-style"
 }

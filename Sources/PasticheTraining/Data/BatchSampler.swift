@@ -9,6 +9,8 @@ public struct Batch {
     public let step: Int
     public let content: Tensor?
     public let style: Tensor
+    /// Which image of the style set each sample's style is (an N-style run's learned style).
+    public let styleIndices: [Int]
 }
 
 /// Draws batches deterministically from (seed, step): the sample order is a per-epoch
@@ -50,6 +52,7 @@ public final class BatchSampler: @unchecked Sendable {
         precondition(slots.lowerBound >= 0 && slots.upperBound <= batch, "slots outside the batch")
         let c = content.map { _ in Tensor(slots.count, 3, size, size, zeroed: false) }
         let s = Tensor(slots.count, 3, size, size, zeroed: false)
+        var styleIndices: [Int] = []
         for (b, slot) in slots.enumerated() {
             let k = step * batch + slot
             var g = SplitMix64.derived(seed, 3, UInt64(k))
@@ -57,10 +60,11 @@ public final class BatchSampler: @unchecked Sendable {
                 let ci = try content.image(index(content, stream: 1, sample: k))
                 copy(Augment.contentCrop(ci, size: size, rng: &g), into: c, index: b)
             }
-            let si = try styles.image(index(styles, stream: 2, sample: k))
+            styleIndices.append(index(styles, stream: 2, sample: k))
+            let si = try styles.image(styleIndices[b])
             copy(augmentStyles ? Augment.style(si, size: size, rng: &g) : Augment.centre(si, size: size), into: s, index: b)
         }
-        return Batch(step: step, content: c, style: s)
+        return Batch(step: step, content: c, style: s, styleIndices: styleIndices)
     }
 
     func copy(_ img: RGBImage, into t: Tensor, index b: Int) {

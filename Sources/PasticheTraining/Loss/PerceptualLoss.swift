@@ -173,22 +173,30 @@ public final class PerceptualLoss: @unchecked Sendable {
         return Targets(content: ct.output(config.contentBlock), grams: styleGrams(style))
     }
 
-    /// The Grams of the last style image asked for, with its pixels: a per-style run gives the
-    /// same style image at every step, and `eval` one style for many photos, so its Grams cost
-    /// one loss-network pass, not one per sample. The same pixels give the same Grams bit for bit.
-    private var lastStyle: (shape: [Int], pixels: [Float], grams: [Int: Tensor])?
-    private let lastStyleLock = NSLock()
+    /// The Grams of the last few style images asked for, with their pixels: a per-style run
+    /// gives the same style image at every step, an N-style run one of a few, and `eval` one
+    /// style for many photos, so each style's Grams cost one loss-network pass, not one per
+    /// sample. The same pixels give the same Grams bit for bit.
+    private var recentStyles: [(shape: [Int], pixels: [Float], grams: [Int: Tensor])] = []
+    private let recentStylesLock = NSLock()
+    /// How many styles' Grams are kept (oldest dropped first).
+    static let recentStyleCount = 16
 
     func styleGrams(_ style: Tensor) -> [Int: Tensor] {
         guard let last = config.styleBlocks.max() else { return [:] }
-        if let hit = lastStyleLock.withLock({ lastStyle }), hit.shape == style.shape,
-           hit.pixels.withUnsafeBufferPointer({ memcmp($0.baseAddress!, style.pointer, style.count * 4) == 0 }) {
+        let recent = recentStylesLock.withLock { recentStyles }
+        if let hit = recent.first(where: { hit in
+            hit.shape == style.shape && hit.pixels.withUnsafeBufferPointer { memcmp($0.baseAddress!, style.pointer, style.count * 4) == 0 }
+        }) {
             return hit.grams
         }
         let st = features(style, lastBlock: last)
         var grams: [Int: Tensor] = [:]
         for b in config.styleBlocks { grams[b] = Gram.forward(st.output(b)) }
-        lastStyleLock.withLock { lastStyle = (style.shape, style.array, grams) }
+        recentStylesLock.withLock {
+            recentStyles.append((style.shape, style.array, grams))
+            if recentStyles.count > Self.recentStyleCount { recentStyles.removeFirst() }
+        }
         return grams
     }
 

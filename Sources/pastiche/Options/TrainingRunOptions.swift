@@ -78,11 +78,12 @@ struct TrainingRunOptions: ParsableArguments {
 
     /// The trainer of a resumed run (its checkpoint's config, `--steps` may extend it), or nil.
     /// A checkpoint of another kind of run (`mode`) is refused in one line.
-    func resumedTrainer(_ communicator: any Communicator, mode: TrainingMode) throws -> Trainer? {
+    func resumedTrainer(_ communicator: any Communicator, modes: Set<TrainingMode>) throws -> Trainer? {
         guard let resume else { return nil }
         var config = try Trainer.readCheckpointConfig(resume)
-        guard config.mode == mode else {
-            let commands: [TrainingMode: String] = [.perceptual: "train predictor", .distill: "train distill", .transfer: "train transfer"]
+        guard modes.contains(config.mode) else {
+            let commands: [TrainingMode: String] = [.perceptual: "train predictor", .distill: "train distill", .transfer: "train transfer",
+                                                    .nStyle: "train transfer"]
             throw ValidationError("--resume \(resume) is a checkpoint of `\(commands[config.mode]!)`; resume it with that command")
         }
         if let steps { config.steps = steps }

@@ -95,7 +95,7 @@ struct BlendCommand: ParsableCommand {
             }
             let components = zip(names, painting.weights).map { RecipeComponent(name: $0.0, weight: $0.1) }
             let r = try lib.saveBlend(name: saveAs, components: components, embedding: painting.embedding,
-                                      modelID: stylizer.predictorID, thumbnail: firstResult)
+                                      modelID: stylizer.weights.styleOwnerID, thumbnail: firstResult)
             Terminal.note("saved blend as '\(r.name)'")
         }
     }

@@ -31,6 +31,8 @@ struct DoctorCommand: ParsableCommand {
         /// arbitrary (any style) or per-style (`train transfer`), and a per-style model's style.
         var modelKind: String?
         var modelStyle: String?
+        /// The kind in words (`ModelWeights.kindDescription`), for the text report.
+        var modelDescription: String?
         /// VGG-19, the loss network of `optimize` (and of training with --loss-network vgg19).
         var vgg19: String
         var vgg19Present: Bool
@@ -48,7 +50,7 @@ struct DoctorCommand: ParsableCommand {
             libpng: codecs["libpng"] ?? "?", libjpeg: codecs["libjpeg"] ?? "?", home: home.path,
             modelsDirectory: home.modelsDirectory, onnxVerified: ModelFetcher.onnxVerified(in: home),
             model: model.path, modelPresent: FileManager.default.fileExists(atPath: model.path),
-            modelVerified: false, predictorID: nil, modelKind: nil, modelStyle: nil, vgg19: home.vgg19Model,
+            modelVerified: false, predictorID: nil, modelKind: nil, modelStyle: nil, modelDescription: nil, vgg19: home.vgg19Model,
             vgg19Present: FileManager.default.fileExists(atPath: home.vgg19Model),
             vgg19Verified: VGG19Weights.verified(home.vgg19Model), library: library.path, libraryStyles: nil, problems: [])
         if report.modelPresent {
@@ -57,6 +59,7 @@ struct DoctorCommand: ParsableCommand {
                 report.predictorID = w.predictorID
                 report.modelKind = w.kind.rawValue
                 report.modelStyle = w.ownStyle?.name
+                report.modelDescription = w.kindDescription
                 report.modelVerified = model.model != nil || ModelFetcher.modelVerified(model.path)
                 if !report.modelVerified { report.problems.append("weights do not come from the pinned ONNX files; run `pastiche model fetch`") }
             } catch {
@@ -99,7 +102,7 @@ struct DoctorCommand: ParsableCommand {
         print("home:      \(report.home)")
         print("ONNX:      \(report.onnxVerified ? "present, SHA-256 verified" : "missing or unverified") (\(report.modelsDirectory))")
         print("weights:   \(report.model): " + (report.modelPresent ? (report.modelVerified ? "present, verified" : "present, NOT verified") : "missing")
-              + (report.modelKind.map { ", \($0)" + (report.modelStyle.map { " (style '\($0)')" } ?? "") } ?? "")
+              + (report.modelDescription.map { ", \($0)" } ?? "")
               + (report.predictorID.map { ", predictor id \($0)" } ?? ""))
         print("VGG-19:    \(report.vgg19): " + (report.vgg19Present ? (report.vgg19Verified ? "present, verified (\(VGG19Weights.wheelRequirement), CC BY 4.0)" : "present, NOT verified") : "missing"))
         let exists = FileManager.default.fileExists(atPath: report.library)

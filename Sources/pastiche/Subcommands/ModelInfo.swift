@@ -45,7 +45,8 @@ extension ModelCommand {
 
         struct Parameter: Codable { let name: String; let shape: [Int] }
         struct Output: Codable {
-            let path: String; let kind: String; let style: String?; let predictorID: String; let parameters: Int
+            let path: String; let kind: String; let style: String?; let learnedStyles: [String]?; let predictorID: String
+            let transferID: String; let parameters: Int
             let metadata: [String: String]; let tensors: [Parameter]
         }
 
@@ -55,13 +56,21 @@ extension ModelCommand {
             let tensors = weights.tensors.keys.sorted().map { Parameter(name: $0, shape: weights.tensors[$0]!.shape) }
             if json {
                 try Terminal.printJSON(Output(path: model.path, kind: weights.kind.rawValue, style: weights.ownStyle?.name,
-                                              predictorID: weights.predictorID,
+                                              learnedStyles: weights.kind == .nStyle ? weights.learnedStyles.map(\.name) : nil,
+                                              predictorID: weights.predictorID, transferID: weights.transferID,
                                               parameters: weights.parameterCount, metadata: weights.metadata, tensors: tensors))
                 return
             }
-            let kind = weights.ownStyle.map { "per-style model (style '\($0.name)')" } ?? "\(weights.kind.rawValue) model"
-            print("\(model.path): \(kind), \(tensors.count) tensors, \(weights.parameterCount) parameters, predictor id \(weights.predictorID)")
-            for (k, v) in weights.metadata.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+            print("\(model.path): \(weights.kindDescription), \(tensors.count) tensors, \(weights.parameterCount) parameters, predictor id \(weights.predictorID)"
+                  + (weights.kind == .nStyle ? ", transfer id \(weights.transferID)" : ""))
+            for (k, v) in weights.metadata.sorted(by: { $0.key < $1.key }) {
+                // Embeddings are numbers for programs (--json has them all), not for reading.
+                if k == ModelWeights.learnedStylesKey || k == ModelWeights.styleEmbeddingKey {
+                    print("  \(k): \(k == ModelWeights.learnedStylesKey ? weights.learnedStyles.count : 1) × \(PredictorArchitecture.embeddingSize) values")
+                } else {
+                    print("  \(k): \(v)")
+                }
+            }
             for p in tensors { print("  \(p.name) \(p.shape)") }
         }
     }

@@ -57,7 +57,7 @@ struct TrainDistillCommand: ParsableCommand {
 
     func run() throws {
         let communicator = try training.distribution.join()
-        if let trainer = try training.resumedTrainer(communicator, mode: .distill) { return try training.run(trainer) }
+        if let trainer = try training.resumedTrainer(communicator, modes: [.distill]) { return try training.run(trainer) }
         let teacherPath = teacher ?? model.path
         if !FileManager.default.fileExists(atPath: teacherPath) {
             throw ModelError(teacher == nil && model.model == nil

@@ -43,7 +43,7 @@ struct TrainPredictorCommand: ParsableCommand {
 
     func run() throws {
         let communicator = try training.distribution.join()
-        if let trainer = try training.resumedTrainer(communicator, mode: .perceptual) { return try training.run(trainer) }
+        if let trainer = try training.resumedTrainer(communicator, modes: [.perceptual]) { return try training.run(trainer) }
         var config = TrainingConfig(content: content!, styles: styles!, model: try model.existingPath(), output: training.output!)
         config.initMode = initMode ?? .trunk
         config.trainTransfer = trainTransfer

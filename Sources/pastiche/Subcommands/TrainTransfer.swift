@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasticheImage
+import PasticheLibrary
 import PasticheModels
 import PasticheTools
 import PasticheTraining
@@ -10,15 +11,23 @@ extension TransferInit: ExpressibleByArgument {}
 struct TrainTransferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
-        abstract: "Train a transfer network for one style (Johnson et al. 2016): a per-style model.",
+        abstract: "Train a transfer network for one style (Johnson et al. 2016) or for N styles (Dumoulin et al. 2017).",
         discussion: """
-            The transfer network alone is trained on --content photos for the one style of \
-            --style-image, through the perceptual loss (content + style + total variation, as \
-            `train predictor`). By default it starts from the pretrained arbitrary-style network with \
-            the style's predicted embedding fixed, so step 0 paints exactly what `stylize \
-            --style-image` paints; --init random starts from scratch, as Johnson et al. did. The \
-            model keeps its style: `stylize --model M photo.jpg` needs no style flag (--strength \
-            still mixes in the photo's own embedding). Docs: docs/training.md.
+            The transfer network is trained on --content photos through the perceptual loss \
+            (content + style + total variation, as `train predictor`). By default it starts from \
+            the pretrained arbitrary-style network; --init random starts from scratch, as Johnson \
+            et al. did.
+
+            --style-image FILE: a per-style model. The style's predicted embedding stays fixed, so \
+            step 0 paints exactly what `stylize --style-image` paints. The model keeps its style: \
+            `stylize --model M photo.jpg` needs no style flag (--strength still mixes in the \
+            photo's own embedding).
+
+            --styles DIR: an N-style model. Every image in DIR is a style whose embedding is a free \
+            parameter trained with the network, starting at its predicted embedding. At the end \
+            the learned styles are stored in --library, tagged `learned`, as styles of this model: \
+            `stylize --model M --style NAME`, blend, interpolate, masks and the studio use them \
+            with this model only. Docs: docs/training.md.
             """
     )
 
@@ -26,41 +35,67 @@ struct TrainTransferCommand: ParsableCommand {
     @Option(help: "Folder of content photos (JPEG/PNG, any depth) or a file made by `pastiche data pack`.")
     var content: String?
     @Option(name: .customLong("init"), help: "Starting network: pretrained (default) or random.") var initMode: TransferInit?
-    @Option(help: "Not for this command: a per-style network has one style (give --style-image).") var styles: String?
+    @Option(help: "Folder (or pack) of style images for an N-style network, at least 2.") var styles: String?
     @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var library: LibraryOptions
 
     func validate() throws {
-        if styles != nil {
-            throw ValidationError("--styles trains several styles; a per-style network takes one --style-image FILE")
+        if styleImage != nil && styles != nil {
+            throw ValidationError("give --style-image FILE (a per-style network) or --styles DIR (an N-style network), not both")
         }
         let modeFlags: [(String, Bool)] = [
-            ("--style-image", styleImage != nil), ("--content", content != nil), ("--init", initMode != nil),
+            ("--style-image", styleImage != nil), ("--styles", styles != nil), ("--content", content != nil), ("--init", initMode != nil),
             ("--model", model.model != nil), (loss.setFlags.first ?? "--content-weight", loss.isSet),
         ]
         try training.validate(modeFlags: modeFlags)
-        if training.resume == nil {
-            guard let styleImage else { throw ValidationError("give --style-image FILE, the style to train for (or --resume CKPT)") }
-            if content == nil { throw ValidationError("give --content DIR, the photos to train on") }
-            var isDir: ObjCBool = false
+        guard training.resume == nil else { return }
+        guard let style = styleImage ?? styles else {
+            throw ValidationError("give --style-image FILE (one style) or --styles DIR (several), the style to train for (or --resume CKPT)")
+        }
+        if content == nil { throw ValidationError("give --content DIR, the photos to train on") }
+        var isDir: ObjCBool = false
+        if let styleImage {
             guard FileManager.default.fileExists(atPath: styleImage, isDirectory: &isDir), !isDir.boolValue else {
                 throw ValidationError("--style-image \(styleImage): no such image file")
             }
-            if let output = training.output { try refuseOverwritingInputs(output: output, inputs: [styleImage]) }
+        } else if let styles {
+            guard FileManager.default.fileExists(atPath: styles, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--styles \(styles): no such folder (an N-style network learns the style images in a folder)")
+            }
         }
+        if let output = training.output { try refuseOverwritingInputs(output: output, inputs: [style]) }
     }
 
     func run() throws {
         let communicator = try training.distribution.join()
-        if let trainer = try training.resumedTrainer(communicator, mode: .transfer) { return try training.run(trainer) }
-        var config = TrainingConfig(content: content!, styles: styleImage!, model: try model.existingPath(), output: training.output!)
-        config.mode = .transfer
-        config.transferInit = initMode ?? .pretrained
-        config.loss = loss.config()
-        training.apply(to: &config)
-        // One style, always the same picture: its centre at --size (no augmentation).
-        config.augmentStyles = false
-        try training.run(try Trainer(config: config, communicator: communicator))
+        let trainer: Trainer
+        if let resumed = try training.resumedTrainer(communicator, modes: [.transfer, .nStyle]) {
+            trainer = resumed
+        } else {
+            var config = TrainingConfig(content: content!, styles: styleImage ?? styles!, model: try model.existingPath(), output: training.output!)
+            config.mode = styleImage != nil ? .transfer : .nStyle
+            config.transferInit = initMode ?? .pretrained
+            config.loss = loss.config()
+            training.apply(to: &config)
+            // Each style is always the same picture: its centre at --size (no augmentation).
+            config.augmentStyles = false
+            trainer = try Trainer(config: config, communicator: communicator)
+        }
+        // Where an N-style run's styles go is checked before the work, not after it.
+        let styleLibrary = trainer.config.mode == .nStyle && communicator.isRoot ? try StyleLibrary(path: library.path) : nil
+        try training.run(trainer)
+        if let styleLibrary { try storeLearnedStyles(trainer, in: styleLibrary) }
+    }
+
+    /// The learned styles of the model just written, into the library as its styles.
+    private func storeLearnedStyles(_ trainer: Trainer, in styleLibrary: StyleLibrary) throws {
+        let weights = try ModelWeights.load(path: trainer.config.output)
+        let set = try ImageSet(path: trainer.config.styles, maxSide: 2 * StyleLibrary.thumbnailSize)
+        let images = try (0..<set.count).map { try set.image($0) }
+        let added = try styleLibrary.addLearned(weights.learnedStyles, images: images, weights: weights)
+        let names = added.map(\.record.name).joined(separator: ", ")
+        Terminal.note("stored \(added.count) learned styles in \(library.path): \(names)")
     }
 }
