@@ -83,7 +83,7 @@ public enum Benchmark {
                 _ = stylizer.transfer(content, embedding: embedding)
             }
             cases.append(Case(name: "transfer_\(size)", network: "transfer", size: size,
-                              gflop: TransferNetwork.flops(h: size, w: size) / 1e9, pasticheMs: m.ms, ortMs: m.ortMs))
+                              gflop: stylizer.transfer.flops(h: size, w: size) / 1e9, pasticheMs: m.ms, ortMs: m.ortMs))
         }
         return cases
     }

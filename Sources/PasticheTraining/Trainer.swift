@@ -15,6 +15,9 @@ public final class Trainer {
     let baseWeights: ModelWeights
     /// Distillation: the frozen teacher predictor (inference path; no tape needed).
     var teacher: StylePredictor?
+    /// Transfer distillation: the pretrained model, whose predictor embeds each style and whose
+    /// transfer network paints the target.
+    var teacherNetwork: Stylizer?
     /// A per-style network: the style's embedding, made once by the pretrained predictor exactly
     /// as `stylize --style-image` makes it, and fixed for the whole run ([1, 100, 1, 1]).
     public let fixedEmbedding: Tensor?
@@ -47,7 +50,7 @@ public final class Trainer {
             let style = try ImageIO.read(path: config.styles)
             fixedEmbedding = Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1],
                                     values: Stylizer(weights: baseWeights).embedding(style: style))
-            for (name, shape) in TransferArchitecture.parameters {
+            for (name, shape) in TransferArchitecture.standard.parameters {
                 trainable.append((name, config.transferInit == .random
                                     ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
             }
@@ -58,12 +61,23 @@ public final class Trainer {
             // pretrained start paints every style as `stylize --style-image` does.
             fixedEmbedding = nil
             learnedStyles = try Trainer.initialLearnedStyles(path: config.styles, stylizer: Stylizer(weights: baseWeights))
-            for (name, shape) in TransferArchitecture.parameters {
+            for (name, shape) in TransferArchitecture.standard.parameters {
                 trainable.append((name, config.transferInit == .random
                                     ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
             }
             for (k, style) in learnedStyles.enumerated() {
                 trainable.append((Trainer.learnedEmbeddingName(k), Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1], values: style.embedding)))
+            }
+        } else if config.mode == .transferDistill {
+            // A narrower transfer network learns to paint as the pretrained one does, from the
+            // teacher's channels that matter most (`TransferArchitecture.narrowed`) or at random.
+            fixedEmbedding = nil
+            learnedStyles = []
+            teacherNetwork = Stylizer(weights: baseWeights)
+            let student = config.transferArchitecture
+            let narrowed = config.transferInit == .pretrained ? student.narrowed(from: baseWeights) : [:]
+            for (name, shape) in student.parameters {
+                trainable.append((name, narrowed[name] ?? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng)))
             }
         } else {
             fixedEmbedding = nil
@@ -72,7 +86,7 @@ public final class Trainer {
                 let reinit = config.initMode == .scratch || (config.initMode == .trunk && name.hasPrefix("predictor.bottleneck."))
                 trainable.append((name, reinit ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
             }
-            for (name, _) in TransferArchitecture.parameters {
+            for (name, _) in TransferArchitecture.standard.parameters {
                 if config.trainTransfer { trainable.append((name, baseWeights[name].copy())) } else { frozen[name] = baseWeights[name] }
             }
         }
@@ -148,12 +162,16 @@ public final class Trainer {
         public var perceptual = LossValues()
         /// Weighted embedding MSE (0 unless distilling).
         public var embedding: Double = 0
-        public var total: Double { perceptual.total + embedding }
-        public var isFinite: Bool { perceptual.isFinite && embedding.isFinite }
+        /// Weighted MSE to the teacher's painting (0 unless distilling a transfer network).
+        public var teacher: Double = 0
+        public var total: Double { perceptual.total + embedding + teacher }
+        public var isFinite: Bool { perceptual.isFinite && embedding.isFinite && teacher.isFinite }
         static func + (a: StepLoss, b: StepLoss) -> StepLoss {
-            StepLoss(perceptual: a.perceptual + b.perceptual, embedding: a.embedding + b.embedding)
+            StepLoss(perceptual: a.perceptual + b.perceptual, embedding: a.embedding + b.embedding, teacher: a.teacher + b.teacher)
         }
-        func scaled(_ s: Double) -> StepLoss { StepLoss(perceptual: perceptual.scaled(s), embedding: embedding * s) }
+        func scaled(_ s: Double) -> StepLoss {
+            StepLoss(perceptual: perceptual.scaled(s), embedding: embedding * s, teacher: teacher * s)
+        }
     }
 
     /// Forward and backward of one batch; leaves the gradient of the batch's mean loss in
@@ -240,6 +258,10 @@ public final class Trainer {
         let embedding: Tensor, ptape: StylePredictor.Training.Tape?
         if let learned {
             (embedding, ptape) = (params.tensor(learned), nil)
+        } else if let teacherNetwork {
+            // The teacher's predictor, frozen: its inference path, no tape.
+            let e = teacherNetwork.predictor(style)
+            (embedding, ptape) = (Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1], values: e.array), nil)
         } else if let fixedEmbedding {
             (embedding, ptape) = (fixedEmbedding, nil)
         } else {
@@ -256,12 +278,19 @@ public final class Trainer {
         }
         if config.needsContent {
             guard let content else { preconditionFailure("this run needs content images") }
-            let ttape = phases.time("transfer forward") { TransferNetwork.Training.forward(content, embedding: embedding, source) }
+            let ttape = phases.time("transfer forward") {
+                TransferNetwork.Training.forward(content, embedding: embedding, source, architecture: config.transferArchitecture)
+            }
             let targets = phases.time("loss targets") { loss.targets(content: content, style: style) }
             let (perceptual, dy) = phases.time("loss forward+backward") {
                 loss.evaluate(ttape.output, targets: targets, gradient: gradient)
             }
             values.perceptual = perceptual
+            if let teacherNetwork {
+                let painted = phases.time("teacher") { teacherNetwork.transfer(content, embedding: embedding) }
+                values.teacher = Double(config.teacherWeight) * Double(MSELoss.forward(ttape.output, painted))
+                if let dy { MSELoss.backward(ttape.output, painted, dLoss: config.teacherWeight, da: dy, db: nil) }
+            }
             if let dE {
                 phases.time("transfer backward") { Elementwise.accumulate(dE, TransferNetwork.Training.backward(ttape, dOutput: dy!, source)) }
             }
@@ -290,6 +319,14 @@ public final class Trainer {
             meta[ModelWeights.kindKey] = ModelKind.perStyle.rawValue
             meta[ModelWeights.styleNameKey] = StyleLibrary.defaultName(for: config.styles)
             meta[ModelWeights.styleEmbeddingKey] = fixedEmbedding.array.map { "\($0)" }.joined(separator: ",")
+        }
+        if config.mode == .transferDistill {
+            // The predictor is the teacher's, unchanged; the transfer network is the student.
+            meta.removeValue(forKey: "trained_from_predictor_id")
+            meta["training_init"] = config.transferInit.rawValue
+            meta[ModelWeights.transferWidthKey] = config.transferArchitecture.widthText
+            meta["distilled_from_transfer_id"] = baseWeights.transferID
+            for name in tensors.keys where name.hasPrefix("transfer.") && params.entry(name) == nil { tensors.removeValue(forKey: name) }
         }
         if config.mode == .nStyle {
             meta.removeValue(forKey: "trained_from_predictor_id")
@@ -343,7 +380,8 @@ public final class Trainer {
             let sps = Double(done * config.batch) / max(elapsed, 1e-9)
             let p = values.perceptual
             let r = StepReport(step: step, steps: config.steps, content: p.content, style: p.style, tv: p.tv,
-                               embedding: config.mode == .distill ? values.embedding : nil, total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
+                               embedding: config.mode == .distill ? values.embedding : nil,
+                               teacher: config.mode == .transferDistill ? values.teacher : nil, total: values.total, gradNorm: norm, samplesPerSecond: sps, elapsed: elapsed,
                                eta: Double(config.steps - step) * elapsed / Double(done), allreduceSeconds: allreduceSeconds)
             guard root else { continue }
             try log?.append(r)
@@ -363,9 +401,9 @@ public final class Trainer {
         communicator.allreduceSum(params.gradients)
         let seconds = Date().timeIntervalSince(t0)
         let p = values.perceptual
-        var sums = [p.content, p.style, p.tv, values.embedding]
+        var sums = [p.content, p.style, p.tv, values.embedding, values.teacher]
         sums.withUnsafeMutableBufferPointer { communicator.allreduceSum($0) }
-        values = StepLoss(perceptual: LossValues(content: sums[0], style: sums[1], tv: sums[2]), embedding: sums[3])
+        values = StepLoss(perceptual: LossValues(content: sums[0], style: sums[1], tv: sums[2]), embedding: sums[3], teacher: sums[4])
         return seconds
     }
 

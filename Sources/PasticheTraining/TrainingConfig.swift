@@ -21,6 +21,10 @@ public enum TrainingMode: String, Codable, CaseIterable, Sendable {
     /// An N-style transfer network (Dumoulin et al. 2017): the transfer network and one learned
     /// embedding per style image are trained together (`train transfer --styles`).
     case nStyle = "n-style"
+    /// A narrower transfer network distilled from the pretrained one (`train transfer --width`):
+    /// the teacher's painting of each (photo, style) is the target, plus the perceptual loss;
+    /// the predictor stays the teacher's, so the model paints any style.
+    case transferDistill = "transfer-distill"
 }
 
 /// How a per-style transfer network starts: the pretrained arbitrary-style network (so step 0
@@ -54,6 +58,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var model: String
     /// Distillation: the student predictor's MobileNetV2 width multiplier.
     public var width: Double = 1
+    /// Transfer distillation: the student transfer network's channel multiplier.
+    public var transferWidth: Double = 1
+    /// Transfer distillation: weight of the mean squared difference (pixels in [0, 1]) between
+    /// the student's painting and the teacher's.
+    public var teacherWeight: Float = 1e4
     /// Distillation: weight of the embedding MSE.
     public var embeddingWeight: Float = 1
     /// Distillation: add the perceptual loss (content + style + tv) of the student's stylization.
@@ -126,6 +135,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 throw TrainingError("--styles \(styles) has \(count) images; an N-style network learns at most \(Self.maximumLearnedStyles)")
             }
         }
+        if mode == .transferDistill {
+            if !TransferArchitecture.widths.contains(transferWidth) || transferWidth >= 1 {
+                throw TrainingError("--width must be one of \(TransferArchitecture.widths.filter { $0 < 1 }.map { TransferArchitecture(width: $0).widthText }.joined(separator: ", ")) (a network narrower than the teacher's), got \(transferWidth)")
+            }
+            if !(teacherWeight >= 0 && teacherWeight.isFinite) { throw TrainingError("--teacher-weight must be a non-negative number") }
+        }
         if mode == .distill {
             if !PredictorArchitecture.distillWidths.contains(width) {
                 throw TrainingError("--width must be one of \(PredictorArchitecture.distillWidths.map { PredictorArchitecture(width: $0).widthText }.joined(separator: ", ")), got \(width)")
@@ -138,6 +153,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The transfer network this run trains (or keeps).
+    public var transferArchitecture: TransferArchitecture { mode == .transferDistill ? TransferArchitecture(width: transferWidth) : .standard }
     /// The student's (or trained predictor's) shape.
     public var architecture: PredictorArchitecture { mode == .distill ? PredictorArchitecture(width: width) : .standard }
     /// Whether steps stylize content photos (and so need them).

@@ -12,6 +12,8 @@ public struct StepReport: Codable, Sendable {
     public var tv: Double
     /// Distillation: the weighted embedding MSE (absent in perceptual runs).
     public var embedding: Double?
+    /// Transfer distillation: the weighted mean squared difference to the teacher's painting.
+    public var teacher: Double?
     public var total: Double
     public var gradNorm: Double
     public var samplesPerSecond: Double

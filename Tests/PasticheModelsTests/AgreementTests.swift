@@ -91,4 +91,31 @@ final class AgreementTests: XCTestCase {
         }
         XCTAssertEqual(sizes.count, 3, "three sizes: \(sizes)")
     }
+
+    /// The narrower transfer networks (`train transfer --width`), taken from the pretrained one
+    /// as distillation starts them (`TransferArchitecture.narrowed`): the fused forward and the
+    /// training forward agree at every width, and the narrowing keeps the real network's scale.
+    func testTransferInferenceMatchesTrainingAtEveryWidth() throws {
+        let pretrained = try Reference.weights()
+        let embedding = StylePredictor(weights: pretrained)(try image("styles/s03_hokusai_great_wave.png", maxSide: 256))
+        let x = try image("docs/images/summer_palace.jpg", maxSide: 200)
+        for width in TransferArchitecture.widths where width < 1 {
+            let architecture = TransferArchitecture(width: width)
+            var tensors = pretrained.tensors
+            for (name, t) in architecture.narrowed(from: pretrained) { tensors[name] = t }
+            var meta = pretrained.metadata
+            meta[ModelWeights.transferWidthKey] = architecture.widthText
+            let weights = try ModelWeights(tensors: tensors, metadata: meta)
+            XCTAssertEqual(weights.transferArchitecture, architecture)
+            XCTAssertEqual(weights["transfer.residual.1.conv1.weight"].shape, [architecture.channels(32), architecture.channels(32), 3, 3])
+            let fused = TransferNetwork(weights: weights)(x, embedding: embedding)
+            let training = TransferNetwork.Training.forward(x, embedding: embedding, ParameterSource(trainable: nil, frozen: weights.tensors),
+                                                            architecture: architecture).output!
+            let d = maxAbsDifference(fused, training)
+            let spread = fused.array.max()! - fused.array.min()!
+            print("agreement transfer width \(width) \(x.w)x\(x.h): max|Δ| \(d), output range \(spread)")
+            XCTAssertGreaterThan(spread, 0.3, "the narrowed network paints, it is not saturated")
+            XCTAssertLessThan(d, 1e-5, "width \(width)")
+        }
+    }
 }

@@ -90,12 +90,13 @@ public enum ONNXExporter {
 
         // The style parameters: 1×1 convs on the embedding [N, 100, 1, 1] → [N, C, 1, 1] (the
         // weights keep Pastiche's [C, 100, 1, 1] shapes), or the baked style's values [1, C, 1, 1].
+        let architecture = weights.transferArchitecture
         var baked: TransferArchitecture.StyleParameters?
         var embedding = ""
         if let bakedStyle {
             precondition(bakedStyle.embedding.count == PredictorArchitecture.embeddingSize, "embedding size")
             let e = Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1], values: bakedStyle.embedding)
-            baked = TransferArchitecture.styleParameters(e) { weights[$0] }
+            baked = architecture.styleParameters(e) { weights[$0] }
         } else {
             embedding = b.graph.node("Unsqueeze", [embeddingName, b.graph.int64s("axes_2_3", [2, 3])], name: "embedding")
         }
@@ -153,12 +154,13 @@ public enum ONNXExporter {
             case .none: return y
             }
         }
-        for l in TransferArchitecture.contract { x = layer(l, x) }
+        for l in architecture.contract { x = layer(l, x) }
+        let residual = architecture.residual
         for r in 0..<TransferArchitecture.residualBlocks {
-            let h = layer(TransferArchitecture.residual[2 * r], x)
-            x = layer(TransferArchitecture.residual[2 * r + 1], h, shortcut: x)
+            let h = layer(residual[2 * r], x)
+            x = layer(residual[2 * r + 1], h, shortcut: x)
         }
-        for l in TransferArchitecture.expand { x = layer(l, x) }
+        for l in architecture.expand { x = layer(l, x) }
         x = b.graph.node("Slice", [x, b.graph.int64s("zeros_2", [0, 0]), size, b.graph.int64s("axes_2_3", [2, 3])],
                          name: "crop")
         b.graph.node("Transpose", [x], [.ints("perm", [0, 2, 3, 1])], name: "to_nhwc", output: stylizedImageOutput)

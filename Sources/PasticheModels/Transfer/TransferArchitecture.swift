@@ -5,10 +5,27 @@ import PasticheCore
 /// latter 13 followed by a conditional instance norm whose gamma/beta are linear in the embedding.
 ///
 /// The one description of the network: layers, parameter names, padding, upsampling and
-/// activations, the size multiple and the style-parameter maps. The fused inference forward
+/// activations, the size multiple and the style-parameter maps. `width` scales every layer's
+/// channels (1: Magenta's 8/16/32; 0.5: 4/8/16, the narrower network `train transfer --width`
+/// distils), as the width multiplier does for the predictor. The fused inference forward
 /// (`TransferNetwork`) and the training forward/backward (`TransferNetwork.Training`) both
 /// follow it.
-public enum TransferArchitecture {
+public struct TransferArchitecture: Equatable, Sendable {
+    /// The channel multiplier.
+    public let width: Double
+
+    public init(width: Double) { self.width = width }
+
+    /// Magenta's network.
+    public static let standard = TransferArchitecture(width: 1)
+    /// The widths a network may have (`train transfer --width`).
+    public static let widths: [Double] = [0.5, 0.75, 1]
+    /// "1", "0.5", "0.75": as flags and metadata write it.
+    public var widthText: String { width == width.rounded() ? String(Int(width)) : String(width) }
+
+    /// `base` channels at this width (at least 1).
+    func channels(_ base: Int) -> Int { max(1, Int((Double(base) * width).rounded())) }
+
     public struct Layer: Sendable {
         public let name: String
         public let inChannels: Int
@@ -36,36 +53,42 @@ public enum TransferArchitecture {
         public var betaName: String { "\(name).norm.beta" }
     }
 
-    public static let contract: [Layer] = [
-        Layer(name: "transfer.contract.conv1", inChannels: 3, outChannels: 8, kernel: 9, stride: 1, normalized: false,
-              upsample: 1, activation: .relu),
-        Layer(name: "transfer.contract.conv2", inChannels: 8, outChannels: 16, kernel: 3, stride: 2, normalized: false,
-              upsample: 1, activation: .relu),
-        Layer(name: "transfer.contract.conv3", inChannels: 16, outChannels: 32, kernel: 3, stride: 2, normalized: false,
-              upsample: 1, activation: .relu),
-    ]
+    public var contract: [Layer] {
+        [
+            Layer(name: "transfer.contract.conv1", inChannels: 3, outChannels: channels(8), kernel: 9, stride: 1, normalized: false,
+                  upsample: 1, activation: .relu),
+            Layer(name: "transfer.contract.conv2", inChannels: channels(8), outChannels: channels(16), kernel: 3, stride: 2,
+                  normalized: false, upsample: 1, activation: .relu),
+            Layer(name: "transfer.contract.conv3", inChannels: channels(16), outChannels: channels(32), kernel: 3, stride: 2,
+                  normalized: false, upsample: 1, activation: .relu),
+        ]
+    }
     public static let residualBlocks = 5
     /// Block r's two convs are `residual[2r]` and `residual[2r + 1]`:
     /// out = norm2(conv2(relu(norm1(conv1(x))))) + x.
-    public static let residual: [Layer] = (1...residualBlocks).flatMap { r in
-        (1...2).map { j in
-            Layer(name: "transfer.residual.\(r).conv\(j)", inChannels: 32, outChannels: 32, kernel: 3, stride: 1,
-                  normalized: true, upsample: 1, activation: j == 1 ? .relu : .none)
+    public var residual: [Layer] {
+        (1...Self.residualBlocks).flatMap { r in
+            (1...2).map { j in
+                Layer(name: "transfer.residual.\(r).conv\(j)", inChannels: channels(32), outChannels: channels(32), kernel: 3,
+                      stride: 1, normalized: true, upsample: 1, activation: j == 1 ? .relu : .none)
+            }
         }
     }
-    public static let expand: [Layer] = [
-        Layer(name: "transfer.expand.conv1", inChannels: 32, outChannels: 16, kernel: 3, stride: 1, normalized: true,
-              upsample: 2, activation: .relu),
-        Layer(name: "transfer.expand.conv2", inChannels: 16, outChannels: 8, kernel: 3, stride: 1, normalized: true,
-              upsample: 2, activation: .relu),
-        Layer(name: "transfer.expand.conv3", inChannels: 8, outChannels: 3, kernel: 9, stride: 1, normalized: true,
-              upsample: 1, activation: .sigmoid),
-    ]
-    public static var layers: [Layer] { contract + residual + expand }
+    public var expand: [Layer] {
+        [
+            Layer(name: "transfer.expand.conv1", inChannels: channels(32), outChannels: channels(16), kernel: 3, stride: 1,
+                  normalized: true, upsample: 2, activation: .relu),
+            Layer(name: "transfer.expand.conv2", inChannels: channels(16), outChannels: channels(8), kernel: 3, stride: 1,
+                  normalized: true, upsample: 2, activation: .relu),
+            Layer(name: "transfer.expand.conv3", inChannels: channels(8), outChannels: 3, kernel: 9, stride: 1, normalized: true,
+                  upsample: 1, activation: .sigmoid),
+        ]
+    }
+    public var layers: [Layer] { contract + residual + expand }
     /// Spatial sizes must be multiples of this (two stride-2 convs, two ×2 upsamplings).
     public static let sizeMultiple = 4
 
-    public static var parameters: [(String, [Int])] {
+    public var parameters: [(String, [Int])] {
         var p: [(String, [Int])] = []
         for l in layers {
             p.append(("\(l.name).weight", l.geometry(padded: false).weightShape))
@@ -90,7 +113,7 @@ public enum TransferArchitecture {
 
     /// embedding [N, 100, 1, 1] → gamma and beta of every normalised layer; `parameter` reads
     /// a tensor by its dotted name (the model's weights, or a training `ParameterSource`).
-    public static func styleParameters(_ embedding: Tensor, parameter: (String) -> Tensor) -> StyleParameters {
+    public func styleParameters(_ embedding: Tensor, parameter: (String) -> Tensor) -> StyleParameters {
         var p = StyleParameters()
         for l in layers where l.normalized {
             p.gamma[l.name] = Linear.forward(embedding, weight: parameter("\(l.gammaName).weight"),
@@ -102,10 +125,10 @@ public enum TransferArchitecture {
     }
 
     /// Multiply-adds ×2 for one image of size h×w.
-    public static func flops(h: Int, w: Int) -> Double { layerFlops(h: h, w: w).reduce(0, +) }
+    public func flops(h: Int, w: Int) -> Double { layerFlops(h: h, w: w).reduce(0, +) }
 
     /// Multiply-adds ×2 of each layer, in `layers` order, for one image of size h×w.
-    public static func layerFlops(h: Int, w: Int) -> [Double] {
+    public func layerFlops(h: Int, w: Int) -> [Double] {
         var (hh, ww) = (h, w)
         return layers.map { l in
             hh *= l.upsample; ww *= l.upsample

@@ -25,6 +25,7 @@ extension TransferNetwork {
             var reluOutput: Tensor?     // contracting convs: post-ReLU output
         }
         public struct Tape {
+            let architecture: TransferArchitecture
             var embedding: Tensor
             var gamma: [String: Tensor] = [:]
             var beta: [String: Tensor] = [:]
@@ -35,12 +36,13 @@ extension TransferNetwork {
 
         /// content [N, 3, H, W] (H, W multiples of `TransferArchitecture.sizeMultiple`) and
         /// embedding [N, 100, 1, 1] → the tape, whose `output` is the stylized batch.
-        public static func forward(_ content: Tensor, embedding: Tensor, _ p: ParameterSource) -> Tape {
+        public static func forward(_ content: Tensor, embedding: Tensor, _ p: ParameterSource,
+                                   architecture: TransferArchitecture = .standard) -> Tape {
             precondition(content.h % TransferArchitecture.sizeMultiple == 0 && content.w % TransferArchitecture.sizeMultiple == 0,
                          "training content size must be a multiple of 4")
             precondition(embedding.n == content.n, "one embedding per content image")
-            let style = TransferArchitecture.styleParameters(embedding, parameter: p.value)
-            var tape = Tape(embedding: embedding, gamma: style.gamma, beta: style.beta)
+            let style = architecture.styleParameters(embedding, parameter: p.value)
+            var tape = Tape(architecture: architecture, embedding: embedding, gamma: style.gamma, beta: style.beta)
 
             func convLayer(_ x: Tensor, _ l: TransferArchitecture.Layer) -> LayerRecord {
                 let xin = l.upsample > 1 ? UpsampleNearest.forward(x, scale: l.upsample) : x
@@ -57,7 +59,7 @@ extension TransferNetwork {
             }
 
             var x = content
-            for l in TransferArchitecture.contract {
+            for l in architecture.contract {
                 var rec = convLayer(x, l)
                 let out = rec.conv.output.copy()
                 l.activation.forward(out)
@@ -65,8 +67,9 @@ extension TransferNetwork {
                 tape.layers[l.name] = rec
                 x = out
             }
+            let residual = architecture.residual
             for r in 0..<TransferArchitecture.residualBlocks {
-                let l1 = TransferArchitecture.residual[2 * r], l2 = TransferArchitecture.residual[2 * r + 1]
+                let l1 = residual[2 * r], l2 = residual[2 * r + 1]
                 var rec1 = convLayer(x, l1)
                 rec1.norm = norm(rec1.conv.output, l1)
                 var rec2 = convLayer(rec1.norm!.output, l2)
@@ -75,7 +78,7 @@ extension TransferNetwork {
                 tape.layers[l1.name] = rec1; tape.layers[l2.name] = rec2
                 x = rec2.norm!.output
             }
-            for l in TransferArchitecture.expand {
+            for l in architecture.expand {
                 var rec = convLayer(x, l)
                 rec.norm = norm(rec.conv.output, l)
                 tape.layers[l.name] = rec
@@ -122,15 +125,16 @@ extension TransferNetwork {
             }
 
             var d = dOutput
-            for l in TransferArchitecture.expand.reversed() {
+            let architecture = tape.architecture, residual = architecture.residual
+            for l in architecture.expand.reversed() {
                 let rec = tape.layers[l.name]!
                 d = convLayerBackward(rec, dConvOut: normBackward(rec.norm!, dOut: d), needInput: true)!
             }
             // A frozen contracting path needs no gradient: then the first residual conv's norm (the
             // earliest gamma/beta) is where the backward pass stops.
-            let contractTrainable = TransferArchitecture.contract.contains { p.gradient("\($0.name).weight") != nil }
+            let contractTrainable = architecture.contract.contains { p.gradient("\($0.name).weight") != nil }
             for r in (0..<TransferArchitecture.residualBlocks).reversed() {
-                let l1 = TransferArchitecture.residual[2 * r], l2 = TransferArchitecture.residual[2 * r + 1]
+                let l1 = residual[2 * r], l2 = residual[2 * r + 1]
                 let rec1 = tape.layers[l1.name]!, rec2 = tape.layers[l2.name]!
                 // out = norm2(conv2(relu(norm1(conv1(x))))) + x
                 let dN1 = convLayerBackward(rec2, dConvOut: normBackward(rec2.norm!, dOut: d), needInput: true)!
@@ -140,7 +144,7 @@ extension TransferNetwork {
                 Elementwise.accumulate(dx, d)
                 d = dx
             }
-            for (i, l) in TransferArchitecture.contract.enumerated().reversed() where contractTrainable {
+            for (i, l) in architecture.contract.enumerated().reversed() where contractTrainable {
                 let rec = tape.layers[l.name]!
                 let dPre = Activation.relu.gradient(output: rec.reluOutput!, dy: d)
                 // The content image needs no gradient, and frozen layers need none past the last norm.
@@ -151,7 +155,7 @@ extension TransferNetwork {
             }
 
             // gamma/beta are linear in the embedding: accumulate dEmbedding and (if trainable) dW, db.
-            for l in TransferArchitecture.layers where l.normalized {
+            for l in architecture.layers where l.normalized {
                 for (map, grads) in [(l.gammaName, dGamma), (l.betaName, dBeta)] {
                     let wName = "\(map).weight", bName = "\(map).bias"
                     let w = p.value(wName)

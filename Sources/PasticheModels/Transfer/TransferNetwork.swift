@@ -11,15 +11,17 @@ import PasticheCore
 public struct TransferNetwork {
     public let weights: ModelWeights
     public let options: ExecutionOptions
+    public let architecture: TransferArchitecture
 
     public init(weights: ModelWeights, options: ExecutionOptions = .default) {
         self.weights = weights
         self.options = options
+        architecture = weights.transferArchitecture
     }
 
     /// gamma and beta of every normalised layer for one embedding batch.
     public func styleParameters(_ embedding: Tensor) -> TransferArchitecture.StyleParameters {
-        TransferArchitecture.styleParameters(embedding) { weights[$0] }
+        architecture.styleParameters(embedding) { weights[$0] }
     }
 
     /// `progress`, when given, is called after each layer with the fraction of the network's
@@ -107,16 +109,17 @@ public struct TransferNetwork {
                                      residual: residual, moments: override(l.name))
             }
         }
-        let report = progress.map { LayerProgress(h: input.h, w: input.w, report: $0) }
+        let report = progress.map { LayerProgress(flops: architecture.layerFlops(h: input.h, w: input.w), report: $0) }
 
         var x = input
-        for l in TransferArchitecture.contract {
+        for l in architecture.contract {
             x = conv(x, l)
             l.activation.forward(x)
             report?.layerDone()
         }
+        let residual = architecture.residual
         for r in 0..<TransferArchitecture.residualBlocks {
-            let c1 = TransferArchitecture.residual[2 * r], c2 = TransferArchitecture.residual[2 * r + 1]
+            let c1 = residual[2 * r], c2 = residual[2 * r + 1]
             let h = conv(x, c1)
             normalize(h, c1)
             report?.layerDone()
@@ -125,7 +128,7 @@ public struct TransferNetwork {
             report?.layerDone()
             x = y
         }
-        for l in TransferArchitecture.expand {
+        for l in architecture.expand {
             x = conv(x, l)
             normalize(x, l)
             report?.layerDone()
@@ -149,8 +152,7 @@ public struct TransferNetwork {
         let report: (Double) -> Void
         var done = 0
 
-        init(h: Int, w: Int, report: @escaping (Double) -> Void) {
-            let flops = TransferArchitecture.layerFlops(h: h, w: w)
+        init(flops: [Double], report: @escaping (Double) -> Void) {
             let total = flops.reduce(0, +)
             var sum = 0.0
             cumulative = flops.map { sum += $0; return sum / total }
@@ -174,5 +176,5 @@ public struct TransferNetwork {
     }
 
     /// Multiply-adds ×2 for one image of size h×w.
-    public static func flops(h: Int, w: Int) -> Double { TransferArchitecture.flops(h: h, w: w) }
+    public func flops(h: Int, w: Int) -> Double { architecture.flops(h: h, w: w) }
 }

@@ -16,7 +16,7 @@ public final class ModelWeights: @unchecked Sendable {
 
     /// The parameters of Magenta's model (predictor width 1.0).
     public static var expectedParameters: [(String, [Int])] {
-        PredictorArchitecture.standard.parameters + TransferArchitecture.parameters
+        PredictorArchitecture.standard.parameters + TransferArchitecture.standard.parameters
     }
 
     /// The predictor's shape: width 1.0 unless the metadata says otherwise (`predictor_width`,
@@ -25,8 +25,15 @@ public final class ModelWeights: @unchecked Sendable {
         metadata["predictor_width"].flatMap(Double.init).map { PredictorArchitecture(width: $0) } ?? .standard
     }
 
+    /// The transfer network's shape: width 1 unless the metadata says otherwise
+    /// (`transfer_width`, written for networks of `train transfer --width`).
+    public var transferArchitecture: TransferArchitecture {
+        metadata[Self.transferWidthKey].flatMap(Double.init).map { TransferArchitecture(width: $0) } ?? .standard
+    }
+    public static let transferWidthKey = "transfer_width"
+
     public var expectedParameters: [(String, [Int])] {
-        predictorArchitecture.parameters + TransferArchitecture.parameters
+        predictorArchitecture.parameters + transferArchitecture.parameters
     }
 
     public static func load(path: String) throws -> ModelWeights {
@@ -59,6 +66,9 @@ public final class ModelWeights: @unchecked Sendable {
     func validate() throws {
         if let w = metadata["predictor_width"], !(Double(w).map { $0 > 0 && $0 <= 4 } ?? false) {
             throw ModelError("predictor_width '\(w)' is not a width multiplier")
+        }
+        if let w = metadata[Self.transferWidthKey], !(Double(w).map { TransferArchitecture.widths.contains($0) } ?? false) {
+            throw ModelError("transfer_width '\(w)' is not one of \(TransferArchitecture.widths.map { TransferArchitecture(width: $0).widthText }.joined(separator: ", "))")
         }
         var missing: [String] = []
         for (name, shape) in expectedParameters {
@@ -150,15 +160,19 @@ public final class ModelWeights: @unchecked Sendable {
     }
 
     /// The kind in words: "arbitrary model", "per-style model (style 'wave')", "n-style model
-    /// (4 learned styles: a, b, c, d)".
+    /// (4 learned styles: a, b, c, d)", with a narrower network's width ("arbitrary model,
+    /// transfer width 0.5").
     public var kindDescription: String {
-        if let own = ownStyle { return "\(kind.rawValue) model (style '\(own.name)')" }
+        var text = "\(kind.rawValue) model"
+        if let own = ownStyle { text += " (style '\(own.name)')" }
         if kind == .nStyle {
             let learned = learnedStyles
             let names = learned.prefix(8).map(\.name).joined(separator: ", ") + (learned.count > 8 ? ", …" : "")
-            return "\(kind.rawValue) model (\(learned.count) learned styles: \(names))"
+            text += " (\(learned.count) learned styles: \(names))"
         }
-        return "\(kind.rawValue) model"
+        if transferArchitecture != .standard { text += ", transfer width \(transferArchitecture.widthText)" }
+        if predictorArchitecture != .standard { text += ", predictor width \(predictorArchitecture.widthText)" }
+        return text
     }
 
     /// Metadata key of an N-style model's learned styles (a JSON array of `LearnedStyle`).

@@ -83,7 +83,7 @@ struct TrainingRunOptions: ParsableArguments {
         var config = try Trainer.readCheckpointConfig(resume)
         guard modes.contains(config.mode) else {
             let commands: [TrainingMode: String] = [.perceptual: "train predictor", .distill: "train distill", .transfer: "train transfer",
-                                                    .nStyle: "train transfer"]
+                                                    .nStyle: "train transfer", .transferDistill: "train transfer"]
             throw ValidationError("--resume \(resume) is a checkpoint of `\(commands[config.mode]!)`; resume it with that command")
         }
         if let steps { config.steps = steps }
@@ -99,11 +99,12 @@ struct TrainingRunOptions: ParsableArguments {
         do {
             try trainer.run { r in
                 if json, let d = try? encoder.encode(r) { print(String(decoding: d, as: UTF8.self)); fflush(stdout) }
+                let teacher = r.teacher.map { String(format: " teacher %.3g", $0) } ?? ""
                 let terms = r.embedding.map { e in
                     trainer.config.needsContent
                         ? String(format: "embedding %.3g content %.3g style %.3g tv %.3g", e, r.content, r.style, r.tv)
                         : String(format: "embedding mse %.4g", e)
-                } ?? String(format: "content %.3g style %.3g tv %.3g", r.content, r.style, r.tv)
+                } ?? String(format: "content %.3g style %.3g tv %.3g", r.content, r.style, r.tv) + teacher
                 Terminal.progress(String(format: "step %d/%d  loss %.4g (%@)  %.2f samples/s  ETA %@",
                                          r.step, r.steps, r.total, terms, r.samplesPerSecond, formatDuration(r.eta)))
             }

@@ -46,7 +46,7 @@ extension ModelCommand {
         struct Parameter: Codable { let name: String; let shape: [Int] }
         struct Output: Codable {
             let path: String; let kind: String; let style: String?; let learnedStyles: [String]?; let predictorID: String
-            let transferID: String; let parameters: Int
+            let transferID: String; let transferWidth: String; let predictorWidth: String; let parameters: Int
             let metadata: [String: String]; let tensors: [Parameter]
         }
 
@@ -58,6 +58,8 @@ extension ModelCommand {
                 try Terminal.printJSON(Output(path: model.path, kind: weights.kind.rawValue, style: weights.ownStyle?.name,
                                               learnedStyles: weights.kind == .nStyle ? weights.learnedStyles.map(\.name) : nil,
                                               predictorID: weights.predictorID, transferID: weights.transferID,
+                                              transferWidth: weights.transferArchitecture.widthText,
+                                              predictorWidth: weights.predictorArchitecture.widthText,
                                               parameters: weights.parameterCount, metadata: weights.metadata, tensors: tensors))
                 return
             }

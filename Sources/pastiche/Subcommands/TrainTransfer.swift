@@ -27,7 +27,13 @@ struct TrainTransferCommand: ParsableCommand {
             parameter trained with the network, starting at its predicted embedding. At the end \
             the learned styles are stored in --library, tagged `learned`, as styles of this model: \
             `stylize --model M --style NAME`, blend, interpolate, masks and the studio use them \
-            with this model only. Docs: docs/training.md.
+            with this model only.
+
+            --width 0.5 --styles DIR: a narrower arbitrary-style network, distilled from the \
+            pretrained one for speed (video, previews). It starts from the teacher's most used \
+            channels and learns to paint what the teacher paints (--teacher-weight, the weight of \
+            the mean squared pixel difference), plus the perceptual loss; the styles of DIR are \
+            augmented as in `train predictor`. Docs: docs/training.md.
             """
     )
 
@@ -35,7 +41,11 @@ struct TrainTransferCommand: ParsableCommand {
     @Option(help: "Folder of content photos (JPEG/PNG, any depth) or a file made by `pastiche data pack`.")
     var content: String?
     @Option(name: .customLong("init"), help: "Starting network: pretrained (default) or random.") var initMode: TransferInit?
-    @Option(help: "Folder (or pack) of style images for an N-style network, at least 2.") var styles: String?
+    @Option(help: "Folder (or pack) of style images: the styles of an N-style network (at least 2), or with --width the styles to distil on.")
+    var styles: String?
+    @Option(help: "Distil a narrower arbitrary-style network: its channel multiplier (0.5 or 0.75).") var width: Double?
+    @Option(name: .customLong("teacher-weight"), help: "With --width: weight of the squared difference to the teacher's painting (default 1e4).")
+    var teacherWeight: Float?
     @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
@@ -45,8 +55,19 @@ struct TrainTransferCommand: ParsableCommand {
         if styleImage != nil && styles != nil {
             throw ValidationError("give --style-image FILE (a per-style network) or --styles DIR (an N-style network), not both")
         }
+        if let width {
+            if styleImage != nil { throw ValidationError("--width distils an arbitrary-style network from --styles DIR; it does not go with --style-image") }
+            if !TransferArchitecture.widths.contains(width) || width >= 1 {
+                throw ValidationError("--width must be 0.5 or 0.75 (a network narrower than the pretrained one), got \(width)")
+            }
+        }
+        if teacherWeight != nil && width == nil { throw ValidationError("--teacher-weight goes with --width (distillation)") }
+        if let teacherWeight, !(teacherWeight >= 0 && teacherWeight.isFinite) {
+            throw ValidationError("--teacher-weight must be a non-negative number")
+        }
         let modeFlags: [(String, Bool)] = [
-            ("--style-image", styleImage != nil), ("--styles", styles != nil), ("--content", content != nil), ("--init", initMode != nil),
+            ("--style-image", styleImage != nil), ("--styles", styles != nil), ("--width", width != nil),
+            ("--teacher-weight", teacherWeight != nil), ("--content", content != nil), ("--init", initMode != nil),
             ("--model", model.model != nil), (loss.setFlags.first ?? "--content-weight", loss.isSet),
         ]
         try training.validate(modeFlags: modeFlags)
@@ -71,16 +92,21 @@ struct TrainTransferCommand: ParsableCommand {
     func run() throws {
         let communicator = try training.distribution.join()
         let trainer: Trainer
-        if let resumed = try training.resumedTrainer(communicator, modes: [.transfer, .nStyle]) {
+        if let resumed = try training.resumedTrainer(communicator, modes: [.transfer, .nStyle, .transferDistill]) {
             trainer = resumed
         } else {
             var config = TrainingConfig(content: content!, styles: styleImage ?? styles!, model: try model.existingPath(), output: training.output!)
-            config.mode = styleImage != nil ? .transfer : .nStyle
+            config.mode = styleImage != nil ? .transfer : width != nil ? .transferDistill : .nStyle
             config.transferInit = initMode ?? .pretrained
             config.loss = loss.config()
             training.apply(to: &config)
-            // Each style is always the same picture: its centre at --size (no augmentation).
-            config.augmentStyles = false
+            if let width {
+                config.transferWidth = width
+                if let teacherWeight { config.teacherWeight = teacherWeight }
+            } else {
+                // Each style is always the same picture: its centre at --size (no augmentation).
+                config.augmentStyles = false
+            }
             trainer = try Trainer(config: config, communicator: communicator)
         }
         // Where an N-style run's styles go is checked before the work, not after it.
