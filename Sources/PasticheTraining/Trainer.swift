@@ -246,8 +246,15 @@ public final class Trainer {
     let phases = PhaseTimer(enabled: ProcessInfo.processInfo.environment["PASTICHE_TRAIN_PHASES"] == "1")
 
     /// Loss only (no gradient), for tests and finite differences.
+    /// The batch's mean loss, one sample at a time as training takes it (`styleIndex`: an
+    /// N-style run's learned style for every sample).
     public func lossValue(content: Tensor?, style: Tensor, styleIndex: Int? = nil) -> StepLoss {
-        forward(content: content, style: style, learned: styleIndex.map(Self.learnedEmbeddingName), gradient: false).0
+        let learned = styleIndex.map(Self.learnedEmbeddingName)
+        if style.n == 1 { return forward(content: content, style: style, learned: learned, gradient: false).0 }
+        let sum = (0..<style.n).map { b in
+            forward(content: content.map { Self.sample(b, of: $0) }, style: Self.sample(b, of: style), learned: learned, gradient: false).0
+        }.reduce(StepLoss(), +)
+        return sum.scaled(1 / Double(style.n))
     }
 
     /// style → predictor → embedding → [embedding MSE vs teacher] + [transfer → perceptual loss];

@@ -167,6 +167,44 @@ final class ExportTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/mixed.safetensors"))
     }
 
+    /// A narrower transfer network (`train transfer --width 0.5`) exports at its width, runs in
+    /// onnxruntime as in Pastiche, and imports back bit for bit; a per-style model's export is
+    /// one graph with its style baked in, which paints what `stylize --model` paints.
+    func testNarrowAndPerStyleTransferExportsMatchOnnxruntime() throws {
+        let (vangogh, hokusai, _) = try styleAndPhoto()
+        let styles = scratch + "/styles", content = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/content"
+        try FileManager.default.createDirectory(atPath: styles, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: vangogh, toPath: styles + "/vangogh.png")
+        try FileManager.default.copyItem(atPath: hokusai, toPath: styles + "/hokusai.png")
+        let narrow = scratch + "/narrow.safetensors"
+        try ok(["train", "transfer", "--width", "0.5", "--styles", styles, "--content", content, "--steps", "1", "--batch", "2",
+                "--size", "64", "-o", narrow], withLibrary: false)
+        XCTAssertEqual(try ModelWeights.load(path: narrow).transferArchitecture, TransferArchitecture(width: 0.5))
+        try checkExport(model: narrow, expectedWidth: "1")
+        let dir = scratch + "/narrow-onnx"
+        try ok(["model", "export", "--model", narrow, "-o", dir], withLibrary: false)
+        XCTAssertEqual((try checked(dir + "/transfer.onnx")["metadata"] as? [String: String])?["transfer_width"], "0.5")
+        let back = scratch + "/narrow-back.safetensors"
+        try ok(["model", "import", dir + "/predictor.onnx", dir + "/transfer.onnx", "-o", back], withLibrary: false)
+        try assertSameTensors(narrow, back)
+
+        let perStyle = scratch + "/vangogh.safetensors"
+        try ok(["train", "transfer", "--style-image", vangogh, "--content", content, "--steps", "1", "--batch", "1", "--size", "64",
+                "-o", perStyle], withLibrary: false)
+        let graph = scratch + "/vangogh.onnx"
+        try ok(["model", "export", "--model", perStyle, "-o", graph], withLibrary: false)
+        XCTAssertEqual((try checked(graph)["inputs"] as? [String: Any]).map { Array($0.keys) }, ["content_image"])
+        let (w, h) = (150, 113)
+        let photo = scratch + "/photo.png"
+        try ImageIO.write(try ImageIO.read(path: CLI.repoRoot + "/docs/images/chelsea_cat.png").resized(width: w, height: h), to: photo)
+        let ort = try onnxruntime(graph, ["content_image": (nchwToNHWC(try ImageIO.read(path: photo).tensor), [1, h, w, 3])])
+        let out = scratch + "/painted.png"
+        try ok(["stylize", "--model", perStyle, photo, "-o", out], withLibrary: false)
+        let cli = try decode(out).interleavedRGB8()
+        let ortBytes = ort.values.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
+        XCTAssertLessThanOrEqual(zip(cli, ortBytes).map { abs(Int($0) - Int($1)) }.max() ?? 99, 1, "the per-style graph paints as stylize --model")
+    }
+
     func assertSameTensors(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let x = try ModelWeights.load(path: a), y = try ModelWeights.load(path: b)
         XCTAssertEqual(Set(x.tensors.keys), Set(y.tensors.keys), file: file, line: line)

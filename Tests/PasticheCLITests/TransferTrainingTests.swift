@@ -155,6 +155,10 @@ final class TransferTrainingTests: CLITestCase {
         let cases: [([String], String)] = [
             (["train", "transfer", "--styles", one, "--content", content, "-o", never], "--style-image"),
             (["train", "transfer", "--styles", vangogh, "--content", content, "-o", never], "no such folder"),
+            (["train", "transfer", "--styles", styles, "--width", "2", "--content", content, "-o", never], "--width"),
+            (["train", "transfer", "--styles", styles, "--width", "0.3", "--content", content, "-o", never], "--width"),
+            (["train", "transfer", "--style-image", vangogh, "--width", "0.5", "--content", content, "-o", never], "--width"),
+            (["train", "transfer", "--styles", styles, "--teacher-weight", "5", "--content", content, "-o", never], "--width"),
             (["train", "predictor", "--resume", ckpt + "/checkpoint-00000001.safetensors"], "train transfer"),
         ]
         for (args, expected) in cases {

@@ -32,6 +32,7 @@ public enum ONNXExporter {
         m["architecture"] = ModelWeights.architecture
         m["predictor_id"] = weights.predictorID
         m["predictor_width"] = weights.predictorArchitecture.widthText
+        m[ModelWeights.transferWidthKey] = weights.transferArchitecture.widthText
         m["pastiche_version"] = provenance.pasticheVersion
         m["embedding_size"] = String(PredictorArchitecture.embeddingSize)
         for (k, v) in extra { m[k] = v }

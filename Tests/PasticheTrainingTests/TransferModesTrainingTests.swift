@@ -4,9 +4,10 @@ import PasticheModels
 @testable import PasticheTraining
 import PasticheTestSupport
 
-/// An N-style network (Dumoulin et al. 2017): the transfer network and one free embedding per
-/// style image, trained together.
-final class NStyleTrainingTests: XCTestCase {
+/// The transfer-network modes of `train transfer`: per-style (Johnson et al. 2016), N-style
+/// (Dumoulin et al. 2017: the transfer network and one free embedding per style image, trained
+/// together) and a narrower network distilled from the pretrained one.
+final class TransferModesTrainingTests: XCTestCase {
     func nStyleConfig(_ model: String, output: String) -> TrainingConfig {
         var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: model, output: output)
         c.mode = .nStyle
@@ -89,6 +90,50 @@ final class NStyleTrainingTests: XCTestCase {
         c.styles = dir
         XCTAssertThrowsError(try Trainer(config: c)) { error in
             XCTAssertTrue("\(error)".contains("--style-image"), "\(error)")
+        }
+    }
+
+    /// A per-style run and a width-0.5 distillation each lower their loss on a fixed batch in
+    /// a few steps (random weights, small crops).
+    func testPerStyleAndNarrowRunsLowerTheirLoss() throws {
+        let model = try writeRandomModel(seed: 24)
+        let dir = try temporaryDirectory("pastiche-transfer-modes")
+        var perStyle = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles/krita_13_drawed_swirl.jpg", model: model,
+                                      output: dir + "/one.safetensors")
+        perStyle.mode = .transfer
+        var narrow = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: model, output: dir + "/narrow.safetensors")
+        narrow.mode = .transferDistill
+        narrow.transferWidth = 0.5
+        for var c in [perStyle, narrow] {
+            c.size = 32; c.batch = 4; c.steps = 20; c.seed = 5; c.learningRate = 3e-3; c.augmentStyles = false
+            let t = try Trainer(config: c)
+            let sampler = BatchSampler(content: try ImageSet(path: c.content!, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
+                                       batch: 4, size: 32, seed: 1, augmentStyles: false)
+            let fixed = try sampler.make(step: 0)
+            let before = t.lossValue(content: fixed.content, style: fixed.style)
+            try t.run()
+            let after = t.lossValue(content: fixed.content, style: fixed.style)
+            print("\(c.mode.rawValue) fixed-batch loss: \(before.total) → \(after.total) (teacher \(before.teacher) → \(after.teacher))")
+            XCTAssertLessThan(after.total, 0.9 * before.total, c.mode.rawValue)
+            if c.mode == .transferDistill {
+                XCTAssertGreaterThan(before.teacher, 0)
+                XCTAssertLessThan(after.teacher, before.teacher)
+                let saved = try ModelWeights.load(path: c.output)
+                XCTAssertEqual(saved.transferArchitecture, TransferArchitecture(width: 0.5))
+                XCTAssertEqual(saved.kind, .arbitrary)
+                XCTAssertEqual(saved.predictorID, try ModelWeights.load(path: model).predictorID, "the teacher's predictor")
+            }
+        }
+    }
+
+    /// `--width` outside the narrower widths is refused before any work.
+    func testWidthOutOfRangeIsRefused() throws {
+        for width in [0.25, 1, 2] {
+            var c = TrainingConfig(content: fixtures + "/content", styles: fixtures + "/styles", model: try writeRandomModel(seed: 25),
+                                   output: "/dev/null")
+            c.mode = .transferDistill
+            c.transferWidth = width
+            XCTAssertThrowsError(try Trainer(config: c)) { XCTAssertTrue("\($0)".contains("--width"), "\($0)") }
         }
     }
 }
