@@ -27,20 +27,50 @@ public final class Studio: @unchecked Sendable {
         compute = WorkQueue(label: "pastiche.studio.compute", limit: configuration.maxQueuedJobs)
         storage = WorkQueue(label: "pastiche.studio.library", limit: 256)
         jobs = RenderJobs(kept: configuration.keptResults)
+        modelStyle = Self.modelStyle(of: stylizer)
     }
 
     // MARK: Library
 
+    /// A per-style model's own style, listed and painted like a library style (tagged `model`)
+    /// though the library does not hold it; a library style of the same name comes first.
+    let modelStyle: StyleRecord?
+
+    /// The record of the model's own style, its thumbnail the style painted on a smooth test
+    /// pattern (there is no style image to show).
+    static func modelStyle(of stylizer: Stylizer) -> StyleRecord? {
+        guard let own = stylizer.weights.ownStyle else { return nil }
+        let side = StyleLibrary.thumbnailSize
+        var pattern = RGBImage(width: side, height: side)
+        for y in 0..<side {
+            for x in 0..<side {
+                let u = Float(x) / Float(side), v = Float(y) / Float(side)
+                pattern.setPixel(x: x, y: y, (0.25 + 0.5 * u, 0.5 + 0.3 * sin(6 * v), 0.75 - 0.5 * u * v))
+            }
+        }
+        let painted = stylizer.stylize(pattern, embedding: own.embedding)
+        return StyleRecord(name: own.name, embedding: own.embedding, modelID: stylizer.predictorID, tags: ["model"],
+                           thumbnail: (try? ImageIO.encode(painted, format: .jpeg, quality: 85)) ?? [])
+    }
+
+    /// The model's own style when `name` is it and the library holds no style of that name.
+    private func modelStyle(named name: String, in store: StyleStore) throws -> StyleRecord? {
+        guard let modelStyle, modelStyle.name == name, try !store.contains(name) else { return nil }
+        return modelStyle
+    }
+
     func styles() async throws -> API.StyleList {
         try await storage.run {
             let scan = try self.library.store.scan()
-            return API.StyleList(styles: scan.records.map { API.Style($0) }, damaged: scan.damaged.map(\.name))
+            let own = self.modelStyle.flatMap { try? self.modelStyle(named: $0.name, in: self.library.store) }
+            return API.StyleList(styles: (own.map { [$0] } ?? []).map { API.Style($0) } + scan.records.map { API.Style($0) },
+                                 damaged: scan.damaged.map(\.name))
         }
     }
 
     func style(_ name: String) async throws -> StyleRecord {
         try StyleName.validate(name)
-        return try await storage.run { try self.library.store.get(name) }
+        return try await storage.run { try self.modelStyle(named: name, in: self.library.store) ?? self.library.store.get(name) }
     }
 
     /// Embeds and stores an uploaded image, or finds the same pixels already embedded by this
@@ -195,7 +225,12 @@ public final class Studio: @unchecked Sendable {
         options.weights = weighted ? try BlendWeights(styles.map(\.weight)) : nil
         let resolved = try await storage.run {
             let resolver = StyleResolver(stylizer: self.stylizer, library: self.library)
-            return try styles.map { try resolver.resolve(.name($0.name)).style }
+            return try styles.map {
+                if let own = try self.modelStyle(named: $0.name, in: self.library.store) {
+                    return Painting.Style(name: own.name, embedding: own.embedding)
+                }
+                return try resolver.resolve(.name($0.name)).style
+            }
         }
         return try Painting(styles: resolved, options: options)
     }

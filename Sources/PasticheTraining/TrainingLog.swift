@@ -23,7 +23,17 @@ public struct StepReport: Codable, Sendable {
     public var allreduceSeconds: Double?
 }
 
-/// Append-only JSON lines, flushed per line.
+extension StepReport {
+    /// Reads the log's snake_case keys, and the camelCase ones logs written before it (a key
+    /// without an underscore is left as it is).
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+}
+
+/// Append-only JSON lines (snake_case keys, as every JSON Pastiche writes), flushed per line.
 final class JSONLLog {
     let handle: FileHandle
     /// Opens the log of a run at `step`: records of later steps (written by a run that was
@@ -34,7 +44,7 @@ final class JSONLLog {
         var kept = Data()
         if step > 0, let old = FileManager.default.contents(atPath: path) {
             for line in old.split(separator: 0x0A) where !line.isEmpty {
-                guard let r = try? JSONDecoder().decode(StepReport.self, from: Data(line)), r.step <= step else { continue }
+                guard let r = try? StepReport.decoder.decode(StepReport.self, from: Data(line)), r.step <= step else { continue }
                 kept.append(contentsOf: line); kept.append(0x0A)
             }
         }
@@ -44,7 +54,7 @@ final class JSONLLog {
         handle.seekToEndOfFile()
     }
     func append<T: Encodable>(_ value: T) throws {
-        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]; enc.keyEncodingStrategy = .convertToSnakeCase
         var d = try enc.encode(value); d.append(0x0A)
         handle.write(d)
     }
@@ -57,7 +67,7 @@ public enum TrainingLog {
         guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("\(path): no such file") }
         var out: [StepReport] = []
         for (i, line) in data.split(separator: 0x0A).enumerated() where !line.isEmpty {
-            do { out.append(try JSONDecoder().decode(StepReport.self, from: Data(line))) } catch {
+            do { out.append(try StepReport.decoder.decode(StepReport.self, from: Data(line))) } catch {
                 throw TrainingError("\(path): line \(i + 1) is not a training log record")
             }
         }
@@ -83,7 +93,7 @@ public enum TrainingLog {
         let total = LossPlot.render(series: [series("total", \.total)!], width: 800, height: 280,
                                     title: "total loss (mean of \(window) steps)", logY: true)
         let terms = [series("content", \.content), series("style", \.style), series("tv", \.tv),
-                     series("embedding", \.embedding)].compactMap { $0 }
+                     series("embedding", \.embedding), series("teacher", \.teacher)].compactMap { $0 }
         let parts = LossPlot.render(series: terms, width: 800, height: 360, title: "its terms (weighted)",
                                     logY: true, firstColor: 1)
         return RGBImage.vstack([total, parts])

@@ -167,4 +167,41 @@ final class TransferTrainingTests: CLITestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
+
+    /// `serve --model` with a per-style model lists its own style (tagged `model`, with a
+    /// painted thumbnail) and renders it exactly as `stylize --model` paints; with an N-style
+    /// model its learned styles render, and a render of them served by another model is a 4xx.
+    func testTheStudioServesPerStyleAndNStyleModels() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        let perStyle = scratch + "/vangogh.safetensors"
+        try ok(["train", "transfer", "--style-image", vangogh, "--content", content, "--steps", "1", "--batch", "1", "--size", "32",
+                "-o", perStyle], withLibrary: false)
+        let studio = try StudioProcess(["--library", library, "--model", perStyle], scratch: scratch)
+        let upload = try studio.request("POST", "/api/photos", body: Array(try Data(contentsOf: URL(fileURLWithPath: photo))))
+        let photoID = upload.object["photo"] as? String ?? ""
+        let listed = (try studio.get("/api/styles").object["styles"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(listed.first?["name"] as? String, "vangogh")
+        XCTAssertEqual(listed.first?["tags"] as? [String], ["model"])
+        XCTAssertEqual(try studio.get("/api/styles/vangogh/thumbnail").status, 200)
+        let r = try studio.request("POST", "/api/render", json: ["photo": photoID, "styles": [["name": "vangogh", "weight": 1]], "max_size": 64])
+        XCTAssertEqual(r.status, 200, r.text)
+        try ok(["stylize", "--model", perStyle, "--max-size", "64", photo, "-o", scratch + "/own.png"], withLibrary: false)
+        XCTAssertEqual(try ImageIO.decode(r.body, name: "render").pixels, try decode(scratch + "/own.png").pixels)
+        XCTAssertEqual(try studio.stop().status, 0)
+        XCTAssertEqual(try names(), [], "serving a per-style model stores nothing")
+
+        let styles = scratch + "/styles"
+        try FileManager.default.createDirectory(atPath: styles, withIntermediateDirectories: true)
+        for file in [vangogh, hokusai] { try FileManager.default.copyItem(atPath: file, toPath: styles + "/" + (file as NSString).lastPathComponent) }
+        let house = scratch + "/house.safetensors"
+        try ok(["train", "transfer", "--styles", styles, "--content", content, "--steps", "1", "--batch", "2", "--size", "32", "-o", house])
+        for (model, status) in [(house, 200), (CLI.modelPath, 400)] {
+            let served = try StudioProcess(["--library", library, "--model", model], scratch: scratch)
+            let id = try served.request("POST", "/api/photos", body: Array(try Data(contentsOf: URL(fileURLWithPath: photo)))).object["photo"] as? String ?? ""
+            let render = try served.request("POST", "/api/render", json: ["photo": id, "styles": [["name": "hokusai", "weight": 1]], "max_size": 48])
+            XCTAssertEqual(render.status / 100, status / 100, render.text)
+            if status != 200 { XCTAssertTrue(render.text.contains("learned"), render.text) }
+            XCTAssertEqual(try served.stop().status, 0)
+        }
+    }
 }
