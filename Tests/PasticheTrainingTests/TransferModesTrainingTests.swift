@@ -115,10 +115,18 @@ final class TransferModesTrainingTests: XCTestCase {
             let after = t.lossValue(content: fixed.content, style: fixed.style)
             print("\(c.mode.rawValue) fixed-batch loss: \(before.total) → \(after.total) (teacher \(before.teacher) → \(after.teacher))")
             XCTAssertLessThan(after.total, 0.9 * before.total, c.mode.rawValue)
+            // The trained weights, through the fused inference forward and the training one.
+            let saved = try ModelWeights.load(path: c.output)
+            let embedding = Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1],
+                                   values: Stylizer(weights: saved).embedding(style: try ImageSet(path: c.styles, maxSide: 256).image(0)))
+            let photo = Trainer.sample(0, of: fixed.content!)
+            let fused = TransferNetwork(weights: saved)(photo, embedding: embedding)
+            let training = TransferNetwork.Training.forward(photo, embedding: embedding, ParameterSource(trainable: nil, frozen: saved.tensors),
+                                                            architecture: saved.transferArchitecture).output!
+            XCTAssertLessThan(maxAbsDifference(fused, training), 1e-5, "\(c.mode.rawValue): trained weights agree")
             if c.mode == .transferDistill {
                 XCTAssertGreaterThan(before.teacher, 0)
                 XCTAssertLessThan(after.teacher, before.teacher)
-                let saved = try ModelWeights.load(path: c.output)
                 XCTAssertEqual(saved.transferArchitecture, TransferArchitecture(width: 0.5))
                 XCTAssertEqual(saved.kind, .arbitrary)
                 XCTAssertEqual(saved.predictorID, try ModelWeights.load(path: model).predictorID, "the teacher's predictor")
