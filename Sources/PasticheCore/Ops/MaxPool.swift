@@ -40,6 +40,33 @@ public enum MaxPool2x2 {
     }
 }
 
+extension MaxPool2x2 {
+    /// Ceil mode (PyTorch `ceil_mode=True`, the AdaIN encoder's pools): an odd last row or
+    /// column is a window of its own, its maximum over the pixels that exist.
+    ///
+    ///   x: [N, C, H, W] → y: [N, C, ⌈H/2⌉, ⌈W/2⌉]
+    public static func forwardCeil(_ x: Tensor) -> Tensor {
+        if x.h % 2 == 0 && x.w % 2 == 0 { return forward(x) }
+        let oh = (x.h + 1) / 2, ow = (x.w + 1) / 2
+        let y = Tensor(x.n, x.c, oh, ow, zeroed: false)
+        let (h, w) = (x.h, x.w)
+        Parallel.forEach(x.n * x.c, cost: x.plane) { j in
+            let src = UnsafePointer(x.pointer + j * x.plane)
+            let dst = y.pointer + j * oh * ow
+            for oy in 0..<oh {
+                let rows = min(2, h - 2 * oy)
+                for ox in 0..<ow {
+                    let cols = min(2, w - 2 * ox)
+                    var best = -Float.infinity
+                    for a in 0..<rows { for b in 0..<cols { best = max(best, src[(2 * oy + a) * w + 2 * ox + b]) } }
+                    dst[oy * ow + ox] = best
+                }
+            }
+        }
+        return y
+    }
+}
+
 /// 2×2, stride-2 average pooling: the pooling Magenta's VGG-16 uses instead of max pooling
 /// (magenta/models/image_stylization/vgg.py, `pooling='avg'`, slim.avg_pool2d, VALID = floor).
 public enum AveragePool2x2 {

@@ -107,34 +107,41 @@ public enum TorchLegacyFile {
                 storages[key] = data.subdata(in: (offset + 8)..<(offset + 8 + bytes))
                 offset += 8 + bytes
             }
-            guard case .dict(let entries) = root else { throw bad("the saved object is not a dict") }
-            var tensors: [String: StoredTensor] = [:]
-            for (key, value) in entries {
-                guard case .tensor(let t) = value else { throw bad("entry '\(key)' is not a tensor") }
-                guard let ref = reader.storages[t.storage], let bytes = storages[t.storage] else {
-                    throw bad("entry '\(key)' names a missing storage")
-                }
-                // Row-major contiguous strides only (what state_dict tensors are).
-                guard t.shape.count == t.stride.count, t.shape.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
-                    throw bad("entry '\(key)' has a negative size or offset, or strides that do not match its shape")
-                }
-                var expected = 1
-                for (size, stride) in zip(t.shape, t.stride).reversed() {
-                    guard size == 1 || stride == expected else { throw bad("entry '\(key)' is not contiguous") }
-                    let (product, overflow) = expected.multipliedReportingOverflow(by: size)
-                    guard !overflow, product <= ref.count else { throw bad("entry '\(key)' lies outside its storage") }
-                    expected = product
-                }
-                let count = expected
-                guard t.offset <= ref.count - count else { throw bad("entry '\(key)' lies outside its storage") }
-                let size = ref.dtype.size
-                tensors[key] = StoredTensor(dtype: ref.dtype, shape: t.shape,
-                                            bytes: bytes.subdata(in: (t.offset * size)..<((t.offset + count) * size)))
-            }
-            return tensors
+            return try tensors(of: root, storages: storages, refs: reader.storages, bad: bad)
         } catch let e as PickleError {
             throw bad(e.message)
         }
+    }
+
+    /// The saved dict's tensors: each `TensorRef` cut from its storage's bytes (row-major
+    /// contiguous only, every size and offset checked against the storage).
+    static func tensors(of root: PickleValue, storages: [String: Data], refs: [String: StorageRef],
+                        bad: (String) -> ModelError) throws -> [String: StoredTensor] {
+        guard case .dict(let entries) = root else { throw bad("the saved object is not a dict") }
+        var tensors: [String: StoredTensor] = [:]
+        for (key, value) in entries {
+            guard case .tensor(let t) = value else { throw bad("entry '\(key)' is not a tensor") }
+            guard let ref = refs[t.storage], let bytes = storages[t.storage] else {
+                throw bad("entry '\(key)' names a missing storage")
+            }
+            // Row-major contiguous strides only (what state_dict tensors are).
+            guard t.shape.count == t.stride.count, t.shape.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
+                throw bad("entry '\(key)' has a negative size or offset, or strides that do not match its shape")
+            }
+            var expected = 1
+            for (size, stride) in zip(t.shape, t.stride).reversed() {
+                guard size == 1 || stride == expected else { throw bad("entry '\(key)' is not contiguous") }
+                let (product, overflow) = expected.multipliedReportingOverflow(by: size)
+                guard !overflow, product <= ref.count else { throw bad("entry '\(key)' lies outside its storage") }
+                expected = product
+            }
+            let count = expected
+            guard t.offset <= ref.count - count else { throw bad("entry '\(key)' lies outside its storage") }
+            let size = ref.dtype.size
+            tensors[key] = StoredTensor(dtype: ref.dtype, shape: t.shape,
+                                        bytes: bytes.subdata(in: (t.offset * size)..<((t.offset + count) * size)))
+        }
+        return tensors
     }
 }
 

@@ -6,15 +6,42 @@ import PasticheTools
 extension ModelCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import the predictor and transfer ONNX graphs into a Pastiche weights file.")
-        @Argument(help: "arbitrary_predict.onnx") var predict: String
-        @Argument(help: "arbitrary_transform.onnx") var transform: String
+            abstract: "Import the predictor and transfer ONNX graphs, or AdaIN's two PyTorch files, into a Pastiche weights file.",
+            discussion: """
+                pastiche model import arbitrary_predict.onnx arbitrary_transform.onnx -o model.safetensors
+                pastiche model import --adain-encoder vgg_normalised.pth --adain-decoder decoder.pth -o adain.safetensors
+
+                AdaIN's files are the authors' (naoto0804/pytorch-AdaIN releases), read natively \
+                in either PyTorch format; docs/adain.md has the layer table.
+                """)
+        @Argument(help: "arbitrary_predict.onnx") var predict: String?
+        @Argument(help: "arbitrary_transform.onnx") var transform: String?
+        @Option(name: .customLong("adain-encoder"), help: "AdaIN: the normalised VGG-19 (vgg_normalised.pth).") var adainEncoder: String?
+        @Option(name: .customLong("adain-decoder"), help: "AdaIN: its decoder (decoder.pth).") var adainDecoder: String?
         @Option(name: .shortAndLong, help: "Output safetensors file.") var output: String
 
-        func validate() throws { try refuseOverwritingInputs(output: output, inputs: [predict, transform]) }
+        func validate() throws {
+            let adain = adainEncoder != nil || adainDecoder != nil
+            if adain {
+                guard let adainEncoder, let adainDecoder else { throw ValidationError("give both --adain-encoder and --adain-decoder") }
+                if predict != nil || transform != nil { throw ValidationError("give the two ONNX graphs or the two AdaIN files, not both") }
+                try refuseOverwritingInputs(output: output, inputs: [adainEncoder, adainDecoder])
+            } else {
+                guard let predict, let transform else {
+                    throw ValidationError("give arbitrary_predict.onnx and arbitrary_transform.onnx (or --adain-encoder and --adain-decoder)")
+                }
+                try refuseOverwritingInputs(output: output, inputs: [predict, transform])
+            }
+        }
 
         func run() throws {
-            let weights = try ONNXImporter.importModels(predictPath: predict, transformPath: transform)
+            if let adainEncoder, let adainDecoder {
+                let weights = try AdaINWeights.importAuthors(encoderPath: adainEncoder, decoderPath: adainDecoder)
+                try weights.save(to: output)
+                print("wrote \(output): AdaIN model, \(weights.tensors.count) tensors, encoder id \(weights.encoderID)")
+                return
+            }
+            let weights = try ONNXImporter.importModels(predictPath: predict!, transformPath: transform!)
             try weights.save(to: output)
             print("wrote \(output): \(weights.tensors.count) tensors, \(weights.parameterCount) parameters, predictor id \(weights.predictorID)")
         }

@@ -1,0 +1,108 @@
+import Foundation
+import PasticheCore
+
+/// The weights of an AdaIN model: encoder and decoder by `AdaINArchitecture`'s dotted names,
+/// checked on load (every name, shape, finite values).
+public final class AdaINWeights: @unchecked Sendable {
+    public static let architecture = "adain-vgg19-relu4_1"
+    public let tensors: [String: Tensor]
+    public var metadata: [String: String]
+
+    public init(tensors: [String: Tensor], metadata: [String: String] = [:]) throws {
+        for (name, shape) in AdaINArchitecture.parameters {
+            guard let t = tensors[name] else { throw ModelError("missing AdaIN parameter \(name)") }
+            guard t.shape == shape else { throw ModelError("AdaIN parameter \(name) has shape \(t.shape), expected \(shape)") }
+            guard t.data.allSatisfy(\.isFinite) else { throw ModelError("AdaIN parameter \(name) contains NaN or infinity") }
+        }
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    public subscript(name: String) -> Tensor {
+        guard let t = tensors[name] else { preconditionFailure("unknown AdaIN parameter \(name)") }
+        return t
+    }
+
+    /// Whether a safetensors file's metadata says it holds an AdaIN model.
+    public static func isAdaIN(metadata: [String: String]) -> Bool { metadata["architecture"] == architecture }
+
+    public static func load(path: String) throws -> AdaINWeights {
+        let file = try Safetensors.read(path: path)
+        guard isAdaIN(metadata: file.metadata) else { throw ModelError("\(path): not an AdaIN model (architecture '\(file.metadata["architecture"] ?? "none")')") }
+        do { return try AdaINWeights(tensors: file.tensors, metadata: file.metadata) } catch let error as ModelError {
+            throw ModelError("\(path): \(error.description)")
+        }
+    }
+
+    public func save(to path: String) throws {
+        var meta = metadata
+        meta["architecture"] = Self.architecture
+        meta["model_kind"] = "adain"
+        meta["encoder_id"] = encoderID
+        try Safetensors.write(tensors, metadata: meta, to: path)
+    }
+
+    /// Identifies the encoder (the first 16 hex digits of the SHA-256 of its parameters): an
+    /// AdaIN style is the encoder's statistics of an image, so library records carry this id.
+    public var encoderID: String { ModelWeights.hashID(tensors, prefix: "adain.encoder.") }
+}
+
+/// AdaIN's inference forward (naoto0804/pytorch-AdaIN `test.py`'s `style_transfer`): encode the
+/// content, give its relu4_1 features the style's per-channel mean and std (`AdaIN`), mix with
+/// the content features by α, decode. Each conv reads its input reflect-padded (and, in the
+/// decoder, upsampled) through its column unfolding, as the transfer network's do.
+public struct AdaINNetwork: Sendable {
+    public let weights: AdaINWeights
+    public let options: ExecutionOptions
+
+    public init(weights: AdaINWeights, options: ExecutionOptions = .default) {
+        self.weights = weights
+        self.options = options
+    }
+
+    private func conv(_ x: Tensor, _ l: AdaINArchitecture.Layer, upsample: Int = 1) -> Tensor {
+        Conv2D.forward(x, weight: weights[l.weightName], bias: weights[l.biasName], geometry: l.geometry,
+                       input: ConvInput(upsample: upsample, reflect: true), activation: l.relu ? .relu : .none, options: options)
+    }
+
+    /// image [N, 3, H, W] in [0, 1] RGB → relu4_1 [N, 512, ⌈H/8⌉, ⌈W/8⌉]; `record` gets every
+    /// encoder layer's output by name.
+    public func encode(_ image: Tensor, record: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        var x = image
+        for l in AdaINArchitecture.encoder {
+            if l.resampleBefore { x = MaxPool2x2.forwardCeil(x) }
+            x = conv(x, l)
+            record?(l.name, x)
+        }
+        return x
+    }
+
+    /// relu4_1-shaped features → image [N, 3, 8·h, 8·w] (not clamped, as the authors' decoder).
+    public func decode(_ features: Tensor) -> Tensor {
+        var x = features
+        for l in AdaINArchitecture.decoder { x = conv(x, l, upsample: l.resampleBefore ? 2 : 1) }
+        return x
+    }
+
+    /// A style: the mean and std of the image's relu4_1 features, [N, 512, 1, 1] each.
+    public func style(_ image: Tensor) -> (mean: Tensor, std: Tensor) { ChannelMoments.forward(encode(image)) }
+
+    /// The stylized content: decode(α · AdaIN(f_c, style) + (1 − α) · f_c), cropped to the
+    /// content's size (the decoder gives back a multiple of 8).
+    public func stylize(_ content: Tensor, styleMean: Tensor, styleStd: Tensor, alpha: Float = 1) -> Tensor {
+        let f = encode(content)
+        let t = AdaIN.forward(f, styleMean: styleMean, styleStd: styleStd)
+        if alpha < 1 {
+            for i in 0..<t.count { t.data[i] = alpha * t.data[i] + (1 - alpha) * f.data[i] }
+        }
+        let y = decode(t)
+        if y.h == content.h && y.w == content.w { return y }
+        let out = Tensor(y.n, y.c, content.h, content.w, zeroed: false)
+        for j in 0..<(y.n * y.c) {
+            for r in 0..<content.h {
+                (out.pointer + j * out.plane + r * content.w).update(from: y.pointer + j * y.plane + r * y.w, count: content.w)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PasticheCore
+import PasticheImage
+import PasticheModels
+import PasticheTestSupport
+import XCTest
+
+/// AdaIN (issue 33): the authors' weight files imported natively, and the forward against an
+/// independent float64 numpy one (scripts/adain-torch-files.py), which builds files in both
+/// PyTorch formats from the formats' specification (no torch).
+final class AdaINTests: CLITestCase {
+    var script: String { CLI.repoRoot + "/scripts/adain-torch-files.py" }
+
+    func python(_ args: [String]) throws {
+        let r = try ProcessRunner.run("/usr/bin/env", ["python3", script] + args, outputDirectory: scratch)
+        XCTAssertEqual(r.status, 0, "python3 \(args.joined(separator: " ")): \(r.stderr)")
+    }
+
+    func requireNumpy() throws {
+        let probe = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import numpy"], outputDirectory: scratch)
+        if probe.status != 0 { try skipOrRequire("numpy missing for python3 (scripts/test.sh installs it)") }
+    }
+
+    /// Both PyTorch formats import to exactly the arrays written into them, under Pastiche's
+    /// names, and files of another shape or format are one line with nothing written.
+    func testAuthorsFilesImportBitForBitInBothFormats() throws {
+        try requireNumpy()
+        for format in ["zip", "legacy"] {
+            let dir = scratch + "/" + format
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try python(["write", dir, "--format", format, "--seed", "3"])
+            let out = dir + "/adain.safetensors"
+            try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", out],
+                   withLibrary: false)
+            let imported = try AdaINWeights.load(path: out)
+            let reference = try Safetensors.read(path: dir + "/reference.safetensors").tensors
+            XCTAssertEqual(Set(imported.tensors.keys), Set(reference.keys), format)
+            for (name, t) in reference {
+                XCTAssertEqual(imported[name].shape, t.shape, name)
+                XCTAssert(imported[name].array.map(\.bitPattern) == t.array.map(\.bitPattern), "\(format) \(name)")
+            }
+            XCTAssertEqual(imported.metadata["model_kind"], "adain")
+        }
+        let zip = scratch + "/zip", never = scratch + "/never.safetensors"
+        try Data(try Data(contentsOf: URL(fileURLWithPath: zip + "/decoder.pth")).prefix(5000)).write(to: URL(fileURLWithPath: scratch + "/cut.pth"))
+        let cases: [([String], String)] = [
+            (["--adain-encoder", zip + "/decoder.pth", "--adain-decoder", zip + "/decoder.pth"], "no '0.weight'"),
+            (["--adain-encoder", zip + "/vgg_normalised.pth", "--adain-decoder", zip + "/vgg_normalised.pth"], "decoder"),
+            (["--adain-encoder", zip + "/vgg_normalised.pth", "--adain-decoder", scratch + "/cut.pth"], "zip"),
+            (["--adain-encoder", zip + "/vgg_normalised.pth", "--adain-decoder", zip + "/reference.safetensors"], "torch"),
+            (["--adain-encoder", zip + "/vgg_normalised.pth"], "--adain-decoder"),
+        ]
+        for (args, expected) in cases {
+            let line = try fails(["model", "import"] + args + ["-o", never], withLibrary: false)
+            XCTAssertTrue(line.contains(expected), "\(args): \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
+    }
+
+    /// Encoder, AdaIN and decoder on real images, at sizes that are not multiples of 8 (ceil
+    /// pooling, the crop back) and at α = 1 and 0.6, against the float64 reference: within 1e-4
+    /// of the output's scale.
+    func testForwardMatchesAnIndependentFloat64Reference() throws {
+        try requireNumpy()
+        let dir = scratch + "/model"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try python(["write", dir, "--seed", "5"])
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth",
+                "-o", dir + "/adain.safetensors"], withLibrary: false)
+        let network = AdaINNetwork(weights: try AdaINWeights.load(path: dir + "/adain.safetensors"))
+        let content = try ImageIO.read(path: CLI.repoRoot + "/docs/images/chelsea_cat.png").resized(width: 45, height: 30).tensor
+        let style = try ImageIO.read(path: CLI.repoRoot + "/styles/s03_hokusai_great_wave.png").resized(width: 40, height: 28).tensor
+        try Numpy.npy(content.array, shape: content.shape).write(to: URL(fileURLWithPath: scratch + "/content.npy"))
+        try Numpy.npy(style.array, shape: style.shape).write(to: URL(fileURLWithPath: scratch + "/style.npy"))
+        let (mean, std) = network.style(style)
+        for alpha in [Float(1), 0.6] {
+            let out = scratch + "/reference-\(alpha).npy"
+            try python(["forward", dir, scratch + "/content.npy", scratch + "/style.npy", out, "--alpha", "\(alpha)"])
+            let reference = try Numpy.readFloats(try Data(contentsOf: URL(fileURLWithPath: out)))
+            let ours = network.stylize(content, styleMean: mean, styleStd: std, alpha: alpha)
+            XCTAssertEqual(reference.shape, ours.shape)
+            let scale = reference.values.map(abs).max() ?? 0
+            let d = maxAbsDifference(ours.array, reference.values)
+            print("AdaIN forward α \(alpha), 45×30: max|Δ| \(d) against the float64 reference (max|ref| \(scale))")
+            XCTAssertGreaterThan(scale, 0.1, "the reference is not degenerate")
+            XCTAssertLessThan(d, 1e-4 * max(1, scale))
+        }
+    }
+}
