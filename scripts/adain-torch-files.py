@@ -153,7 +153,7 @@ def write(out, fmt, seed):
 
     def conv(cin, cout, k):
         w = rng.normal(0, (2.0 / (cin * k * k)) ** 0.5, (cout, cin, k, k)).astype("<f4")
-        return w, rng.normal(0, 0.05, cout).astype("<f4")
+        return w, rng.normal(0, 0.01, cout).astype("<f4")
     encoder, decoder, reference = collections.OrderedDict(), collections.OrderedDict(), {}
     for index, cin, cout, k, name in ENCODER:
         w, b = conv(cin, cout, k)
@@ -162,14 +162,16 @@ def write(out, fmt, seed):
             for o in range(3):
                 w[o, 2 - o, 0, 0] = 255
             b = -np.array([103.939, 116.779, 123.68], "<f4")
-        else:
-            w = (w / 60).astype("<f4")  # VGG on 0-255 input: keep activations moderate
+        elif name == "conv1_1":
+            w = (w / 40).astype("<f4")  # it reads 0-255 input: bring its activations to order 1
         encoder[f"{index}.weight"], encoder[f"{index}.bias"] = w, b
         reference[f"adain.encoder.{name}.weight"], reference[f"adain.encoder.{name}.bias"] = w, b
     for index, cin, cout, k in ENCODER_EXTRA:
         encoder[f"{index}.weight"], encoder[f"{index}.bias"] = conv(cin, cout, k)
     for index, cin, cout, name in DECODER:
         w, b = conv(cin, cout, 3)
+        if name == "conv1_1":  # paint around mid-grey with contrast, so outputs are not clamped or flat
+            w, b = (w * 0.25).astype("<f4"), (b + 0.2).astype("<f4")
         decoder[f"{index}.weight"], decoder[f"{index}.bias"] = w, b
         reference[f"adain.decoder.{name}.weight"], reference[f"adain.decoder.{name}.bias"] = w, b
     writer = write_zip if fmt == "zip" else write_legacy

@@ -167,17 +167,19 @@ public final class StyleStore: @unchecked Sendable {
         Array(pixelHash.utf8) + [0] + Array(modelID.utf8)
     }
 
-    /// The predictor's embedding length: every stored and imported style has exactly this many
-    /// values (the transfer network's style maps take no other).
-    public static let embeddingSize = 100
+    /// The embedding lengths a record may have, one per kind of model (the record stores its
+    /// count, docs/library-format.md): Ghiasi et al.'s predictor gives 100 values, AdaIN the
+    /// mean and standard deviation of its relu4_1 features, 1024. A record is only ever used by
+    /// the model that made it (its `modelID`).
+    public static let embeddingSizes: Set<Int> = [100, 1024]
 
     private func decode(_ bytes: [UInt8], name: String) throws -> StyleRecord {
         let r: StyleRecord
         do { r = try StyleRecord(encoded: bytes) } catch {
             throw StyleStoreError.corruptRecord(name: name, reason: "\(error)")
         }
-        guard r.embedding.count == Self.embeddingSize else {
-            throw StyleStoreError.corruptRecord(name: name, reason: "its embedding has \(r.embedding.count) values, not \(Self.embeddingSize)")
+        guard Self.embeddingSizes.contains(r.embedding.count) else {
+            throw StyleStoreError.corruptRecord(name: name, reason: "its embedding has \(r.embedding.count) values, not 100 or 1024")
         }
         guard r.embedding.allSatisfy(\.isFinite) else {
             throw StyleStoreError.corruptRecord(name: name, reason: "its embedding has a NaN or infinite value")
@@ -231,8 +233,8 @@ public final class StyleStore: @unchecked Sendable {
     static func validate(_ r: StyleRecord) throws {
         try StyleName.validate(r.name)
         for t in r.tags { try StyleName.validate(t, what: "tag") }
-        guard r.embedding.count == embeddingSize else {
-            throw StyleStoreError.invalidRecord("'\(r.name)' has an embedding of \(r.embedding.count) values; styles have \(embeddingSize)")
+        guard embeddingSizes.contains(r.embedding.count) else {
+            throw StyleStoreError.invalidRecord("'\(r.name)' has an embedding of \(r.embedding.count) values; styles have 100 (Ghiasi) or 1024 (AdaIN)")
         }
         guard r.embedding.allSatisfy(\.isFinite) else {
             throw StyleStoreError.invalidRecord("'\(r.name)' has a NaN or infinite embedding value")

@@ -65,8 +65,9 @@ public struct Painting: Sendable {
 
     public init(styles: [Style], options: PaintingOptions) throws {
         try options.validate(styleCount: styles.count)
-        guard styles.allSatisfy({ $0.embedding.count == PredictorArchitecture.embeddingSize }) else {
-            throw ModelError("embeddings must have \(PredictorArchitecture.embeddingSize) values")
+        guard let size = styles.first?.embedding.count, styles.allSatisfy({ $0.embedding.count == size }),
+              [PredictorArchitecture.embeddingSize, AdaINArchitecture.styleSize].contains(size) else {
+            throw ModelError("the styles' embeddings must all have \(PredictorArchitecture.embeddingSize) values (Ghiasi) or all \(AdaINArchitecture.styleSize) (AdaIN)")
         }
         let weights = try options.weights ?? BlendWeights([Float](repeating: 1, count: styles.count))
         self.styles = styles
@@ -112,15 +113,27 @@ public struct Painting: Sendable {
                       ownEmbedding: (() throws -> Embedding)? = nil, progress: ((Double) -> Void)? = nil,
                       moments: TransferNetwork.LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) throws -> RGBImage {
         let own = ownEmbedding ?? { stylizer.embedding(style: content) }
+        if embedding.count != stylizer.embeddingSize {
+            throw ModelError("'\(styles[0].name)' is a style of \(embedding.count) values, and this model paints styles of \(stylizer.embeddingSize) (\(stylizer.isAdaIN ? "AdaIN" : "Ghiasi et al."))")
+        }
         var result: RGBImage
         if let masks = try masks ?? self.masks(width: content.width, height: content.height) {
+            if stylizer.isAdaIN && !masks.isUniform {
+                throw ModelError("masks with an AdaIN model are not supported yet: its spatial control needs per-region statistics")
+            }
             result = stylizer.stylize(content, styles: styles.map(\.embedding), masks: masks,
                                       ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, strokeScale: options.strokeScale,
                                       progress: progress, moments: moments, phase: phase)
         } else {
-            let e = options.strength < 1 ? EmbeddingMath.withStrength(embedding, strength: options.strength, own: try own()) : embedding
-            result = stylizer.stylize(content, embedding: e, strokeScale: options.strokeScale, progress: progress,
-                                      moments: moments, phase: phase)
+            if stylizer.isAdaIN {
+                // AdaIN's strength is its α, applied to the features (Huang & Belongie, eq. 14).
+                result = stylizer.stylize(content, embedding: embedding, strokeScale: options.strokeScale, progress: progress,
+                                          alpha: options.strength)
+            } else {
+                let e = options.strength < 1 ? EmbeddingMath.withStrength(embedding, strength: options.strength, own: try own()) : embedding
+                result = stylizer.stylize(content, embedding: e, strokeScale: options.strokeScale, progress: progress,
+                                          moments: moments, phase: phase)
+            }
         }
         if options.preserveColor { result = content.withLuminance(of: result) }
         return result

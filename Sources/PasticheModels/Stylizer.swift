@@ -6,21 +6,44 @@ import PasticheImage
 /// The CLI and the style library call this; nothing here parses arguments or prints.
 public final class Stylizer: @unchecked Sendable {
     public let weights: ModelWeights
-    public let predictor: StylePredictor
-    public let transfer: TransferNetwork
+    /// The networks that paint: Ghiasi et al.'s predictor and transfer network, or AdaIN's
+    /// encoder and decoder.
+    public enum Engine {
+        case ghiasi(StylePredictor, TransferNetwork)
+        case adain(AdaINNetwork)
+    }
+    public let engine: Engine
+    public let options: ExecutionOptions
 
-    /// `options`: how both networks split their work (`--tile` sets its band rows).
+    /// `options`: how the networks split their work (`--tile` sets its band rows).
     public init(weights: ModelWeights, options: ExecutionOptions = .default) {
         self.weights = weights
-        predictor = StylePredictor(weights: weights, options: options)
-        transfer = TransferNetwork(weights: weights, options: options)
+        self.options = options
+        engine = weights.isAdaIN
+            ? .adain(AdaINNetwork(weights: weights, options: options))
+            : .ghiasi(StylePredictor(weights: weights, options: options), TransferNetwork(weights: weights, options: options))
     }
 
     public convenience init(modelPath: String, options: ExecutionOptions = .default) throws {
         try self.init(weights: ModelWeights.load(path: modelPath), options: options)
     }
 
-    public var options: ExecutionOptions { predictor.options }
+    /// The style predictor of a Ghiasi model (commands that need one refuse an AdaIN model first).
+    public var predictor: StylePredictor {
+        guard case .ghiasi(let predictor, _) = engine else { preconditionFailure("an AdaIN model has no style predictor") }
+        return predictor
+    }
+
+    /// The transfer network of a Ghiasi model.
+    public var transfer: TransferNetwork {
+        guard case .ghiasi(_, let transfer) = engine else { preconditionFailure("an AdaIN model has no transfer network") }
+        return transfer
+    }
+
+    public var isAdaIN: Bool { if case .adain = engine { return true } else { return false } }
+
+    /// The length of this model's style embeddings (`ModelWeights.embeddingSize`).
+    public var embeddingSize: Int { weights.embeddingSize }
 
     public var predictorID: String { weights.predictorID }
 
@@ -30,8 +53,18 @@ public final class Stylizer: @unchecked Sendable {
         return image.resizedShortestSide(to: s).centerCropped(width: s, height: s)
     }
 
+    /// AdaIN's view of a style: the whole image, shortest side at 512 (naoto0804's `--style_size`).
+    public static let adainStyleSide = 512
+
+    /// The style's embedding: the predictor's 100 values, or AdaIN's relu4_1 mean and std (1024).
     public func embedding(style image: RGBImage) -> Embedding {
-        predictor(Self.styleInput(image).tensor).array
+        switch engine {
+        case .ghiasi(let predictor, _):
+            return predictor(Self.styleInput(image).tensor).array
+        case .adain(let network):
+            let (mean, std) = network.style(image.resizedShortestSide(to: Self.adainStyleSide).tensor)
+            return mean.array + std.array
+        }
     }
 
     /// The embedding to stylize `content` with at `strength` (`EmbeddingMath.withStrength`):
@@ -47,14 +80,27 @@ public final class Stylizer: @unchecked Sendable {
     /// the transfer network (for long renders); `moments` replaces the statistics the norms use
     /// and `phase` offsets the sampling grid (video carries both across frames), both at the
     /// working size.
+    /// `alpha`: AdaIN's content–style trade-off (its features α·AdaIN(f, s) + (1 − α)·f, as the
+    /// authors mix them); a Ghiasi model takes strength through its embedding instead.
     public func stylize(_ content: RGBImage, embedding: Embedding, strokeScale: StrokeScale = .native,
                         progress: ((Double) -> Void)? = nil, moments: TransferNetwork.LayerMoments? = nil,
-                        phase: (x: Int, y: Int)? = nil) -> RGBImage {
-        precondition(embedding.count == PredictorArchitecture.embeddingSize, "embedding must have 100 values")
+                        phase: (x: Int, y: Int)? = nil, alpha: Float = 1) -> RGBImage {
+        precondition(embedding.count == embeddingSize, "embedding must have \(embeddingSize) values")
         if let size = strokeScale.workingSize(width: content.width, height: content.height) {
             let working = content.resized(width: size.width, height: size.height)
-            let painted = stylize(working, embedding: embedding, progress: progress, moments: moments, phase: phase)
+            let painted = stylize(working, embedding: embedding, progress: progress, moments: moments, phase: phase, alpha: alpha)
             return DetailTransfer.upsample(painted, working: working, photo: content)
+        }
+        if case .adain(let network) = engine {
+            // `moments` and `phase` are the transfer network's (video); AdaIN has no such layers.
+            let half = AdaINArchitecture.featureChannels
+            let mean = Tensor(shape: [1, half, 1, 1], values: Array(embedding[0..<half]))
+            let std = Tensor(shape: [1, half, 1, 1], values: Array(embedding[half...]))
+            let y = network.stylize(content.tensor, styleMean: mean, styleStd: std, alpha: alpha)
+            // The decoder has no output activation: clamp as the authors' save_image does.
+            for i in 0..<y.count { y.data[i] = min(max(y.data[i], 0), 1) }
+            progress?(1)
+            return RGBImage(tensor: y)
         }
         let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
         return RGBImage(tensor: transfer.run(content.tensor, style: transfer.styleParameters(e), progress: progress,
@@ -74,7 +120,7 @@ public final class Stylizer: @unchecked Sendable {
                         moments: TransferNetwork.LayerMoments? = nil, phase: (x: Int, y: Int)? = nil) -> RGBImage {
         precondition(masks.width == content.width && masks.height == content.height, "masks must be at the photo's size")
         precondition(styles.count == masks.styleCount, "one style per mask")
-        precondition(styles.allSatisfy { $0.count == PredictorArchitecture.embeddingSize }, "embeddings must have 100 values")
+        precondition(styles.allSatisfy { $0.count == embeddingSize }, "embeddings must have \(embeddingSize) values")
         var own: Embedding?
         func embedding(ofPlane k: Int) -> Embedding {
             if k < styles.count { return styles[k] }
@@ -96,6 +142,7 @@ public final class Stylizer: @unchecked Sendable {
                                   progress: progress, moments: moments, phase: phase)
             return DetailTransfer.upsample(painted, working: working, photo: content)
         }
+        precondition(!isAdaIN, "spatial masks need per-region statistics, which AdaIN does not have yet (Painting refuses them)")
         let used = planes.indices.filter { planes[$0].contains { $0 != 0 } }
         let embeddings = used.map { embedding(ofPlane: $0) }
         let n = content.width * content.height

@@ -34,6 +34,9 @@ public final class Trainer {
         self.config = config
         self.communicator = communicator
         baseWeights = try ModelWeights.load(path: config.model)
+        if baseWeights.isAdaIN {
+            throw TrainingError("\(config.model) is an AdaIN model; these modes train Ghiasi et al.'s networks (give --model a Ghiasi model)")
+        }
         loss = try PerceptualLoss(weights: baseWeights, config: config.loss)
         var trainable: [(String, Tensor)] = []
         var rng = SplitMix64.derived(config.seed, 7, 0)

@@ -32,14 +32,14 @@ final class AdaINTests: CLITestCase {
             let out = dir + "/adain.safetensors"
             try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", out],
                    withLibrary: false)
-            let imported = try AdaINWeights.load(path: out)
+            let imported = try ModelWeights.load(path: out)
             let reference = try Safetensors.read(path: dir + "/reference.safetensors").tensors
             XCTAssertEqual(Set(imported.tensors.keys), Set(reference.keys), format)
             for (name, t) in reference {
                 XCTAssertEqual(imported[name].shape, t.shape, name)
                 XCTAssert(imported[name].array.map(\.bitPattern) == t.array.map(\.bitPattern), "\(format) \(name)")
             }
-            XCTAssertEqual(imported.metadata["model_kind"], "adain")
+            XCTAssertEqual(imported.kind, .adain)
         }
         let zip = scratch + "/zip", never = scratch + "/never.safetensors"
         try Data(try Data(contentsOf: URL(fileURLWithPath: zip + "/decoder.pth")).prefix(5000)).write(to: URL(fileURLWithPath: scratch + "/cut.pth"))
@@ -67,7 +67,7 @@ final class AdaINTests: CLITestCase {
         try python(["write", dir, "--seed", "5"])
         try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth",
                 "-o", dir + "/adain.safetensors"], withLibrary: false)
-        let network = AdaINNetwork(weights: try AdaINWeights.load(path: dir + "/adain.safetensors"))
+        let network = AdaINNetwork(weights: try ModelWeights.load(path: dir + "/adain.safetensors"))
         let content = try ImageIO.read(path: CLI.repoRoot + "/docs/images/chelsea_cat.png").resized(width: 45, height: 30).tensor
         let style = try ImageIO.read(path: CLI.repoRoot + "/styles/s03_hokusai_great_wave.png").resized(width: 40, height: 28).tensor
         try Numpy.npy(content.array, shape: content.shape).write(to: URL(fileURLWithPath: scratch + "/content.npy"))
@@ -83,7 +83,71 @@ final class AdaINTests: CLITestCase {
             let d = maxAbsDifference(ours.array, reference.values)
             print("AdaIN forward α \(alpha), 45×30: max|Δ| \(d) against the float64 reference (max|ref| \(scale))")
             XCTAssertGreaterThan(scale, 0.1, "the reference is not degenerate")
+            // Nor spatially constant: the weights carry the photo through every layer.
+            let plane = reference.shape[2] * reference.shape[3]
+            for c in 0..<3 {
+                let v = reference.values[(c * plane)..<((c + 1) * plane)]
+                let mean = v.reduce(0, +) / Float(plane)
+                let spread = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(plane)).squareRoot()
+                XCTAssertGreaterThan(spread, 0.02, "channel \(c) varies over the image")
+            }
             XCTAssertLessThan(d, 1e-4 * max(1, scale))
         }
+    }
+}
+
+extension AdaINTests {
+    /// An AdaIN model paints through the one painting pipeline: `--style-image`, library styles
+    /// it embedded itself (1024 values, its encoder's id), blends (the authors' interpolation:
+    /// the mixed statistics), `--strength` as α, `--preserve-color`. A Ghiasi model with one of
+    /// its styles, masks, and the commands that need Ghiasi's networks are one line each.
+    func testAnAdaINModelPaintsThroughThePipeline() throws {
+        try requireNumpy()
+        let dir = scratch + "/model"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try python(["write", dir, "--seed", "7"])
+        let model = dir + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
+               withLibrary: false)
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", "--model", model, vangogh, hokusai])
+        let record = try show("vangogh")
+        XCTAssertEqual(try vector("vangogh").count, 1024)
+        XCTAssertEqual(record["model_id"] as? String, try ModelWeights.load(path: model).predictorID)
+
+        func painted(_ args: [String], library: Bool = true) throws -> [Float] {
+            let out = scratch + "/out-\(UUID().uuidString.prefix(6)).png"
+            try ok(["stylize", "--model", model] + args + [photo, "-o", out], withLibrary: library)
+            return try decode(out).pixels
+        }
+        let byName = try painted(["--style", "vangogh"])
+        XCTAssertTrue(byName == (try painted(["--style-image", vangogh], library: false)), "a stored style paints as its image")
+        let photoPixels = try decode(photo).pixels
+        XCTAssertTrue(byName != photoPixels, "it paints")
+        let spread = (byName.max() ?? 0) - (byName.min() ?? 0)
+        XCTAssertGreaterThan(spread, 0.2, "the painting is not flat")
+        XCTAssertTrue(try painted(["--style", "vangogh", "--strength", "0.3"]) != byName, "strength is α")
+        // A blend is the authors' interpolation: the weighted statistics, exactly as a stored blend.
+        try ok(["blend", "--model", model, "--styles", "vangogh,hokusai", "--weights", "1,3", photo, "-o", scratch + "/mix.png",
+                "--save-as", "mix"])
+        XCTAssertTrue(try decode(scratch + "/mix.png").pixels == (try painted(["--style", "mix"])), "a stored blend paints as the blend")
+        let preserved = try painted(["--style", "vangogh", "--preserve-color"])
+        XCTAssertTrue(preserved != byName, "colour preservation changes the painting")
+
+        let mask = scratch + "/mask.png"
+        var half = RGBImage(width: 96, height: 64)
+        for y in 0..<64 { for x in 0..<48 { half.setPixel(x: x, y: y, (1, 1, 1)) } }
+        try ImageIO.write(half, to: mask)
+        let cases: [([String], String)] = [
+            (["stylize", "--style", "vangogh", photo, "-o", scratch + "/x.png"], "embed its image again"),
+            (["stylize", "--model", model, "--styles", "vangogh,hokusai", "--masks", mask + "," + mask, photo, "-o", scratch + "/x.png"], "AdaIN"),
+            (["bench", "--model", model], "AdaIN"),
+            (["model", "export", "--model", model, "-o", scratch + "/x.onnx"], "AdaIN"),
+        ]
+        for (args, expected) in cases {
+            let line = try fails(args, withLibrary: args[0] == "stylize")
+            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/x.png"))
     }
 }

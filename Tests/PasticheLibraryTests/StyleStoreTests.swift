@@ -124,7 +124,7 @@ final class StyleStoreTests: XCTestCase {
     func testNearestByCosineDistance() throws {
         let (store, _) = try openStore()
         // Directions in the first three of the embedding's 100 dimensions.
-        func direction(_ v: [Float]) -> [Float] { v + [Float](repeating: 0, count: StyleStore.embeddingSize - v.count) }
+        func direction(_ v: [Float]) -> [Float] { v + [Float](repeating: 0, count: 100 - v.count) }
         func record(_ name: String, _ e: [Float]) -> StyleRecord {
             StyleRecord(name: name, embedding: direction(e), modelID: "m", pixelHash: name)
         }

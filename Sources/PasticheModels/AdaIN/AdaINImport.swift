@@ -1,16 +1,17 @@
 import Foundation
 import PasticheCore
 
-extension AdaINWeights {
+extension ModelWeights {
     /// The authors' two files (naoto0804/pytorch-AdaIN releases): `vgg_normalised.pth`, the
     /// `state_dict` of the normalised VGG-19 `nn.Sequential` (only the layers up to relu4_1 are
     /// used), and `decoder.pth`, the decoder's. Either PyTorch format is read natively (the zip
     /// one of torch ≥ 1.6 or the legacy one); `nn.Sequential` indices map to named layers
     /// (`AdaINArchitecture.Layer.sequentialIndex`). A file of another shape is refused.
-    public static func importAuthors(encoderPath: String, decoderPath: String) throws -> AdaINWeights {
+    public static func importAdaIN(encoderPath: String, decoderPath: String) throws -> ModelWeights {
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [
             "source": "AdaIN (Huang & Belongie 2017), weights in naoto0804/pytorch-AdaIN's format",
+            "architecture": ModelWeights.adainArchitecture, ModelWeights.kindKey: ModelKind.adain.rawValue,
         ]
         for (path, layers, key) in [(encoderPath, AdaINArchitecture.encoder, "encoder"), (decoderPath, AdaINArchitecture.decoder, "decoder")] {
             let stored = try TorchZipFile.readAnyFormat(path: path)
@@ -34,6 +35,6 @@ extension AdaINWeights {
             metadata["source_\(key)_file"] = URL(fileURLWithPath: path).lastPathComponent
             metadata["source_\(key)_sha256"] = SHA256.hex(data)
         }
-        return try AdaINWeights(tensors: tensors, metadata: metadata)
+        return try ModelWeights(tensors: tensors, metadata: metadata)
     }
 }

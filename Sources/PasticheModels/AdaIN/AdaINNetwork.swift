@@ -1,61 +1,17 @@
 import Foundation
 import PasticheCore
 
-/// The weights of an AdaIN model: encoder and decoder by `AdaINArchitecture`'s dotted names,
-/// checked on load (every name, shape, finite values).
-public final class AdaINWeights: @unchecked Sendable {
-    public static let architecture = "adain-vgg19-relu4_1"
-    public let tensors: [String: Tensor]
-    public var metadata: [String: String]
-
-    public init(tensors: [String: Tensor], metadata: [String: String] = [:]) throws {
-        for (name, shape) in AdaINArchitecture.parameters {
-            guard let t = tensors[name] else { throw ModelError("missing AdaIN parameter \(name)") }
-            guard t.shape == shape else { throw ModelError("AdaIN parameter \(name) has shape \(t.shape), expected \(shape)") }
-            guard t.data.allSatisfy(\.isFinite) else { throw ModelError("AdaIN parameter \(name) contains NaN or infinity") }
-        }
-        self.tensors = tensors
-        self.metadata = metadata
-    }
-
-    public subscript(name: String) -> Tensor {
-        guard let t = tensors[name] else { preconditionFailure("unknown AdaIN parameter \(name)") }
-        return t
-    }
-
-    /// Whether a safetensors file's metadata says it holds an AdaIN model.
-    public static func isAdaIN(metadata: [String: String]) -> Bool { metadata["architecture"] == architecture }
-
-    public static func load(path: String) throws -> AdaINWeights {
-        let file = try Safetensors.read(path: path)
-        guard isAdaIN(metadata: file.metadata) else { throw ModelError("\(path): not an AdaIN model (architecture '\(file.metadata["architecture"] ?? "none")')") }
-        do { return try AdaINWeights(tensors: file.tensors, metadata: file.metadata) } catch let error as ModelError {
-            throw ModelError("\(path): \(error.description)")
-        }
-    }
-
-    public func save(to path: String) throws {
-        var meta = metadata
-        meta["architecture"] = Self.architecture
-        meta["model_kind"] = "adain"
-        meta["encoder_id"] = encoderID
-        try Safetensors.write(tensors, metadata: meta, to: path)
-    }
-
-    /// Identifies the encoder (the first 16 hex digits of the SHA-256 of its parameters): an
-    /// AdaIN style is the encoder's statistics of an image, so library records carry this id.
-    public var encoderID: String { ModelWeights.hashID(tensors, prefix: "adain.encoder.") }
-}
-
 /// AdaIN's inference forward (naoto0804/pytorch-AdaIN `test.py`'s `style_transfer`): encode the
 /// content, give its relu4_1 features the style's per-channel mean and std (`AdaIN`), mix with
 /// the content features by α, decode. Each conv reads its input reflect-padded (and, in the
 /// decoder, upsampled) through its column unfolding, as the transfer network's do.
-public struct AdaINNetwork: Sendable {
-    public let weights: AdaINWeights
+public struct AdaINNetwork {
+    public let weights: ModelWeights
     public let options: ExecutionOptions
 
-    public init(weights: AdaINWeights, options: ExecutionOptions = .default) {
+    /// `weights` of an AdaIN model (`ModelWeights.isAdaIN`).
+    public init(weights: ModelWeights, options: ExecutionOptions = .default) {
+        precondition(weights.isAdaIN, "not an AdaIN model")
         self.weights = weights
         self.options = options
     }

@@ -33,8 +33,18 @@ public final class ModelWeights: @unchecked Sendable {
     public static let transferWidthKey = "transfer_width"
 
     public var expectedParameters: [(String, [Int])] {
-        predictorArchitecture.parameters + transferArchitecture.parameters
+        if isAdaIN { return AdaINArchitecture.parameters }
+        return predictorArchitecture.parameters + transferArchitecture.parameters
     }
+
+    /// The architecture metadata of an AdaIN model (`AdaINArchitecture`).
+    public static let adainArchitecture = "adain-vgg19-relu4_1"
+    /// An AdaIN model: encoder and decoder, no predictor or transfer network.
+    public var isAdaIN: Bool { metadata["architecture"] == Self.adainArchitecture }
+
+    /// The length of the model's style embeddings: Ghiasi's 100, or AdaIN's mean and std of
+    /// relu4_1 (1024).
+    public var embeddingSize: Int { isAdaIN ? AdaINArchitecture.styleSize : PredictorArchitecture.embeddingSize }
 
     public static func load(path: String) throws -> ModelWeights {
         let file = try Safetensors.read(path: path)
@@ -57,7 +67,7 @@ public final class ModelWeights: @unchecked Sendable {
 
     public func save(to path: String) throws {
         var meta = metadata
-        meta["architecture"] = ModelWeights.architecture
+        meta["architecture"] = isAdaIN ? Self.adainArchitecture : ModelWeights.architecture
         meta["predictor_id"] = predictorID
         if kind == .nStyle { meta["transfer_id"] = transferID }
         try Safetensors.write(tensors, metadata: meta, to: path)
@@ -81,8 +91,8 @@ public final class ModelWeights: @unchecked Sendable {
             let more = missing.count > 3 ? " and \(missing.count - 3) more" : ""
             throw ModelError("missing parameter\(missing.count > 1 ? "s" : "") \(missing.prefix(3).joined(separator: ", "))\(more)")
         }
-        if let arch = metadata["architecture"], arch != ModelWeights.architecture {
-            throw ModelError("architecture '\(arch)' is not \(ModelWeights.architecture)")
+        if let arch = metadata["architecture"], arch != ModelWeights.architecture, arch != Self.adainArchitecture {
+            throw ModelError("architecture '\(arch)' is not \(ModelWeights.architecture) or \(Self.adainArchitecture)")
         }
         for (name, t) in tensors where !t.data.allSatisfy({ $0.isFinite }) {
             throw ModelError("parameter \(name) contains NaN or infinity")
@@ -131,7 +141,8 @@ public final class ModelWeights: @unchecked Sendable {
     /// embedding made by other weights is never reused.
     public var predictorID: String {
         if let id = cachedPredictorID { return id }
-        let id = Self.hashID(tensors, prefix: "predictor.")
+        // An AdaIN model's embeddings are its encoder's statistics: the encoder is its "predictor".
+        let id = Self.hashID(tensors, prefix: isAdaIN ? "adain.encoder." : "predictor.")
         cachedPredictorID = id
         return id
     }
@@ -149,7 +160,10 @@ public final class ModelWeights: @unchecked Sendable {
 
     /// Arbitrary (any style, Ghiasi et al.; the default), per-style (`train transfer
     /// --style-image`, Johnson et al.) or N-style (`train transfer --styles`, Dumoulin et al.).
-    public var kind: ModelKind { metadata[Self.kindKey].flatMap(ModelKind.init(rawValue:)) ?? .arbitrary }
+    public var kind: ModelKind {
+        if isAdaIN { return .adain }
+        return metadata[Self.kindKey].flatMap(ModelKind.init(rawValue:)) ?? .arbitrary
+    }
 
     /// A per-style network's own style, painted when a command is given no style.
     public var ownStyle: (name: String, embedding: Embedding)? {
@@ -230,4 +244,6 @@ public enum ModelKind: String, Sendable, CaseIterable {
     case arbitrary
     case perStyle = "per-style"
     case nStyle = "n-style"
+    /// AdaIN (Huang & Belongie 2017): any style, as its encoder's relu4_1 statistics.
+    case adain
 }

@@ -36,6 +36,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if vgg { return try runVGG() }
         let stylizer = try model.loadStylizer()
+        if stylizer.isAdaIN { throw ValidationError("bench times Ghiasi et al.'s predictor and transfer network; \(model.path) is an AdaIN model") }
         if let masks { return try runMasked(stylizer, regions: masks) }
         let onnx = noOrt ? nil : PasticheHome().modelsDirectory
         let cases = Benchmark.run(stylizer: stylizer, runs: runs, predictor: only != .transfer,

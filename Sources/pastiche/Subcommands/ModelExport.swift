@@ -83,6 +83,7 @@ extension ModelCommand {
         func run() throws {
             if vgg { return try exportVGG() }
             let stylizer = try model.loadStylizer()
+            if stylizer.isAdaIN { throw ValidationError("ONNX export of an AdaIN model is not supported yet (\(model.path))") }
             let weights = stylizer.weights
             let provenance = ONNXExporter.Provenance(pasticheVersion: PasticheVersion.string)
             var files: [(path: String, data: Data)] = []

@@ -36,9 +36,9 @@ extension ModelCommand {
 
         func run() throws {
             if let adainEncoder, let adainDecoder {
-                let weights = try AdaINWeights.importAuthors(encoderPath: adainEncoder, decoderPath: adainDecoder)
+                let weights = try ModelWeights.importAdaIN(encoderPath: adainEncoder, decoderPath: adainDecoder)
                 try weights.save(to: output)
-                print("wrote \(output): AdaIN model, \(weights.tensors.count) tensors, encoder id \(weights.encoderID)")
+                print("wrote \(output): AdaIN model, \(weights.tensors.count) tensors, encoder id \(weights.predictorID)")
                 return
             }
             let weights = try ONNXImporter.importModels(predictPath: predict!, transformPath: transform!)
