@@ -34,6 +34,16 @@ def walk(v):
 json.dump(walk(json.load(sys.stdin)), sys.stdout, indent=1, sort_keys=True)'
 }
 
+# JSON lines with camelCase keys (training logs before 2026-12-06) as snake_case, keys sorted.
+snake_lines() {
+    python3 -c '
+import json, re, sys
+for line in sys.stdin:
+    if line.strip():
+        d = json.loads(line)
+        print(json.dumps({re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower(): v for k, v in d.items()}, sort_keys=True, separators=(",", ":")))'
+}
+
 run_all() {
     local bin=$1 out=$2
     rm -rf "$out"; mkdir -p "$out"
@@ -80,7 +90,8 @@ run_all() {
         -o "$out/joint.safetensors" 2>/dev/null | untimed > "$out/joint.jsonl"
     "$bin" train distill --styles "$trainStyles" --width 0.5 --steps 4 --batch 2 --json \
         -o "$out/distilled.safetensors" 2>/dev/null | untimed > "$out/distill.jsonl"
-    for log in "$out"/*.train.jsonl; do untimed < "$log" > "$log.untimed"; mv "$log.untimed" "$log"; done
+    # The log file's keys became snake_case on 2026-12-06 (as --json's were): compare them so.
+    for log in "$out"/*.train.jsonl; do snake_lines < "$log" | untimed > "$log.untimed"; mv "$log.untimed" "$log"; done
 }
 
 # Masks (left and right halves with a soft edge) and four frames of a moving test pattern,
