@@ -205,6 +205,43 @@ final class ExportTests: CLITestCase {
         XCTAssertLessThanOrEqual(zip(cli, ortBytes).map { abs(Int($0) - Int($1)) }.max() ?? 99, 1, "the per-style graph paints as stylize --model")
     }
 
+    /// An AdaIN model (the authors' format, random weights: scripts/adain-torch-files.py)
+    /// exports the same pair of graphs with 1024-value styles; onnxruntime on them gives
+    /// Pastiche's style statistics and painting, at sizes that are not multiples of 8.
+    func testAdaINExportMatchesOnnxruntime() throws {
+        let dir = scratch + "/adain"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try python([CLI.repoRoot + "/scripts/adain-torch-files.py", "write", dir, "--seed", "9"])
+        let model = dir + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
+               withLibrary: false)
+        let onnx = scratch + "/adain-onnx"
+        try ok(["model", "export", "--model", model, "-o", onnx], withLibrary: false)
+        let stylizer = try Stylizer(modelPath: model)
+        guard case .adain(let network) = stylizer.engine else { return XCTFail("not an AdaIN model") }
+        for (w, h) in [(48, 40), (45, 30)] {
+            let style = try images("styles/s03_hokusai_great_wave.png", width: w, height: h)
+            let (mean, std) = network.style(style.nchw)
+            let theirs = try onnxruntime(onnx + "/predictor.onnx", ["style_image": (style.nhwc, [1, h, w, 3])])
+            XCTAssertEqual(theirs.shape, [1, 1024])
+            let ours = mean.array + std.array
+            let dStyle = maxAbsDifference(ours, theirs.values) / max(1, ours.map(abs).max() ?? 1)
+            let content = try images("docs/images/chelsea_cat.png", width: w, height: h)
+            var painted = network.stylize(content.nchw, styleMean: mean, styleStd: std)
+            for i in 0..<painted.count { painted.data[i] = min(max(painted.data[i], 0), 1) }
+            let image = try onnxruntime(onnx + "/transfer.onnx", ["content_image": (content.nhwc, [1, h, w, 3]),
+                                                                 "style_embedding": (ours, [1, 1024])])
+            XCTAssertEqual(image.shape, [1, h, w, 3])
+            let dImage = maxAbsDifference(nchwToNHWC(painted), image.values)
+            print("AdaIN export parity \(w)×\(h): style statistics max abs (scaled) \(dStyle), images max abs \(dImage)")
+            XCTAssertLessThanOrEqual(dStyle, 1e-5)
+            XCTAssertLessThanOrEqual(dImage, 1e-4)
+            XCTAssertGreaterThan((painted.array.max() ?? 0) - (painted.array.min() ?? 0), 0.2, "not a flat picture")
+        }
+        let line = try fails(["model", "export", "--model", model, "--style", "x", "-o", scratch + "/x.onnx"])
+        XCTAssertTrue(line.contains("AdaIN"), line)
+    }
+
     func assertSameTensors(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let x = try ModelWeights.load(path: a), y = try ModelWeights.load(path: b)
         XCTAssertEqual(Set(x.tensors.keys), Set(y.tensors.keys), file: file, line: line)

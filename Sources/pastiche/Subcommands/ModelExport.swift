@@ -83,11 +83,14 @@ extension ModelCommand {
         func run() throws {
             if vgg { return try exportVGG() }
             let stylizer = try model.loadStylizer()
-            if stylizer.isAdaIN { throw ValidationError("ONNX export of an AdaIN model is not supported yet (\(model.path))") }
+            if stylizer.isAdaIN && style != nil { throw ValidationError("--style bakes a Ghiasi style into the transfer graph; an AdaIN model exports its two graphs (no --style)") }
             let weights = stylizer.weights
             let provenance = ONNXExporter.Provenance(pasticheVersion: PasticheVersion.string)
             var files: [(path: String, data: Data)] = []
-            if let style {
+            if stylizer.isAdaIN {
+                let graphs = try ONNXExporter.adain(weights, provenance: provenance)
+                files = Array(zip(outputs, [graphs.predictor, graphs.transfer]))
+            } else if let style {
                 if library.notCreatedYet { throw ValidationError("no style library at \(library.path); add styles with `pastiche embed add`") }
                 let lib = try StyleLibrary(path: library.path, readOnly: true)
                 let (_, embedding) = try lib.embedding(named: style, stylizer: stylizer)
