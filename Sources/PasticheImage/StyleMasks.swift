@@ -19,8 +19,6 @@ public struct StyleMasks: Sendable, Equatable {
     public var planes: [[Float]] { (0..<planeCount).map { Array(plane($0)) } }
     /// Whether any pixel takes some of the photo's own embedding (so it must be computed).
     public var usesOwnEmbedding: Bool { plane(styleCount).contains { $0 != 0 } }
-    /// Every plane constant over the photo: no spatial control, only a mix.
-    public var isUniform: Bool { (0..<planeCount).allSatisfy { k in let p = plane(k); return p.allSatisfy { $0 == p.first! } } }
 
     public struct Options: Sendable {
         /// Gaussian blur of each mask, in pixels of the photo: sigma = feather / 2, so an edge

@@ -118,9 +118,6 @@ public struct Painting: Sendable {
         }
         var result: RGBImage
         if let masks = try masks ?? self.masks(width: content.width, height: content.height) {
-            if stylizer.isAdaIN && !masks.isUniform {
-                throw ModelError("masks with an AdaIN model are not supported yet: its spatial control needs per-region statistics")
-            }
             result = stylizer.stylize(content, styles: styles.map(\.embedding), masks: masks,
                                       ownEmbedding: masks.usesOwnEmbedding ? try own() : nil, strokeScale: options.strokeScale,
                                       progress: progress, moments: moments, phase: phase)

@@ -142,8 +142,25 @@ public final class Stylizer: @unchecked Sendable {
                                   progress: progress, moments: moments, phase: phase)
             return DetailTransfer.upsample(painted, working: working, photo: content)
         }
-        precondition(!isAdaIN, "spatial masks need per-region statistics, which AdaIN does not have yet (Painting refuses them)")
         let used = planes.indices.filter { planes[$0].contains { $0 != 0 } }
+        if case .adain(let network) = engine {
+            // Each region with its own statistics; the photo's own plane keeps its features.
+            let half = AdaINArchitecture.featureChannels
+            let n = content.width * content.height
+            let weights = Tensor(shape: [used.count, 1, content.height, content.width], zeroed: false)
+            for (r, k) in used.enumerated() {
+                planes[k].withUnsafeBufferPointer { (weights.pointer + r * n).update(from: $0.baseAddress!, count: n) }
+            }
+            let regions: [(mean: Tensor, std: Tensor)?] = used.map { k in
+                guard k < styles.count else { return nil }
+                return (Tensor(shape: [1, half, 1, 1], values: Array(styles[k][0..<half])),
+                        Tensor(shape: [1, half, 1, 1], values: Array(styles[k][half...])))
+            }
+            let y = network.stylize(content.tensor, regionStyles: regions, weights: weights)
+            for i in 0..<y.count { y.data[i] = min(max(y.data[i], 0), 1) }
+            progress?(1)
+            return RGBImage(tensor: y)
+        }
         let embeddings = used.map { embedding(ofPlane: $0) }
         let n = content.width * content.height
         let weights = Tensor(shape: [used.count, 1, content.height, content.width], zeroed: false)

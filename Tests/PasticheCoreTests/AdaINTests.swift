@@ -70,4 +70,37 @@ extension GradientCheckTests {
             Self.dot(r, AdaIN.forward(c.value, styleMean: sMean.value, styleStd: sStd.value))
         }
     }
+
+    /// A style per region: one region holding all the weight is plain AdaIN; two hard regions
+    /// each take their own style's mean and (unbiased) std over their pixels, whatever the other
+    /// holds; a region without a style keeps the content.
+    func testAdaINRegionsTakeTheirOwnStatistics() {
+        var rng = SplitMix64(seed: 44)
+        let c = randomTensor(1, 3, 6, 8, &rng, lo: -2, hi: 3)
+        let means = [randomTensor(1, 3, 1, 1, &rng), randomTensor(1, 3, 1, 1, &rng)]
+        let stds = [randomTensor(1, 3, 1, 1, &rng, lo: 0.2, hi: 2), randomTensor(1, 3, 1, 1, &rng, lo: 0.2, hi: 2)]
+        let whole = Tensor(1, 1, 6, 8)
+        whole.fill(1)
+        let plain = AdaIN.forward(c, styleMean: means[0], styleStd: stds[0])
+        XCTAssertLessThan(maxAbsDiff(AdaIN.forward(c, regionWeights: whole, styleMean: [means[0]], styleStd: [stds[0]]), plain), 1e-5)
+
+        let halves = Tensor(2, 1, 6, 8)
+        for y in 0..<6 { for x in 0..<8 { halves.data[(x < 4 ? 0 : 48) + y * 8 + x] = 1 } }
+        let t = AdaIN.forward(c, regionWeights: halves, styleMean: means, styleStd: stds)
+        for (r, columns) in [(0, 0..<4), (1, 4..<8)] {
+            for ch in 0..<3 {
+                let v = (0..<6).flatMap { y in columns.map { x in Double(t.data[ch * 48 + y * 8 + x]) } }
+                let mu = v.reduce(0, +) / Double(v.count)
+                let sd = (v.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(v.count - 1)).squareRoot()
+                XCTAssertEqual(mu, Double(means[r].data[ch]), accuracy: 1e-5, "region \(r) mean")
+                XCTAssertEqual(sd, Double(stds[r].data[ch]), accuracy: 1e-3, "region \(r) std")
+            }
+        }
+        let kept = AdaIN.forward(c, regionWeights: halves, styleMean: [means[0], nil], styleStd: [stds[0], nil])
+        for y in 0..<6 { for x in 4..<8 { XCTAssertEqual(kept.data[y * 8 + x], c.data[y * 8 + x], accuracy: 1e-6) } }
+    }
+
+    func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.array, b.array).map { abs($0 - $1) }.max() ?? 0
+    }
 }

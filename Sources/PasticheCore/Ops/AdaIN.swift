@@ -93,3 +93,45 @@ public enum AdaIN {
         }
     }
 }
+
+extension AdaIN {
+    /// AdaIN with a style per region (spatial control): `regionWeights` [K, 1, H, W] at the
+    /// features' size say how much of each region every position takes (summing to 1 per
+    /// position), and region k's content statistics are its own, weighted by its plane:
+    ///   μ_k = Σ a_k·c / Σ a_k,   σ_k² = Σ a_k·(c − μ_k)² / max(Σ a_k − 1, 1) + ε,
+    ///   t = Σ_k a_k · (σ_s,k · (c − μ_k) / σ_k + μ_s,k).
+    /// A region with all the weight everywhere is plain AdaIN (the unbiased variance), and each
+    /// hard region takes its style's statistics whatever the others hold, so every region is at
+    /// full strength. `styleMean`/`styleStd` are [K, C, 1, 1]; a region whose row is nil keeps the
+    /// content as it is (the photo's own style: AdaIN with its own statistics is the identity).
+    public static func forward(_ content: Tensor, regionWeights: Tensor, styleMean: [Tensor?], styleStd: [Tensor?]) -> Tensor {
+        precondition(content.n == 1, "regions: one image")
+        let k = regionWeights.n, m = content.plane, c = content.c
+        precondition(regionWeights.c == 1 && regionWeights.h == content.h && regionWeights.w == content.w, "region weights [K, 1, H, W]")
+        precondition(styleMean.count == k && styleStd.count == k, "one style (or nil) per region")
+        let t = Tensor(1, c, content.h, content.w)
+        for r in 0..<k {
+            let a = UnsafePointer(regionWeights.pointer + r * m)
+            var total = 0.0
+            for i in 0..<m { total += Double(a[i]) }
+            guard total > 0 else { continue }
+            let mean = styleMean[r], std = styleStd[r]
+            Parallel.forEach(c, cost: m) { ch in
+                let p = UnsafePointer(content.pointer + ch * m), out = t.pointer + ch * m
+                guard let mean, let std else {
+                    for i in 0..<m { out[i] += a[i] * p[i] }
+                    return
+                }
+                var sum = 0.0
+                for i in 0..<m { sum += Double(a[i]) * Double(p[i]) }
+                let mu = sum / total
+                var squares = 0.0
+                for i in 0..<m { let d = Double(p[i]) - mu; squares += Double(a[i]) * d * d }
+                let sigma = (squares / max(total - 1, 1) + Double(ChannelMoments.epsilon)).squareRoot()
+                let scale = Float(Double(std.data[ch]) / sigma), shift = mean.data[ch], muF = Float(mu)
+                for i in 0..<m { out[i] += a[i] * (scale * (p[i] - muF) + shift) }
+            }
+        }
+        return t
+    }
+}
