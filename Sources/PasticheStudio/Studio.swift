@@ -138,9 +138,11 @@ public final class Studio: @unchecked Sendable {
         }
     }
 
-    /// The library on its first two principal components (StyleMap).
+    /// The library's styles of this model's kind (embeddings of its length: a Ghiasi and an
+    /// AdaIN style share no space) on their first two principal components (StyleMap).
     func map() async throws -> API.Map {
-        let records = try await storage.run { try self.library.store.scan().records }
+        let size = stylizer.embeddingSize
+        let records = try await storage.run { try self.library.store.scan().records.filter { $0.embedding.count == size } }
         let points = StyleMap.project(records.map(\.embedding))
         return API.Map(points: zip(records, points).map { API.MapPoint(name: $0.0.name, x: $0.1.x, y: $0.1.y) })
     }
