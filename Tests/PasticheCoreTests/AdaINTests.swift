@@ -104,3 +104,20 @@ extension GradientCheckTests {
         zip(a.array, b.array).map { abs($0 - $1) }.max() ?? 0
     }
 }
+
+extension GradientCheckTests {
+    /// Ceil-mode max pooling (the AdaIN encoder's): odd sizes give a window of their own; the
+    /// backward by central differences on untied inputs.
+    func testMaxPoolCeilForwardAndBackward() {
+        var rng = SplitMix64(seed: 45)
+        let x = Param("x", randomTensor(2, 3, 5, 7, &rng), &rng)
+        let y = MaxPool2x2.forwardCeil(x.value)
+        XCTAssertEqual(y.shape, [2, 3, 3, 4])
+        // The last column's windows hold one pixel column; the last row's one pixel row.
+        XCTAssertEqual(y.data[3], max(x.value.data[6], x.value.data[13]))
+        XCTAssertEqual(y.data[8], max(x.value.data[28], x.value.data[29]))
+        let r = randomTensor(2, 3, 3, 4, &rng)
+        MaxPool2x2.backwardCeil(x.value, dy: r, dx: x.grad)
+        check("max pool ceil", [x], h: 1e-3) { Self.dot(r, MaxPool2x2.forwardCeil(x.value)) }
+    }
+}

@@ -67,6 +67,38 @@ extension MaxPool2x2 {
     }
 }
 
+extension MaxPool2x2 {
+    /// Adjoint of `forwardCeil`: each window's gradient goes to its maximum over the pixels that
+    /// exist (ties: the first in row-major order, as the forward scans).
+    ///
+    ///   x:  [N, C, H, W] forward input (saved)
+    ///   dy: [N, C, ⌈H/2⌉, ⌈W/2⌉]
+    ///   dx: [N, C, H, W]   accumulated (+=)
+    public static func backwardCeil(_ x: Tensor, dy: Tensor, dx: Tensor) {
+        if x.h % 2 == 0 && x.w % 2 == 0 { return backward(x, dy: dy, dx: dx) }
+        let oh = (x.h + 1) / 2, ow = (x.w + 1) / 2
+        precondition(dy.n == x.n && dy.c == x.c && dy.h == oh && dy.w == ow, "max pool backward: dy shape")
+        precondition(dx.sameShape(x), "max pool backward: dx shape")
+        let (h, w) = (x.h, x.w)
+        Parallel.forEach(x.n * x.c, cost: x.plane) { j in
+            let src = UnsafePointer(x.pointer + j * x.plane)
+            let grad = UnsafePointer(dy.pointer + j * oh * ow)
+            let dst = dx.pointer + j * x.plane
+            for oy in 0..<oh {
+                let rows = min(2, h - 2 * oy)
+                for ox in 0..<ow {
+                    let cols = min(2, w - 2 * ox)
+                    var best = 2 * oy * w + 2 * ox
+                    for a in 0..<rows {
+                        for b in 0..<cols where src[(2 * oy + a) * w + 2 * ox + b] > src[best] { best = (2 * oy + a) * w + 2 * ox + b }
+                    }
+                    dst[best] += grad[oy * ow + ox]
+                }
+            }
+        }
+    }
+}
+
 /// 2×2, stride-2 average pooling: the pooling Magenta's VGG-16 uses instead of max pooling
 /// (magenta/models/image_stylization/vgg.py, `pooling='avg'`, slim.avg_pool2d, VALID = floor).
 public enum AveragePool2x2 {
