@@ -11,7 +11,10 @@ public final class Trainer {
     public let params: ParameterSet
     public let adam: Adam
     let source: ParameterSource
-    let loss: PerceptualLoss
+    /// The perceptual loss of the Ghiasi modes (nil when training AdaIN).
+    let loss: PerceptualLoss?
+    /// AdaIN's loss, through the model's frozen encoder (`train adain`).
+    let adainLoss: AdaINLoss?
     let baseWeights: ModelWeights
     /// Distillation: the frozen teacher predictor (inference path; no tape needed).
     var teacher: StylePredictor?
@@ -34,10 +37,19 @@ public final class Trainer {
         self.config = config
         self.communicator = communicator
         baseWeights = try ModelWeights.load(path: config.model)
-        if baseWeights.isAdaIN {
-            throw TrainingError("\(config.model) is an AdaIN model; these modes train Ghiasi et al.'s networks (give --model a Ghiasi model)")
+        if config.mode == .adain {
+            guard baseWeights.isAdaIN else {
+                throw TrainingError("\(config.model) is not an AdaIN model; train adain takes one (`pastiche model import --adain-encoder … --adain-decoder …`): its encoder is the loss network")
+            }
+            loss = nil
+            adainLoss = AdaINLoss(weights: baseWeights, styleWeight: config.adainStyleWeight)
+        } else {
+            if baseWeights.isAdaIN {
+                throw TrainingError("\(config.model) is an AdaIN model; these modes train Ghiasi et al.'s networks (give --model a Ghiasi model)")
+            }
+            loss = try PerceptualLoss(weights: baseWeights, config: config.loss)
+            adainLoss = nil
         }
-        loss = try PerceptualLoss(weights: baseWeights, config: config.loss)
         var trainable: [(String, Tensor)] = []
         var rng = SplitMix64.derived(config.seed, 7, 0)
         if config.mode == .distill {
@@ -47,7 +59,19 @@ public final class Trainer {
             teacher = StylePredictor(weights: baseWeights)
         }
         var frozen: [String: Tensor] = [:]
-        if config.mode == .transfer {
+        if config.mode == .adain {
+            // Huang & Belongie: the decoder alone, from the model's (or at random); the encoder
+            // stays the model's, frozen.
+            fixedEmbedding = nil
+            learnedStyles = []
+            for l in AdaINArchitecture.decoder {
+                for (name, shape) in [(l.weightName, l.geometry.weightShape), (l.biasName, [l.outChannels])] {
+                    trainable.append((name, config.transferInit == .random
+                                        ? Trainer.initialTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
+                }
+            }
+            for (name, t) in baseWeights.tensors where name.hasPrefix("adain.encoder.") { frozen[name] = t }
+        } else if config.mode == .transfer {
             // Johnson et al.: the transfer network alone, for one style; the predictor only
             // embeds that style, once.
             let style = try ImageIO.read(path: config.styles)
@@ -95,7 +119,9 @@ public final class Trainer {
         }
         params = ParameterSet(trainable)
         gradientBuffers = GradientBuffers(count: params.count)
-        adam = Adam(count: params.count, config: .init(learningRate: config.learningRate, clipNorm: config.clipNorm))
+        var adamConfig = Adam.Config(learningRate: config.learningRate, clipNorm: config.clipNorm)
+        if config.learningRateDecay > 0 { adamConfig.learningRateDecay = config.learningRateDecay }
+        adam = Adam(count: params.count, config: adamConfig)
         source = ParameterSource(trainable: params, frozen: frozen)
     }
 
@@ -265,6 +291,19 @@ public final class Trainer {
     /// of the predictor's (no predictor tape), an N-style run the `learned` parameter.
     private func forward(content: Tensor?, style: Tensor, learned: String? = nil,
                          gradient: Bool) -> (StepLoss, Tensor?, StylePredictor.Training.Tape?) {
+        if let adainLoss {
+            // AdaIN: the decoder inverts t; the loss encodes its output again.
+            guard let content else { preconditionFailure("train adain needs content images") }
+            let targets = phases.time("loss targets") { adainLoss.targets(content: content, style: style) }
+            let tape = phases.time("decoder forward") { AdaINNetwork.Training.decode(targets.t, source) }
+            let (values, dG) = phases.time("loss forward+backward") { adainLoss.evaluate(tape.output, targets: targets, gradient: gradient) }
+            if let dG {
+                phases.time("decoder backward") {
+                    _ = AdaINNetwork.Training.backward(tape, gradients: [AdaINArchitecture.decoder.last!.name: dG], source, needInput: false)
+                }
+            }
+            return (StepLoss(perceptual: LossValues(content: values.content, style: values.style, tv: 0)), nil, nil)
+        }
         let embedding: Tensor, ptape: StylePredictor.Training.Tape?
         if let learned {
             (embedding, ptape) = (params.tensor(learned), nil)
@@ -291,9 +330,9 @@ public final class Trainer {
             let ttape = phases.time("transfer forward") {
                 TransferNetwork.Training.forward(content, embedding: embedding, source, architecture: config.transferArchitecture)
             }
-            let targets = phases.time("loss targets") { loss.targets(content: content, style: style) }
+            let targets = phases.time("loss targets") { loss!.targets(content: content, style: style) }
             let (perceptual, dy) = phases.time("loss forward+backward") {
-                loss.evaluate(ttape.output, targets: targets, gradient: gradient)
+                loss!.evaluate(ttape.output, targets: targets, gradient: gradient)
             }
             values.perceptual = perceptual
             if let teacherNetwork {
@@ -329,6 +368,11 @@ public final class Trainer {
             meta[ModelWeights.kindKey] = ModelKind.perStyle.rawValue
             meta[ModelWeights.styleNameKey] = StyleLibrary.defaultName(for: config.styles)
             meta[ModelWeights.styleEmbeddingKey] = fixedEmbedding.array.map { "\($0)" }.joined(separator: ",")
+        }
+        if config.mode == .adain {
+            meta.removeValue(forKey: "trained_from_predictor_id")
+            meta["training_init"] = config.transferInit.rawValue
+            meta["trained_from_encoder_id"] = baseWeights.predictorID
         }
         if config.mode == .transferDistill {
             // The predictor is the teacher's, unchanged; the transfer network is the student.

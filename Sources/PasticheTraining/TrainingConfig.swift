@@ -25,6 +25,9 @@ public enum TrainingMode: String, Codable, CaseIterable, Sendable {
     /// the teacher's painting of each (photo, style) is the target, plus the perceptual loss;
     /// the predictor stays the teacher's, so the model paints any style.
     case transferDistill = "transfer-distill"
+    /// AdaIN's decoder (Huang & Belongie 2017, `train adain`): trained to invert the frozen
+    /// encoder from AdaIN's target, through `AdaINLoss`.
+    case adain
 }
 
 /// How a per-style transfer network starts: the pretrained arbitrary-style network (so step 0
@@ -63,6 +66,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Transfer distillation: weight of the mean squared difference (pixels in [0, 1]) between
     /// the student's painting and the teacher's.
     public var teacherWeight: Float = 1e4
+    /// AdaIN: the weight of the μ/σ style loss (the content loss's is 1).
+    public var adainStyleWeight: Float = 10
+    /// Adam's inverse-time learning-rate decay (AdaIN: 5e-5, as the authors); 0: constant.
+    public var learningRateDecay: Float = 0
     /// Distillation: weight of the embedding MSE.
     public var embeddingWeight: Float = 1
     /// Distillation: add the perceptual loss (content + style + tv) of the student's stylization.
@@ -134,6 +141,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             if count > Self.maximumLearnedStyles {
                 throw TrainingError("--styles \(styles) has \(count) images; an N-style network learns at most \(Self.maximumLearnedStyles)")
             }
+        }
+        if mode == .adain {
+            if !(adainStyleWeight >= 0 && adainStyleWeight.isFinite) { throw TrainingError("--style-weight must be a non-negative number") }
+            if !(learningRateDecay >= 0 && learningRateDecay.isFinite) { throw TrainingError("--lr-decay must be a non-negative number") }
         }
         if mode == .transferDistill {
             if !TransferArchitecture.widths.contains(transferWidth) || transferWidth >= 1 {

@@ -161,3 +161,42 @@ extension AdaINTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/x.png"))
     }
 }
+
+extension AdaINTests {
+    /// `train adain` through the binary: steps with --json, a resumed run continues, the model
+    /// paints; bad input is one line with nothing written.
+    func testTrainAdaINRunsResumesAndRefusesBadInput() throws {
+        try requireNumpy()
+        let dir = scratch + "/model"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try python(["write", dir, "--seed", "11"])
+        let model = dir + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
+               withLibrary: false)
+        let content = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/content"
+        let styles = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/styles"
+        let out = scratch + "/trained.safetensors", ckpt = scratch + "/ckpt"
+        let run = try ok(["train", "adain", "--model", model, "--content", content, "--styles", styles, "--steps", "2", "--batch", "2",
+                          "--size", "32", "--json", "-o", out, "--checkpoint-dir", ckpt, "--checkpoint-every", "1"], withLibrary: false)
+        XCTAssertEqual(run.stdoutText.split(separator: "\n").count, 2)
+        try ok(["train", "adain", "--resume", ckpt + "/checkpoint-00000002.safetensors", "--steps", "3"], withLibrary: false)
+        XCTAssertEqual(try ModelWeights.load(path: out).metadata["trained_steps"], "3")
+        let (vangogh, _, photo) = try styleAndPhoto()
+        try ok(["stylize", "--model", out, "--style-image", vangogh, photo, "-o", scratch + "/painted.png"], withLibrary: false)
+
+        let never = scratch + "/never.safetensors"
+        let cases: [([String], String)] = [
+            (["train", "adain", "--content", content, "--styles", styles, "-o", never], "--model"),
+            (["train", "adain", "--model", CLI.modelPath, "--content", content, "--styles", styles, "-o", never], "not an AdaIN model"),
+            (["train", "adain", "--model", model, "--styles", styles, "-o", never], "--content"),
+            (["train", "adain", "--model", model, "--content", content, "--styles", styles, "--style-weight", "-1", "-o", never], "--style-weight"),
+            (["train", "transfer", "--resume", ckpt + "/checkpoint-00000002.safetensors"], "train adain"),
+            (["train", "adain", "--model", model, "--content", content, "--styles", styles, "-o", model], "is the input"),
+        ]
+        for (args, expected) in cases {
+            let line = try fails(args, withLibrary: false)
+            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
+    }
+}

@@ -161,6 +161,28 @@ final class DistributedTests: CLITestCase {
         XCTAssertEqual(try names(tag: "learned", library: scratch + "/lib-two").count, 2, "rank 0 stores them once")
     }
 
+    /// `train adain` under mpirun: the same losses and decoder as one process, bit for bit.
+    func testTwoRanksTrainAnAdaINDecoderAsOneProcess() throws {
+        let data = try trainingData()
+        let dir = scratch + "/adain"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let r = try ProcessRunner.run("/usr/bin/env", ["python3", CLI.repoRoot + "/scripts/adain-torch-files.py", "write", dir], outputDirectory: scratch)
+        if r.status != 0 { try skipOrRequire("scripts/adain-torch-files.py needs python3 with numpy: \(r.stderr)") }
+        let model = dir + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
+               withLibrary: false)
+        func arguments(_ output: String) -> [String] {
+            ["train", "adain", "--model", model, "--content", data.content, "--styles", data.styles, "--steps", "2", "--batch", "4",
+             "--size", "32", "--seed", "5", "-o", output, "--json"]
+        }
+        let single = scratch + "/adain-single.safetensors", two = scratch + "/adain-two.safetensors"
+        let plain = try ok(arguments(single), withLibrary: false)
+        let parallel = try mpiOK(2, arguments(two) + ["--distributed"])
+        XCTAssertEqual(stepTotals(plain).count, 2)
+        XCTAssertEqual(stepTotals(plain), stepTotals(parallel), "rank 0's losses are one process's")
+        XCTAssertEqual(try relativeDifference(single, two, prefix: "adain.decoder."), 0, "the same decoder, bit for bit")
+    }
+
     func testACheckpointOfTwoRanksResumesInOneProcess() throws {
         let data = try trainingData()
         let whole = scratch + "/whole.safetensors", split = scratch + "/split.safetensors", ckpt = scratch + "/ckpt"

@@ -11,6 +11,9 @@ public final class Adam: @unchecked Sendable {
         public var epsilon: Float = 1e-8
         /// Scale the gradient down to this global L2 norm when it is larger (nil: no clipping).
         public var clipNorm: Float?
+        /// Inverse-time decay: update t uses lr / (1 + decay·(t − 1)), as naoto0804/pytorch-AdaIN's
+        /// `adjust_learning_rate` (nil: a constant rate).
+        public var learningRateDecay: Float?
         public init(learningRate: Float, clipNorm: Float? = nil) {
             self.learningRate = learningRate; self.clipNorm = clipNorm
         }
@@ -42,7 +45,7 @@ public final class Adam: @unchecked Sendable {
         step += 1
         let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
         let c1 = 1 - powf(b1, Float(step)), c2 = 1 - powf(b2, Float(step))
-        let lr = config.learningRate
+        let lr = config.learningRate / (1 + (config.learningRateDecay ?? 0) * Float(step - 1))
         let x = p.values.baseAddress!, g = UnsafePointer(p.gradients.baseAddress!)
         let mp = m.baseAddress!, vp = v.baseAddress!
         Parallel.forEachChunk(count) { r in

@@ -83,7 +83,7 @@ struct TrainingRunOptions: ParsableArguments {
         var config = try Trainer.readCheckpointConfig(resume)
         guard modes.contains(config.mode) else {
             let commands: [TrainingMode: String] = [.perceptual: "train predictor", .distill: "train distill", .transfer: "train transfer",
-                                                    .nStyle: "train transfer", .transferDistill: "train transfer"]
+                                                    .nStyle: "train transfer", .transferDistill: "train transfer", .adain: "train adain"]
             throw ValidationError("--resume \(resume) is a checkpoint of `\(commands[config.mode]!)`; resume it with that command")
         }
         if let steps { config.steps = steps }

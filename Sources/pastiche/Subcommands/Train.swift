@@ -10,7 +10,8 @@ extension PredictorInit: ExpressibleByArgument {}
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the style predictor, or a transfer network for one style, on your own images.",
-        subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainTransferCommand.self, TrainReportCommand.self]
+        abstract: "Train the style predictor, transfer networks (one style, N styles, narrower) or AdaIN's decoder on your own images.",
+        subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainTransferCommand.self, TrainAdaINCommand.self,
+                      TrainReportCommand.self]
     )
 }
