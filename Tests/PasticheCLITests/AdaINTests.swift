@@ -21,6 +21,19 @@ final class AdaINTests: CLITestCase {
         if probe.status != 0 { try skipOrRequire("numpy missing for python3 (scripts/test.sh installs it)") }
     }
 
+    /// Random AdaIN weights in the authors' zip format (the script's seed), imported: the
+    /// model's path; the script's files and reference stay in `scratch/model-SEED`.
+    func importedModel(seed: Int) throws -> String {
+        try requireNumpy()
+        let dir = scratch + "/model-\(seed)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try python(["write", dir, "--seed", "\(seed)"])
+        let model = dir + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
+               withLibrary: false)
+        return model
+    }
+
     /// Both PyTorch formats import to exactly the arrays written into them, under Pastiche's
     /// names, and files of another shape or format are one line with nothing written.
     func testAuthorsFilesImportBitForBitInBothFormats() throws {
@@ -61,13 +74,9 @@ final class AdaINTests: CLITestCase {
     /// pooling, the crop back) and at α = 1 and 0.6, against the float64 reference: within 1e-4
     /// of the output's scale.
     func testForwardMatchesAnIndependentFloat64Reference() throws {
-        try requireNumpy()
-        let dir = scratch + "/model"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try python(["write", dir, "--seed", "5"])
-        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth",
-                "-o", dir + "/adain.safetensors"], withLibrary: false)
-        let network = AdaINNetwork(weights: try ModelWeights.load(path: dir + "/adain.safetensors"))
+        let model = try importedModel(seed: 5)
+        let dir = (model as NSString).deletingLastPathComponent
+        let network = AdaINNetwork(weights: try ModelWeights.load(path: model))
         let content = try ImageIO.read(path: CLI.repoRoot + "/docs/images/chelsea_cat.png").resized(width: 45, height: 30).tensor
         let style = try ImageIO.read(path: CLI.repoRoot + "/styles/s03_hokusai_great_wave.png").resized(width: 40, height: 28).tensor
         try Numpy.npy(content.array, shape: content.shape).write(to: URL(fileURLWithPath: scratch + "/content.npy"))
@@ -103,13 +112,7 @@ extension AdaINTests {
     /// statistics. A Ghiasi model with one of its styles, and `bench` (which times Ghiasi's
     /// networks), are one line each.
     func testAnAdaINModelPaintsThroughThePipeline() throws {
-        try requireNumpy()
-        let dir = scratch + "/model"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try python(["write", dir, "--seed", "7"])
-        let model = dir + "/adain.safetensors"
-        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
-               withLibrary: false)
+        let model = try importedModel(seed: 7)
         let (vangogh, hokusai, photo) = try styleAndPhoto()
         try ok(["embed", "add", "--model", model, vangogh, hokusai])
         let record = try show("vangogh")
@@ -166,13 +169,7 @@ extension AdaINTests {
     /// `train adain` through the binary: steps with --json, a resumed run continues, the model
     /// paints; bad input is one line with nothing written.
     func testTrainAdaINRunsResumesAndRefusesBadInput() throws {
-        try requireNumpy()
-        let dir = scratch + "/model"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try python(["write", dir, "--seed", "11"])
-        let model = dir + "/adain.safetensors"
-        try ok(["model", "import", "--adain-encoder", dir + "/vgg_normalised.pth", "--adain-decoder", dir + "/decoder.pth", "-o", model],
-               withLibrary: false)
+        let model = try importedModel(seed: 11)
         let content = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/content"
         let styles = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/styles"
         let out = scratch + "/trained.safetensors", ckpt = scratch + "/ckpt"
