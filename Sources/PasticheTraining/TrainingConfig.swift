@@ -65,7 +65,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var transferWidth: Double = 1
     /// Transfer distillation: weight of the mean squared difference (pixels in [0, 1]) between
     /// the student's painting and the teacher's.
-    public var teacherWeight: Float = 1e4
+    public var teacherWeight: Float = 1000
     /// AdaIN: the weight of the μ/σ style loss (the content loss's is 1).
     public var adainStyleWeight: Float = 10
     /// Adam's inverse-time learning-rate decay (AdaIN: 5e-5, as the authors); 0: constant.

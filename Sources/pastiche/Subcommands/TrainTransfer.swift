@@ -44,7 +44,7 @@ struct TrainTransferCommand: ParsableCommand {
     @Option(help: "Folder (or pack) of style images: the styles of an N-style network (at least 2), or with --width the styles to distil on.")
     var styles: String?
     @Option(help: "Distil a narrower arbitrary-style network: its channel multiplier (0.5 or 0.75).") var width: Double?
-    @Option(name: .customLong("teacher-weight"), help: "With --width: weight of the squared difference to the teacher's painting (default 1e4).")
+    @Option(name: .customLong("teacher-weight"), help: "With --width: weight of the squared difference to the teacher's painting (default 1000).")
     var teacherWeight: Float?
     @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
