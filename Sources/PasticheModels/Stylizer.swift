@@ -93,14 +93,10 @@ public final class Stylizer: @unchecked Sendable {
         }
         if case .adain(let network) = engine {
             // `moments` and `phase` are the transfer network's (video); AdaIN has no such layers.
-            let half = AdaINArchitecture.featureChannels
-            let mean = Tensor(shape: [1, half, 1, 1], values: Array(embedding[0..<half]))
-            let std = Tensor(shape: [1, half, 1, 1], values: Array(embedding[half...]))
-            let y = network.stylize(content.tensor, styleMean: mean, styleStd: std, alpha: alpha)
-            // The decoder has no output activation: clamp as the authors' save_image does.
-            for i in 0..<y.count { y.data[i] = min(max(y.data[i], 0), 1) }
+            let (mean, std) = Self.adainStatistics(embedding)
+            let painted = Self.adainImage(network.stylize(content.tensor, styleMean: mean, styleStd: std, alpha: alpha))
             progress?(1)
-            return RGBImage(tensor: y)
+            return painted
         }
         let e = Tensor(shape: [1, embedding.count, 1, 1], values: embedding)
         return RGBImage(tensor: transfer.run(content.tensor, style: transfer.styleParameters(e), progress: progress,
@@ -145,21 +141,17 @@ public final class Stylizer: @unchecked Sendable {
         let used = planes.indices.filter { planes[$0].contains { $0 != 0 } }
         if case .adain(let network) = engine {
             // Each region with its own statistics; the photo's own plane keeps its features.
-            let half = AdaINArchitecture.featureChannels
             let n = content.width * content.height
             let weights = Tensor(shape: [used.count, 1, content.height, content.width], zeroed: false)
             for (r, k) in used.enumerated() {
                 planes[k].withUnsafeBufferPointer { (weights.pointer + r * n).update(from: $0.baseAddress!, count: n) }
             }
             let regions: [(mean: Tensor, std: Tensor)?] = used.map { k in
-                guard k < styles.count else { return nil }
-                return (Tensor(shape: [1, half, 1, 1], values: Array(styles[k][0..<half])),
-                        Tensor(shape: [1, half, 1, 1], values: Array(styles[k][half...])))
+                k < styles.count ? Self.adainStatistics(styles[k]) : nil
             }
-            let y = network.stylize(content.tensor, regionStyles: regions, weights: weights)
-            for i in 0..<y.count { y.data[i] = min(max(y.data[i], 0), 1) }
+            let painted = Self.adainImage(network.stylize(content.tensor, regionStyles: regions, weights: weights))
             progress?(1)
-            return RGBImage(tensor: y)
+            return painted
         }
         let embeddings = used.map { embedding(ofPlane: $0) }
         let n = content.width * content.height
@@ -171,6 +163,22 @@ public final class Stylizer: @unchecked Sendable {
         let regions = TransferNetwork.RegionStyles(style: transfer.styleParameters(e), weights: weights)
         return RGBImage(tensor: transfer.run(content.tensor, regions: regions, progress: progress, moments: moments,
                                              phase: phase))
+    }
+}
+
+extension Stylizer {
+    /// An AdaIN embedding as the relu4_1 mean and std it holds, each [1, 512, 1, 1].
+    static func adainStatistics(_ embedding: Embedding) -> (mean: Tensor, std: Tensor) {
+        let half = AdaINArchitecture.featureChannels
+        return (Tensor(shape: [1, half, 1, 1], values: Array(embedding[0..<half])),
+                Tensor(shape: [1, half, 1, 1], values: Array(embedding[half...])))
+    }
+
+    /// The decoder's output as an image: it has no output activation, so it is clamped to
+    /// [0, 1] as the authors' save_image does.
+    static func adainImage(_ y: Tensor) -> RGBImage {
+        for i in 0..<y.count { y.data[i] = min(max(y.data[i], 0), 1) }
+        return RGBImage(tensor: y)
     }
 }
 

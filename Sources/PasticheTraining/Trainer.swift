@@ -77,10 +77,7 @@ public final class Trainer {
             let style = try ImageIO.read(path: config.styles)
             fixedEmbedding = Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1],
                                     values: Stylizer(weights: baseWeights).embedding(style: style))
-            for (name, shape) in TransferArchitecture.standard.parameters {
-                trainable.append((name, config.transferInit == .random
-                                    ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
-            }
+            trainable += Trainer.transferParameters(config.transferInit, from: baseWeights, rng: &rng)
             learnedStyles = []
         } else if config.mode == .nStyle {
             // Dumoulin et al.: the transfer network with one free embedding per style, each
@@ -88,10 +85,7 @@ public final class Trainer {
             // pretrained start paints every style as `stylize --style-image` does.
             fixedEmbedding = nil
             learnedStyles = try Trainer.initialLearnedStyles(path: config.styles, stylizer: Stylizer(weights: baseWeights))
-            for (name, shape) in TransferArchitecture.standard.parameters {
-                trainable.append((name, config.transferInit == .random
-                                    ? Trainer.initialTransferTensor(name: name, shape: shape, rng: &rng) : baseWeights[name].copy()))
-            }
+            trainable += Trainer.transferParameters(config.transferInit, from: baseWeights, rng: &rng)
             for (k, style) in learnedStyles.enumerated() {
                 trainable.append((Trainer.learnedEmbeddingName(k), Tensor(shape: [1, PredictorArchitecture.embeddingSize, 1, 1], values: style.embedding)))
             }
@@ -123,6 +117,13 @@ public final class Trainer {
         if config.learningRateDecay > 0 { adamConfig.learningRateDecay = config.learningRateDecay }
         adam = Adam(count: params.count, config: adamConfig)
         source = ParameterSource(trainable: params, frozen: frozen)
+    }
+
+    /// A per-style or N-style run's transfer network: the pretrained one's, or from scratch.
+    static func transferParameters(_ start: TransferInit, from weights: ModelWeights, rng: inout SplitMix64) -> [(String, Tensor)] {
+        TransferArchitecture.standard.parameters.map { name, shape in
+            (name, start == .random ? initialTransferTensor(name: name, shape: shape, rng: &rng) : weights[name].copy())
+        }
     }
 
     /// An N-style run's styles as they start (their names unique, their embeddings predicted):
