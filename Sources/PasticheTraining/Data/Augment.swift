@@ -16,6 +16,12 @@ public enum Augment {
         return img.cropped(x: x, y: y, width: size, height: size)
     }
 
+    /// AdaIN's training crop (naoto0804/pytorch-AdaIN: `Resize((512, 512))`, `RandomCrop(256)`):
+    /// the whole image squeezed or stretched to (2·size)², then a random size² crop.
+    public static func adainCrop(_ img: RGBImage, size: Int, rng: inout SplitMix64) -> RGBImage {
+        randomCrop(img.resized(width: 2 * size, height: 2 * size, filter: .bilinear), size: size, rng: &rng)
+    }
+
     /// Content: shortest side to a random length in [size, 1.25·size], random size² crop,
     /// random left-right flip.
     public static func contentCrop(_ img: RGBImage, size: Int, rng: inout SplitMix64) -> RGBImage {

@@ -24,15 +24,23 @@ public final class BatchSampler: @unchecked Sendable {
     public let size: Int
     public let seed: UInt64
     public let augmentStyles: Bool
+    /// AdaIN's crops (naoto0804/pytorch-AdaIN `train_transform`) for content and style alike:
+    /// resize to (2·size)², ignoring the aspect ratio, then a random size² crop.
+    public let adainCrops: Bool
     private var perms: [String: [Int]] = [:]
 
-    public init(content: ImageSet?, styles: ImageSet, batch: Int, size: Int, seed: UInt64, augmentStyles: Bool = true) {
+    public init(content: ImageSet?, styles: ImageSet, batch: Int, size: Int, seed: UInt64, augmentStyles: Bool = true,
+                adainCrops: Bool = false) {
         self.content = content; self.styles = styles
         self.batch = batch; self.size = size; self.seed = seed; self.augmentStyles = augmentStyles
+        self.adainCrops = adainCrops
     }
 
-    /// Shortest side the image sets need to keep (style crops come from up to 1.78 × size).
-    public static func cacheSide(size: Int) -> Int { size + size * 25 / 32 + 1 }
+    /// Shortest side the image sets need to keep (style crops come from up to 1.78 × size,
+    /// AdaIN's from 2 × size).
+    public static func cacheSide(size: Int, adainCrops: Bool = false) -> Int {
+        adainCrops ? 2 * size : size + size * 25 / 32 + 1
+    }
 
     private func index(_ set: ImageSet, stream: UInt64, sample k: Int) -> Int {
         let epoch = k / set.count
@@ -58,11 +66,13 @@ public final class BatchSampler: @unchecked Sendable {
             var g = SplitMix64.derived(seed, 3, UInt64(k))
             if let content, let c {
                 let ci = try content.image(index(content, stream: 1, sample: k))
-                copy(Augment.contentCrop(ci, size: size, rng: &g), into: c, index: b)
+                copy(adainCrops ? Augment.adainCrop(ci, size: size, rng: &g) : Augment.contentCrop(ci, size: size, rng: &g), into: c, index: b)
             }
             styleIndices.append(index(styles, stream: 2, sample: k))
             let si = try styles.image(styleIndices[b])
-            copy(augmentStyles ? Augment.style(si, size: size, rng: &g) : Augment.centre(si, size: size), into: s, index: b)
+            let styleCrop = adainCrops ? Augment.adainCrop(si, size: size, rng: &g)
+                : augmentStyles ? Augment.style(si, size: size, rng: &g) : Augment.centre(si, size: size)
+            copy(styleCrop, into: s, index: b)
         }
         return Batch(step: step, content: c, style: s, styleIndices: styleIndices)
     }

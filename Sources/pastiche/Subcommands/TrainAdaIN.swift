@@ -14,7 +14,8 @@ struct TrainAdaINCommand: ParsableCommand {
             encodes its painting again: content MSE at relu4_1 against AdaIN's target, plus \
             --style-weight × the MSE of the mean and standard deviation at relu1_1 … relu4_1. \
             Defaults as naoto0804/pytorch-AdaIN: style weight 10, learning rate 1e-4 with \
-            inverse-time decay 5e-5, batch 8. The decoder starts from the model's (--init \
+            inverse-time decay 5e-5, batch 8, and each photo and style resized to (2·--size)² \
+            then cropped at random to --size² (256 of 512). The decoder starts from the model's (--init \
             pretrained) or at random (--init random); the encoder is never changed. Docs: \
             docs/adain.md.
             """
@@ -53,7 +54,7 @@ struct TrainAdaINCommand: ParsableCommand {
         if training.lr == nil { config.learningRate = 1e-4 }
         config.learningRateDecay = lrDecay ?? 5e-5
         if let styleWeight { config.adainStyleWeight = styleWeight }
-        // Style crops as content crops are taken, not Magenta's style augmentation.
+        // AdaIN's crops for both sets (the sampler's adainCrops), not Magenta's style augmentation.
         config.augmentStyles = false
         try training.run(try Trainer(config: config, communicator: communicator))
     }
