@@ -135,6 +135,11 @@ extension AdaINTests {
         try ok(["blend", "--model", model, "--styles", "vangogh,hokusai", "--weights", "1,3", photo, "-o", scratch + "/mix.png",
                 "--save-as", "mix"])
         XCTAssertTrue(try decode(scratch + "/mix.png").pixels == (try painted(["--style", "mix"])), "a stored blend paints as the blend")
+        // The banded path: every layer in bands of --tile rows over the whole image, statistics
+        // over the whole image, so the band height changes nothing but summation order.
+        let banded = try painted(["--style", "vangogh", "--tile", "3", "--stroke-scale", "native"])
+        let whole = try painted(["--style", "vangogh", "--stroke-scale", "native"])
+        XCTAssertLessThanOrEqual(zip(banded, whole).map { abs($0 - $1) }.max()!, 1.0 / 255, "--tile 3 paints as one band per layer")
         let preserved = try painted(["--style", "vangogh", "--preserve-color"])
         XCTAssertTrue(preserved != byName, "colour preservation changes the painting")
 
@@ -176,6 +181,17 @@ extension AdaINTests {
         let run = try ok(["train", "adain", "--model", model, "--content", content, "--styles", styles, "--steps", "2", "--batch", "2",
                           "--size", "32", "--json", "-o", out, "--checkpoint-dir", ckpt, "--checkpoint-every", "1"], withLibrary: false)
         XCTAssertEqual(run.stdoutText.split(separator: "\n").count, 2)
+        // `train export`: a checkpoint's model is what -o got at that step, bit for bit, and the
+        // run's log and checkpoints are left as they are.
+        let log = try String(contentsOfFile: ckpt + "/train.jsonl", encoding: .utf8)
+        try ok(["train", "export", ckpt + "/checkpoint-00000002.safetensors", "-o", scratch + "/step2.safetensors"], withLibrary: false)
+        try ok(["train", "export", ckpt + "/checkpoint-00000001.safetensors", "-o", scratch + "/step1.safetensors"], withLibrary: false)
+        let written = try ModelWeights.load(path: out), exported = try ModelWeights.load(path: scratch + "/step2.safetensors")
+        XCTAssertEqual(Set(written.tensors.keys), Set(exported.tensors.keys))
+        for (name, t) in written.tensors { XCTAssertTrue(t.array.map(\.bitPattern) == exported[name].array.map(\.bitPattern), name) }
+        XCTAssertEqual(exported.metadata["trained_steps"], "2")
+        XCTAssertEqual(try ModelWeights.load(path: scratch + "/step1.safetensors").metadata["trained_steps"], "1")
+        XCTAssertEqual(try String(contentsOfFile: ckpt + "/train.jsonl", encoding: .utf8), log, "the log is not cut back")
         try ok(["train", "adain", "--resume", ckpt + "/checkpoint-00000002.safetensors", "--steps", "3"], withLibrary: false)
         XCTAssertEqual(try ModelWeights.load(path: out).metadata["trained_steps"], "3")
         let (vangogh, _, photo) = try styleAndPhoto()
@@ -189,6 +205,11 @@ extension AdaINTests {
             (["train", "adain", "--model", model, "--content", content, "--styles", styles, "--style-weight", "-1", "-o", never], "--style-weight"),
             (["train", "transfer", "--resume", ckpt + "/checkpoint-00000002.safetensors"], "train adain"),
             (["train", "adain", "--model", model, "--content", content, "--styles", styles, "-o", model], "is the input"),
+            (["train", "export", model, "-o", never], "not a Pastiche training checkpoint"),
+            (["train", "export", scratch + "/nothing", "-o", never], "no such file"),
+            (["train", "export", ckpt + "/checkpoint-00000001.safetensors", "-o", ckpt + "/checkpoint-00000001.safetensors"], "is the input"),
+            (["train", "adain", "--resume", ckpt + "/checkpoint-00000002.safetensors", "--lr-decay", "0"], "cannot change a resumed run"),
+            (["train", "transfer", "--style-image", styles, "--content", content, "--lr-decay", "-1", "-o", never], "--lr-decay"),
         ]
         for (args, expected) in cases {
             let line = try fails(args, withLibrary: false)

@@ -10,6 +10,8 @@ struct TrainingRunOptions: ParsableArguments {
     @Option(help: "Images per step (default 8).") var batch: Int?
     @Option(help: "Crop size in pixels, a multiple of 4 (default 256).") var size: Int?
     @Option(help: "Adam learning rate (default 1e-3).") var lr: Float?
+    @Option(name: .customLong("lr-decay"), help: "Inverse-time learning-rate decay: step k uses lr / (1 + decay·(k − 1)) (default 0, train adain 5e-5).")
+    var lrDecay: Float?
     @Option(help: "Clip the gradient to this global L2 norm.") var clip: Float?
     @Option(help: "Random seed: same seed, same data and run (default 0).") var seed: UInt64?
     @Flag(name: .customLong("no-augment"), help: "Centre-crop style images instead of Magenta's augmentation.")
@@ -24,7 +26,7 @@ struct TrainingRunOptions: ParsableArguments {
 
     /// The flags a resumed run cannot change (its checkpoint holds them), with whether each is set.
     var fixedFlags: [(String, Bool)] {
-        [("--batch", batch != nil), ("--size", size != nil), ("--lr", lr != nil), ("--clip", clip != nil),
+        [("--batch", batch != nil), ("--size", size != nil), ("--lr", lr != nil), ("--lr-decay", lrDecay != nil), ("--clip", clip != nil),
          ("--seed", seed != nil), ("--no-augment", noAugment), ("-o", output != nil),
          ("--checkpoint-dir", checkpointDir != nil), ("--checkpoint-every", checkpointEvery != nil)]
     }
@@ -60,6 +62,7 @@ struct TrainingRunOptions: ParsableArguments {
             do { try TrainingConfig.checkBatch(batch ?? 8, splitsOver: ranks) } catch { throw ValidationError("\(error)") }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        if let lrDecay, !(lrDecay >= 0 && lrDecay.isFinite) { throw ValidationError("--lr-decay must be a non-negative number") }
         if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number") }
     }
 
@@ -69,6 +72,7 @@ struct TrainingRunOptions: ParsableArguments {
         config.batch = batch ?? 8
         config.size = size ?? 256
         config.learningRate = lr ?? 1e-3
+        config.learningRateDecay = lrDecay ?? 0
         config.clipNorm = clip
         config.seed = seed ?? 0
         config.augmentStyles = !noAugment

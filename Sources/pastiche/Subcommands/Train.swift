@@ -12,6 +12,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the style predictor, transfer networks (one style, N styles, narrower) or AdaIN's decoder on your own images.",
         subcommands: [TrainPredictorCommand.self, TrainDistillCommand.self, TrainTransferCommand.self, TrainAdaINCommand.self,
+                      TrainExportCommand.self,
                       TrainReportCommand.self]
     )
 }

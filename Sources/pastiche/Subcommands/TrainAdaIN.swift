@@ -25,18 +25,16 @@ struct TrainAdaINCommand: ParsableCommand {
     @Option(help: "Folder of style images (or a pack).") var styles: String?
     @Option(name: .customLong("init"), help: "Starting decoder: pretrained (the model's, default) or random.") var initMode: TransferInit?
     @Option(name: .customLong("style-weight"), help: "Weight of the mean/std style loss (default 10).") var styleWeight: Float?
-    @Option(name: .customLong("lr-decay"), help: "Inverse-time learning-rate decay: lr / (1 + decay·step) (default 5e-5).") var lrDecay: Float?
     @OptionGroup var training: TrainingRunOptions
     @Option(help: "The AdaIN model (safetensors) whose encoder is the loss network.") var model: String?
 
     func validate() throws {
         let modeFlags: [(String, Bool)] = [
             ("--content", content != nil), ("--styles", styles != nil), ("--init", initMode != nil),
-            ("--style-weight", styleWeight != nil), ("--lr-decay", lrDecay != nil), ("--model", model != nil),
+            ("--style-weight", styleWeight != nil), ("--model", model != nil),
         ]
         try training.validate(modeFlags: modeFlags)
         if let styleWeight, !(styleWeight >= 0 && styleWeight.isFinite) { throw ValidationError("--style-weight must be a non-negative number") }
-        if let lrDecay, !(lrDecay >= 0 && lrDecay.isFinite) { throw ValidationError("--lr-decay must be a non-negative number") }
         guard training.resume == nil else { return }
         guard let model else { throw ValidationError("give --model ADAIN.safetensors: its encoder is the loss network (`pastiche model import --adain-encoder … --adain-decoder …`)") }
         guard content != nil, let styles else { throw ValidationError("give --content DIR and --styles DIR, the photos and styles to train on") }
@@ -52,7 +50,7 @@ struct TrainAdaINCommand: ParsableCommand {
         training.apply(to: &config)
         // The authors' defaults where the flags are not given.
         if training.lr == nil { config.learningRate = 1e-4 }
-        config.learningRateDecay = lrDecay ?? 5e-5
+        if training.lrDecay == nil { config.learningRateDecay = 5e-5 }
         if let styleWeight { config.adainStyleWeight = styleWeight }
         // AdaIN's crops for both sets (the sampler's adainCrops), not Magenta's style augmentation.
         config.augmentStyles = false
