@@ -53,7 +53,7 @@ def training(argv):
             run(args.binary, "stylize", "--model", model, *extra, photo, "--max-size", args.max_size, "-o", out)
             cells.append(fit(out, h))
         rows.append(cells)
-        labels.append(None if style else "α = 0: reconstruction")
+        labels.append(None if style else "alpha = 0: reconstruction")
     label_h, gap = 22, 6
     widths = [max(r[c].size[0] for r in rows) for c in range(len(rows[0]))]
     sheet = Image.new("RGB", (sum(widths) + gap * (len(widths) - 1), label_h + len(rows) * (h + gap) - gap), "white")
@@ -99,7 +99,7 @@ def controls(argv):
     mask.save(left)
     Image.eval(mask, lambda v: 255 - v).save(right)
     rows = [
-        [("photo", photo)] + [(f"α = {a}", paint(f"a{a}", "--style-image", sa, "--strength", a)) for a in ("0", "0.25", "0.5", "1")],
+        [("photo", photo)] + [(f"alpha = {a}", paint(f"a{a}", "--style-image", sa, "--strength", a)) for a in ("0", "0.25", "0.5", "1")],
         [("style A", sa), ("style B", sb),
          ("blend A:B = 1:1", paint("blend", "--styles", f"{sa},{sb}", "--weights", "1,1", command="blend")),
          ("A, --preserve-color", paint("colour", "--style-image", sa, "--preserve-color")),
