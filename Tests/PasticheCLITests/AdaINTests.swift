@@ -283,3 +283,56 @@ extension AdaINTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }
+
+extension AdaINTests {
+    /// AdaIN styles beside a Ghiasi style in one library: `interpolate` walks between two
+    /// AdaIN styles, `embed nearest` compares only styles of the same model, `embed sheet
+    /// --photo` paints the model's own styles and says what it left out, the NPZ export keeps
+    /// both kinds, and the studio served with the AdaIN model renders its styles exactly as
+    /// `stylize` and refuses the Ghiasi one in a 4xx naming the mismatch.
+    func testAdaINStylesInTheSheetTheStudioAndInterpolate() throws {
+        let model = try importedModel(seed: 5)
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", "--model", model, vangogh, hokusai])
+        // A Ghiasi style of other pixels (the same image embedded by both would stand in for each other).
+        let ghiasiStyle = try noiseImages(count: 1, in: scratch + "/noise", prefix: "ghiasi", seed: 4)[0]
+        try ok(["embed", "add", "--name", "ghiasi", ghiasiStyle])
+
+        let strip = scratch + "/strip.png"
+        try ok(["interpolate", "--model", model, "--from", "vangogh", "--to", "hokusai", "--steps", "3", "--max-size", "48", photo, "-o", strip])
+        let frames = try decode(strip)
+        try ok(["stylize", "--model", model, "--style", "vangogh", "--max-size", "48", photo, "-o", scratch + "/v.png"])
+        let v = try decode(scratch + "/v.png")
+        XCTAssertEqual(frames.width, 3 * v.width + 2 * 4, "three frames side by side, 4 px apart")
+        XCTAssertTrue(frames.cropped(x: 0, y: 0, width: v.width, height: v.height).pixels == v.pixels, "the first frame is the 'from' style")
+
+        let nearest = try ok(["embed", "nearest", "vangogh"]).stdoutText
+        XCTAssertTrue(nearest.contains("hokusai") && !nearest.contains("ghiasi"), nearest)
+
+        let sheet = scratch + "/sheet.png"
+        let made = try ok(["embed", "sheet", "--model", model, "--photo", photo, "-o", sheet])
+        XCTAssertTrue(made.stderr.contains("left out 1 style of other models"), made.stderr)
+        XCTAssertGreaterThan(try decode(sheet).width, 100)
+        let none = try fails(["embed", "sheet", "--model", model, "--photo", photo, "--tag", "nothing", "-o", scratch + "/none.png"])
+        XCTAssertTrue(none.contains("no styles tagged 'nothing'"), none)
+
+        let npz = scratch + "/styles.npz"
+        try ok(["embed", "export", "--format", "npz", npz])
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: npz)[.size] as? Int) ?? 0, 2 * 1024 * 4)
+
+        let studio = try StudioProcess(["--library", library, "--model", model], scratch: scratch)
+        let upload = try studio.request("POST", "/api/photos", body: Array(try Data(contentsOf: URL(fileURLWithPath: photo))))
+        let photoID = upload.object["photo"] as? String ?? ""
+        let listed = ((try studio.get("/api/styles").object["styles"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }
+        XCTAssertEqual(Set(listed), ["vangogh", "hokusai", "ghiasi"])
+        XCTAssertEqual(try studio.get("/api/map").status, 200)
+        let render = try studio.request("POST", "/api/render", json: ["photo": photoID, "styles": [["name": "hokusai", "weight": 1]], "max_size": 48])
+        XCTAssertEqual(render.status, 200, render.text)
+        try ok(["stylize", "--model", model, "--style", "hokusai", "--max-size", "48", photo, "-o", scratch + "/h.png"])
+        XCTAssertTrue(try ImageIO.decode(render.body, name: "render").pixels == (try decode(scratch + "/h.png")).pixels, "render = stylize")
+        let refused = try studio.request("POST", "/api/render", json: ["photo": photoID, "styles": [["name": "ghiasi", "weight": 1]], "max_size": 48])
+        XCTAssertEqual(refused.status / 100, 4, refused.text)
+        XCTAssertTrue(refused.text.contains("not by this model"), refused.text)
+        XCTAssertEqual(try studio.stop().status, 0)
+    }
+}

@@ -39,13 +39,23 @@ extension EmbedCommand {
         func run() throws {
             let lib = try StyleLibrary(path: library.path, readOnly: true)
             let scan = try lib.store.scan(tag: tag)
-            let records = scan.records
+            let stylizer = try photo.map { _ in try model.loadStylizer() }
+            // With a photo, the sheet shows the styles this model paints: a library holds the
+            // styles of several models (Ghiasi, AdaIN, N-style), each usable only with its own.
+            var records = scan.records
+            if let stylizer {
+                records = records.filter { stylizer.weights.owns(styleOf: $0.modelID) }
+                let others = scan.records.count - records.count
+                if records.isEmpty && others > 0 {
+                    throw StyleLibraryError("none of the library's \(others) style\(others == 1 ? "" : "s")\(tag.map { " tagged '\($0)'" } ?? "") belong to this model (\(stylizer.weights.styleOwnerID)); give the --model they were embedded with, or leave out --photo for thumbnails only")
+                }
+                if others > 0 { Terminal.note("left out \(others) style\(others == 1 ? "" : "s") of other models (give their --model to see them painted)") }
+            }
             let pages = (records.count + perPage - 1) / perPage
             if pages > 1 && output == "-" {
                 throw ValidationError("\(records.count) styles make \(pages) pages of \(perPage); give -o FILE.png (pages FILE-1.png, …), a larger --per-page or a --tag")
             }
             if records.isEmpty { throw StyleLibraryError("the library has no styles\(tag.map { " tagged '\($0)'" } ?? ""); add some with `pastiche embed add`") }
-            let stylizer = try photo.map { _ in try model.loadStylizer() }
             // The photo is stylized at cell resolution: the sheet is for browsing, not printing.
             let content = try photo.map { try ImageIO.read(path: $0).resizedToFit(maxSide: cell) }
             var entries: [ContactSheet.Entry] = []
