@@ -16,7 +16,8 @@ final class LibraryDamageTests: CLITestCase {
     }
 
     /// 24 styles; thumbnails from none to three pages, so records live on leaf pages and on
-    /// overflow runs, and the tree has branch pages.
+    /// overflow runs, and the tree has branch pages. Every fourth is an AdaIN style (1024
+    /// values, another model's), so salvage and verify see both record lengths.
     func makeLibrary(_ path: String, seed: UInt64 = 1) throws -> [String] {
         var rng = SplitMix64(seed: seed)
         let store = try StyleStore(path: path)
@@ -24,7 +25,8 @@ final class LibraryDamageTests: CLITestCase {
         for i in 0..<24 {
             let thumbnail = (0..<(i * 523 % 12_000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let name = String(format: "style-%02d", i)
-            let r = StyleRecord(name: name, embedding: (0..<100).map { _ in rng.normal() }, modelID: "model-a",
+            let adain = i % 4 == 1
+            let r = StyleRecord(name: name, embedding: (0..<(adain ? 1024 : 100)).map { _ in rng.normal() }, modelID: adain ? "model-adain" : "model-a",
                                 pixelHash: String(format: "%016llx", rng.next()), sourceFile: "s\(i).png",
                                 tags: i % 3 == 0 ? ["third"] : [], thumbnail: thumbnail)
             try store.insert(r, uniquifyName: false)
@@ -60,7 +62,7 @@ final class LibraryDamageTests: CLITestCase {
         // The cases (8192, 12288, half) and a cut at every fourth page, plus odd sizes.
         var cuts = Set([0, 100, 4096, 8192, 12288, size / 2, size - 1, size - pageSize])
         for p in stride(from: 2, to: size / pageSize, by: 4) { cuts.insert(p * pageSize) }
-        var salvagedAny = false
+        var salvagedAny = false, salvagedAdaIN = false
         for cut in cuts.sorted() {
             let damaged = scratch + "/cut-\(cut)"
             try copyLibrary(original, damaged)
@@ -83,11 +85,19 @@ final class LibraryDamageTests: CLITestCase {
                 let got = Set(try (JSONSerialization.jsonObject(with: listed.stdout) as! [[String: Any]]).map { $0["name"] as! String })
                 XCTAssertEqual(got, intact, "cut at \(cut)")
                 salvagedAny = salvagedAny || !got.isEmpty
+                // Each salvaged record is the original, embedding length and values included.
+                let before = try StyleStore(path: original, readOnly: true), after = try StyleStore(path: out, readOnly: true)
+                for name in got {
+                    let a = try before.get(name), b = try after.get(name)
+                    XCTAssertTrue(a.embedding.map(\.bitPattern) == b.embedding.map(\.bitPattern) && a.modelID == b.modelID, "cut at \(cut): \(name)")
+                }
+                salvagedAdaIN = salvagedAdaIN || got.contains { (try? after.get($0).embedding.count) == 1024 }
             } else {
                 XCTAssertTrue(intact.isEmpty, "cut at \(cut): salvage failed but \(intact.count) records were intact")
             }
         }
         XCTAssertTrue(salvagedAny, "some cut leaves records to salvage")
+        XCTAssertTrue(salvagedAdaIN, "some cut leaves an AdaIN record (1024 values) to salvage")
 
         // Everything after the meta pages overwritten with 0xFF.
         let ff = scratch + "/ff"
@@ -155,7 +165,7 @@ final class LibraryDamageTests: CLITestCase {
         let names = try makeLibrary(lib)
         do {
             let store = try StyleStore(path: lib)
-            var short = try store.get("style-05")
+            var short = try store.get("style-04")
             short.name = "short-embedding"
             short.embedding = Array(short.embedding.prefix(99))
             short.pixelHash = "feedfeedfeedfeed"
