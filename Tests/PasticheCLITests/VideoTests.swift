@@ -108,6 +108,33 @@ final class VideoTests: CLITestCase {
         }
     }
 
+    /// An AdaIN model (issue 33) paints video as it paints photos: at stability 0 each frame is
+    /// `stylize --model` of the decoded frame bit for bit, and the default stability runs too.
+    func testAnAdaINModelPaintsVideoAsStylize() throws {
+        let vgg = CLI.home.vgg19Model
+        guard FileManager.default.fileExists(atPath: vgg) else { try skipOrRequire("no VGG-19 at \(vgg); run `pastiche model fetch`"); return }
+        let model = scratch + "/adain.safetensors"
+        try ok(["model", "import", "--adain-encoder", vgg, "--calibration", CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/content",
+                "-o", model], withLibrary: false)
+        let (_, hokusai, _) = try styleAndPhoto()
+        let clip = try panClip("pan.mp4", frames: 3, step: 3)
+        let decoded = scratch + "/decoded"
+        try FileManager.default.createDirectory(atPath: decoded, withIntermediateDirectories: true)
+        try tool("ffmpeg", ["-v", "error", "-i", clip, "-fps_mode", "passthrough", decoded + "/f%03d.png"])
+        try ok(["video", clip, "-o", scratch + "/frames/", "--model", model, "--style-image", hokusai, "--stability", "0"])
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: scratch + "/frames").sorted()
+        XCTAssertEqual(outputs.count, 3)
+        try ok(["stylize", "--model", model, "--style-image", hokusai, decoded + "/f001.png", decoded + "/f002.png", decoded + "/f003.png",
+                "-o", scratch + "/stylized/"])
+        for i in 1...3 {
+            let v = try decode(scratch + "/frames/" + outputs[i - 1])
+            XCTAssertTrue(v.pixels == (try decode(scratch + String(format: "/stylized/f%03d.png", i))).pixels, "frame \(i)")
+            XCTAssertTrue(v.pixels != (try decode(decoded + String(format: "/f%03d.png", i))).pixels, "frame \(i) is painted")
+        }
+        let r = try json(try ok(["video", clip, "-o", scratch + "/out.mp4", "--model", model, "--style-image", hokusai, "--json"])) as? [String: Any]
+        XCTAssertEqual(r?["frames"] as? Int, 3)
+    }
+
     /// A static mask (issue 19): at stability 0 each frame is `stylize --mask` of the decoded
     /// frame bit for bit; with stability the masked clip still runs, and a white mask changes
     /// nothing against no mask.
