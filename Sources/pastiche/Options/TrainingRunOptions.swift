@@ -91,10 +91,19 @@ struct TrainingRunOptions: ParsableArguments {
             throw ValidationError("--resume \(resume) is a checkpoint of `\(commands[config.mode]!)`; resume it with that command")
         }
         if let steps { config.steps = steps }
+        try Self.requireStartingModel(of: config, checkpoint: resume)
         let trainer = try Trainer(config: config, communicator: communicator)
         try trainer.loadCheckpoint(resume)
         Terminal.note("resuming at step \(trainer.step) of \(config.steps) from \(resume)")
         return trainer
+    }
+
+    /// A checkpoint names the model its run started from by the path the run was given; from
+    /// another directory a relative one does not resolve, which deserves its own line.
+    static func requireStartingModel(of config: TrainingConfig, checkpoint: String) throws {
+        if !FileManager.default.fileExists(atPath: config.model) {
+            throw ValidationError("\(checkpoint) is a run that started from \(config.model), which is not found from here; run this where the run was started (or where that path resolves)")
+        }
     }
 
     /// Runs to the end: a progress line on a TTY, one JSON object per step with --json.

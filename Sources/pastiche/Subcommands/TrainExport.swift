@@ -28,6 +28,7 @@ struct TrainExportCommand: ParsableCommand {
 
     func run() throws {
         let config = try Trainer.readCheckpointConfig(checkpoint)
+        try TrainingRunOptions.requireStartingModel(of: config, checkpoint: checkpoint)
         try refuseOverwritingInputs(output: output, inputs: [config.model])
         let trainer = try Trainer(config: config)
         try trainer.loadCheckpoint(checkpoint)
