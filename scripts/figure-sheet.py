@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-"""AdaIN's figures for docs/adain.md, painted by the Pastiche binary.
+"""Figures of several models side by side, painted by the Pastiche binary.
 
-`training` (docs/images/adain-training.jpg): a `train adain` run at several points. One row per
-(photo, style) pair, painted by each given model (`train export` makes one from a checkpoint),
-then a row of the first photo at --strength 0 (α = 0: the decoder's reconstruction of the
-photo's own features, how well it has learned to invert the encoder).
+`models`: one row per (photo, style) pair, one column per model (`stylize --model M
+--style-image S`), each column titled with its label. With --reconstruction, a last row of the
+first photo at --strength 0 (for AdaIN, α = 0: the decoder's reconstruction of the photo's own
+features, how well it has learned to invert the encoder). docs/images/adain-training.jpg (a
+`train adain` run at several points; `train export` makes a model of a checkpoint) and
+docs/images/narrow-transfer.jpg (the teacher and narrower students):
 
-    scripts/adain-figure.py training --binary .build/release/pastiche \\
-        --point 100:step100.safetensors --point 600:step600.safetensors \\
-        --pair photo.jpg:style.png [--pair …] [--out docs/images/adain-training.jpg]
+    scripts/figure-sheet.py models --binary .build/release/pastiche \\
+        --point "step 100:step100.safetensors" --point "step 600:step600.safetensors" \\
+        --pair photo.jpg:style.png [--pair …] [--reconstruction] [--out sheet.jpg]
 
 `controls` (docs/images/adain-controls.jpg): what AdaIN's controls do with one model on one
 photo. Row 1: the photo, then α (`--strength`) at 0, 0.25, 0.5 and 1 with style A. Row 2: styles
 A and B, their 1:1 blend (the authors' interpolation), A with `--preserve-color`, and A | B by
 a left/right mask pair (each half with its own statistics).
 
-    scripts/adain-figure.py controls --binary .build/release/pastiche --model adain.safetensors \\
+    scripts/figure-sheet.py controls --binary .build/release/pastiche --model adain.safetensors \\
         --photo photo.jpg --style-a a.png --style-b b.png [--out docs/images/adain-controls.jpg]
 """
 import argparse, os, subprocess, sys, tempfile
@@ -31,23 +33,24 @@ def fit(path, h):
     return im.resize((round(im.size[0] * h / im.size[1]), h), Image.LANCZOS)
 
 
-def training(argv):
-    ap = argparse.ArgumentParser(prog="adain-figure.py training")
+def models(argv):
+    ap = argparse.ArgumentParser(prog="figure-sheet.py models")
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--point", action="append", required=True, help="STEP:MODEL")
+    ap.add_argument("--point", action="append", required=True, help="LABEL:MODEL")
+    ap.add_argument("--reconstruction", action="store_true", help="add a row of the first photo at --strength 0")
     ap.add_argument("--pair", action="append", required=True, help="PHOTO:STYLE")
-    ap.add_argument("--out", default="docs/images/adain-training.jpg")
+    ap.add_argument("--out", required=True)
     ap.add_argument("--height", type=int, default=180)
     ap.add_argument("--max-size", default="384")
     args = ap.parse_args(argv)
-    work = tempfile.mkdtemp(prefix="adain-figure-")
+    work = tempfile.mkdtemp(prefix="figure-sheet-")
     points = [p.split(":", 1) for p in args.point]
     pairs = [p.split(":", 1) for p in args.pair]
     h = args.height
     rows, labels = [], []
-    for r, (photo, style) in enumerate(pairs + [(pairs[0][0], None)]):
+    for r, (photo, style) in enumerate(pairs + ([(pairs[0][0], None)] if args.reconstruction else [])):
         cells = [fit(photo, h), fit(style, h) if style else Image.new("RGB", (h, h), "white")]
-        for k, (step, model) in enumerate(points):
+        for k, (_, model) in enumerate(points):
             out = os.path.join(work, f"r{r}-{k}.png")
             extra = ["--style-image", style] if style else ["--style-image", photo, "--strength", "0"]
             run(args.binary, "stylize", "--model", model, *extra, photo, "--max-size", args.max_size, "-o", out)
@@ -58,7 +61,7 @@ def training(argv):
     widths = [max(r[c].size[0] for r in rows) for c in range(len(rows[0]))]
     sheet = Image.new("RGB", (sum(widths) + gap * (len(widths) - 1), label_h + len(rows) * (h + gap) - gap), "white")
     draw = ImageDraw.Draw(sheet)
-    titles = ["photo", "style"] + [f"step {s}" for s, _ in points]
+    titles = ["photo", "style"] + [label for label, _ in points]
     x = 0
     for c, w in enumerate(widths):
         draw.text((x + 4, 4), titles[c], fill="black")
@@ -69,12 +72,12 @@ def training(argv):
         if label:
             draw.text((widths[0] + gap + 4, label_h + r * (h + gap) + 4), label, fill="black")
     sheet.save(args.out, quality=88)
-    print(f"wrote {args.out}: {len(rows)} rows × {len(points)} points")
+    print(f"wrote {args.out}: {len(rows)} rows × {len(points)} models")
 
 
 
 def controls(argv):
-    ap = argparse.ArgumentParser(prog="adain-figure.py controls")
+    ap = argparse.ArgumentParser(prog="figure-sheet.py controls")
     ap.add_argument("--binary", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--photo", required=True)
@@ -124,7 +127,7 @@ def controls(argv):
 
 
 if __name__ == "__main__":
-    figures = {"training": training, "controls": controls}
+    figures = {"models": models, "controls": controls}
     if len(sys.argv) < 2 or sys.argv[1] not in figures:
-        sys.exit("usage: adain-figure.py training|controls …  (see the docstring)")
+        sys.exit("usage: figure-sheet.py models|controls …  (see the docstring)")
     figures[sys.argv[1]](sys.argv[2:])
