@@ -208,7 +208,10 @@ final class LibraryCLITests: CLITestCase {
         // process sees it), not after a fixed sleep: the kill lands mid-run on any machine.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && p.isRunning {
-            if let count = try? list().count, count >= 3 { break }
+            // A probe without assertions: before embed add has created the library, a listing
+            // fails, and that is not this test's failure.
+            let probe = try pastiche(["embed", "list", "--json"])
+            if probe.status == 0, let listed = try? JSONSerialization.jsonObject(with: probe.stdout) as? [Any], listed.count >= 3 { break }
             usleep(20_000)
         }
         XCTAssertTrue(p.isRunning, "embed add still working when killed")
