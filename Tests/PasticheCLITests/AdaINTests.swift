@@ -63,10 +63,7 @@ final class AdaINTests: CLITestCase {
             (["--adain-encoder", zip + "/vgg_normalised.pth", "--adain-decoder", zip + "/reference.safetensors"], "torch"),
             (["--adain-encoder", zip + "/vgg_normalised.pth"], "--adain-decoder"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(["model", "import"] + args + ["-o", never], withLibrary: false)
-            XCTAssertTrue(line.contains(expected), "\(args): \(line)")
-        }
+        try assertEachFails(cases.map { (["model", "import"] + $0.0 + ["-o", never], $0.1) }, withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 
@@ -162,10 +159,7 @@ extension AdaINTests {
             (["stylize", "--style", "vangogh", photo, "-o", scratch + "/x.png"], "embed its image again"),
             (["bench", "--model", model], "AdaIN"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: args[0] == "stylize")
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { $0[0] == "stylize" })
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/x.png"))
     }
 }
@@ -211,10 +205,7 @@ extension AdaINTests {
             (["train", "adain", "--resume", ckpt + "/checkpoint-00000002.safetensors", "--lr-decay", "0"], "cannot change a resumed run"),
             (["train", "transfer", "--style-image", styles, "--content", content, "--lr-decay", "-1", "-o", never], "--lr-decay"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: false)
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }
@@ -276,10 +267,7 @@ extension AdaINTests {
             (["model", "import", "--adain-encoder", vgg, "--calibration", scratch + "/none", "-o", never], "no such file"),
             (["model", "import", "--adain-encoder", vgg, "--calibration", empty, "-o", never], "no JPEG or PNG"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: false)
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 }

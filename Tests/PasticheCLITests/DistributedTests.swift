@@ -72,6 +72,22 @@ final class DistributedTests: CLITestCase {
             + (checkpoints.map { ["--checkpoint-dir", $0, "--checkpoint-every", "\(every)"] } ?? [])
     }
 
+    /// One training command (`arguments(output, run)`, run "single" or "two") as one process and
+    /// as two MPI ranks with --distributed: `steps` logged steps, rank 0's losses equal to the
+    /// one process's, and the `prefix` weights of the two models equal bit for bit.
+    @discardableResult
+    func assertTwoRanksTrainAsOneProcess(name: String, steps: Int, prefix: String,
+                                         _ arguments: (_ output: String, _ run: String) -> [String],
+                                         file: StaticString = #filePath, line: UInt = #line) throws -> (single: String, two: String) {
+        let single = scratch + "/\(name)-single.safetensors", two = scratch + "/\(name)-two.safetensors"
+        let plain = try ok(arguments(single, "single"), withLibrary: false, file: file, line: line)
+        let parallel = try mpiOK(2, arguments(two, "two") + ["--distributed"], file: file, line: line)
+        XCTAssertEqual(stepTotals(plain).count, steps, file: file, line: line)
+        XCTAssertEqual(stepTotals(plain), stepTotals(parallel), "rank 0's losses are one process's", file: file, line: line)
+        XCTAssertEqual(try relativeDifference(single, two, prefix: prefix), 0, "the same \(prefix)* weights, bit for bit", file: file, line: line)
+        return (single, two)
+    }
+
     func stepTotals(_ r: CLIResult) -> [Double] {
         r.stdoutText.split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["total"] as? Double
@@ -133,12 +149,7 @@ final class DistributedTests: CLITestCase {
             ["train", "transfer", "--style-image", style, "--content", data.content, "--steps", "3", "--batch", "4",
              "--size", "64", "--seed", "7", "-o", output, "--json"]
         }
-        let single = scratch + "/transfer-single.safetensors", two = scratch + "/transfer-two.safetensors"
-        let plain = try ok(arguments(single), withLibrary: false)
-        let r = try mpiOK(2, arguments(two) + ["--distributed"])
-        XCTAssertEqual(stepTotals(plain).count, 3)
-        XCTAssertEqual(stepTotals(plain), stepTotals(r), "rank 0's losses are one process's")
-        XCTAssertEqual(try relativeDifference(single, two, prefix: "transfer."), 0, "the same transfer weights, bit for bit")
+        try assertTwoRanksTrainAsOneProcess(name: "transfer", steps: 3, prefix: "transfer.") { output, _ in arguments(output) }
     }
 
     /// `train transfer --styles` (an N-style network) under mpirun: the same losses, transfer
@@ -149,12 +160,9 @@ final class DistributedTests: CLITestCase {
             ["train", "transfer", "--styles", data.styles, "--content", data.content, "--steps", "3", "--batch", "4",
              "--size", "64", "--seed", "7", "-o", output, "--json", "--library", library]
         }
-        let single = scratch + "/n-single.safetensors", two = scratch + "/n-two.safetensors"
-        let plain = try ok(arguments(single, scratch + "/lib-single"), withLibrary: false)
-        let r = try mpiOK(2, arguments(two, scratch + "/lib-two") + ["--distributed"])
-        XCTAssertEqual(stepTotals(plain).count, 3)
-        XCTAssertEqual(stepTotals(plain), stepTotals(r), "rank 0's losses are one process's")
-        XCTAssertEqual(try relativeDifference(single, two, prefix: "transfer."), 0, "the same transfer weights, bit for bit")
+        let (single, two) = try assertTwoRanksTrainAsOneProcess(name: "n", steps: 3, prefix: "transfer.") { output, run in
+            arguments(output, scratch + "/lib-" + run)
+        }
         let a = try ModelWeights.load(path: single).learnedStyles, b = try ModelWeights.load(path: two).learnedStyles
         XCTAssertEqual(a.count, 2)
         XCTAssertEqual(a, b, "the same learned embeddings, bit for bit")
@@ -175,12 +183,7 @@ final class DistributedTests: CLITestCase {
             ["train", "adain", "--model", model, "--content", data.content, "--styles", data.styles, "--steps", "2", "--batch", "4",
              "--size", "32", "--seed", "5", "-o", output, "--json"]
         }
-        let single = scratch + "/adain-single.safetensors", two = scratch + "/adain-two.safetensors"
-        let plain = try ok(arguments(single), withLibrary: false)
-        let parallel = try mpiOK(2, arguments(two) + ["--distributed"])
-        XCTAssertEqual(stepTotals(plain).count, 2)
-        XCTAssertEqual(stepTotals(plain), stepTotals(parallel), "rank 0's losses are one process's")
-        XCTAssertEqual(try relativeDifference(single, two, prefix: "adain.decoder."), 0, "the same decoder, bit for bit")
+        try assertTwoRanksTrainAsOneProcess(name: "adain", steps: 2, prefix: "adain.decoder.") { output, _ in arguments(output) }
     }
 
     func testACheckpointOfTwoRanksResumesInOneProcess() throws {

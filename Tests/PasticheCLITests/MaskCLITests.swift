@@ -106,10 +106,7 @@ final class MaskCLITests: CLITestCase {
             (["stylize", "--style", "v", "--masks", "\(m),", photo], "comma-separated"),
             (["stylize", "--style", "v", "--mask", m, photo, "-o", m], "is the input"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args)
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases)
         XCTAssertEqual(try export(), before, "bad masks leave the library as it was")
         XCTAssertEqual(try decode(m).width, 96, "the mask named as -o is untouched")
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/o.png"))

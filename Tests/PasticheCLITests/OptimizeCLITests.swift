@@ -272,10 +272,7 @@ final class OptimizeCLITests: CLITestCase {
             (["optimize", photo, "--style-image", vangogh, "-o", o, "--init", text, "--iterations", "2",
               "--loss-network", vgg], "notes.txt"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: false)
-            XCTAssertTrue(line.contains(expected), "`\(args.joined(separator: " "))`: \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: o), "no output is written for a refused run")
         XCTAssertEqual(try [photo, vangogh, hokusai, iterNamed].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }, before)
     }

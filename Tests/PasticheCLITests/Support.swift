@@ -101,6 +101,15 @@ class CLITestCase: XCTestCase {
         return r.stderrLines.first ?? ""
     }
 
+    /// Each command of `cases` fails with one line (`fails`) that contains its expected text.
+    func assertEachFails(_ cases: [([String], String)], withLibrary: (_ args: [String]) -> Bool = { _ in true },
+                         file: StaticString = #filePath, line: UInt = #line) throws {
+        for (args, expected) in cases {
+            let got = try fails(args, withLibrary: withLibrary(args), file: file, line: line)
+            XCTAssertTrue(got.contains(expected), "`\(args.joined(separator: " "))`: \(got)", file: file, line: line)
+        }
+    }
+
     // MARK: Library views
 
     func json(_ r: CLIResult, file: StaticString = #filePath, line: UInt = #line) throws -> Any {

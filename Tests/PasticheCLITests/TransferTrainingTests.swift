@@ -84,10 +84,7 @@ final class TransferTrainingTests: CLITestCase {
             (["train", "transfer", "--style-image", vangogh, "--content", content, "--init", "bogus", "-o", never], "bogus"),
             (["train", "transfer", "--style-image", vangogh, "--content", content, "-o", vangogh], "is the input"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: false)
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
         XCTAssertEqual(try decode(hokusai).width, 300)
     }
@@ -161,10 +158,7 @@ final class TransferTrainingTests: CLITestCase {
             (["train", "transfer", "--styles", styles, "--teacher-weight", "5", "--content", content, "-o", never], "--width"),
             (["train", "predictor", "--resume", ckpt + "/checkpoint-00000001.safetensors"], "train transfer"),
         ]
-        for (args, expected) in cases {
-            let line = try fails(args, withLibrary: args[1] == "transfer")
-            XCTAssertTrue(line.contains(expected), "\(args.joined(separator: " ")): \(line)")
-        }
+        try assertEachFails(cases, withLibrary: { $0[1] == "transfer" })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 

@@ -124,13 +124,8 @@ final class AdaINTrainingTests: XCTestCase {
         c.mode = .adain
         c.transferInit = .random
         c.size = 32; c.batch = 2; c.steps = 30; c.seed = 2; c.learningRate = 1e-3; c.learningRateDecay = 5e-5; c.augmentStyles = false
-        let t = try Trainer(config: c)
-        let sampler = BatchSampler(content: try ImageSet(path: c.content!, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
-                                   batch: 2, size: 32, seed: 1, augmentStyles: false)
-        let fixed = try sampler.make(step: 0)
-        let before = t.lossValue(content: fixed.content, style: fixed.style).total
-        try t.run()
-        let after = t.lossValue(content: fixed.content, style: fixed.style).total
+        let (_, lossBefore, lossAfter) = try Trainer(config: c).fixedBatchLossAroundRun()
+        let before = lossBefore.total, after = lossAfter.total
         print("AdaIN fixed-batch loss: \(before) → \(after)")
         XCTAssertLessThan(after, 0.9 * before)
         let trained = try ModelWeights.load(path: c.output)

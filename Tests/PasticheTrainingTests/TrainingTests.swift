@@ -166,13 +166,8 @@ final class TrainingTests: XCTestCase {
         let dir = try temporaryDirectory("pastiche-train-loss")
         var c = smallConfig(model, dir: dir, steps: 25)
         c.checkpointEvery = 0; c.checkpointDir = nil; c.size = 48; c.batch = 4; c.learningRate = 3e-3
-        let t = try Trainer(config: c)
-        let sampler = BatchSampler(content: try ImageSet(path: c.content!, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
-                                   batch: 4, size: 48, seed: 1)
-        let fixed = try sampler.make(step: 0)
-        let before = t.lossValue(content: fixed.content, style: fixed.style).total
-        try t.run()
-        let after = t.lossValue(content: fixed.content, style: fixed.style).total
+        let (_, lossBefore, lossAfter) = try Trainer(config: c).fixedBatchLossAroundRun()
+        let before = lossBefore.total, after = lossAfter.total
         print("fixed-batch loss: \(before) → \(after)")
         XCTAssertLessThan(after, 0.9 * before)
     }
@@ -197,5 +192,19 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(min(try set.image(0).width, try set.image(0).height), 64)
         let folder = try ImageSet(path: fixtures + "/styles", maxSide: 64)
         XCTAssertEqual(set.names, folder.names.map { String($0.dropFirst(fixtures.count + 8)) })
+    }
+}
+
+extension Trainer {
+    /// The loss on one fixed batch of the run's own data (its crop size, batch and style
+    /// augmentation; sampler seed 1, step 0) before and after `run()`: how the short training
+    /// runs of these tests are judged.
+    func fixedBatchLossAroundRun() throws -> (batch: Batch, before: StepLoss, after: StepLoss) {
+        let sampler = BatchSampler(content: try ImageSet(path: config.content!, maxSide: 100), styles: try ImageSet(path: config.styles, maxSide: 100),
+                                   batch: config.batch, size: config.size, seed: 1, augmentStyles: config.augmentStyles)
+        let fixed = try sampler.make(step: 0)
+        let before = lossValue(content: fixed.content, style: fixed.style)
+        try run()
+        return (fixed, before, lossValue(content: fixed.content, style: fixed.style))
     }
 }

@@ -106,13 +106,7 @@ final class TransferModesTrainingTests: XCTestCase {
         narrow.transferWidth = 0.5
         for var c in [perStyle, narrow] {
             c.size = 32; c.batch = 4; c.steps = 20; c.seed = 5; c.learningRate = 3e-3; c.augmentStyles = false
-            let t = try Trainer(config: c)
-            let sampler = BatchSampler(content: try ImageSet(path: c.content!, maxSide: 100), styles: try ImageSet(path: c.styles, maxSide: 100),
-                                       batch: 4, size: 32, seed: 1, augmentStyles: false)
-            let fixed = try sampler.make(step: 0)
-            let before = t.lossValue(content: fixed.content, style: fixed.style)
-            try t.run()
-            let after = t.lossValue(content: fixed.content, style: fixed.style)
+            let (fixed, before, after) = try Trainer(config: c).fixedBatchLossAroundRun()
             print("\(c.mode.rawValue) fixed-batch loss: \(before.total) → \(after.total) (teacher \(before.teacher) → \(after.teacher))")
             XCTAssertLessThan(after.total, 0.9 * before.total, c.mode.rawValue)
             // The trained weights, through the fused inference forward and the training one.
