@@ -201,6 +201,33 @@ final class UsabilityTests: CLITestCase {
         XCTAssertTrue(convert.contains("exceeds the limit of 100 pixels; --max-pixels raises the limit"), convert)
     }
 
+    /// `-o` names the output on every command: the three whose output was a trailing argument
+    /// (`embed export`, `embed salvage`, `image convert`) take `-o` too, with the same result;
+    /// both forms at once, or neither, is one line.
+    func testDashOWritesTheOutputWhereATrailingArgumentDid() throws {
+        let (vangogh, hokusai, photo) = try styleAndPhoto()
+        try ok(["embed", "add", vangogh, hokusai])
+        try ok(["embed", "export", scratch + "/arg.json"])
+        try ok(["embed", "export", "-o", scratch + "/opt.json"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: scratch + "/arg.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: scratch + "/opt.json")))
+        XCTAssertEqual(try ok(["embed", "export", "-o", "-"]).stdout, try Data(contentsOf: URL(fileURLWithPath: scratch + "/arg.json")))
+        try ok(["embed", "export", "-o", scratch + "/opt.npz"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: scratch + "/opt.npz")).prefix(2), Data("PK".utf8), "a .npz name gives the NumPy zip")
+        try ok(["embed", "salvage", "-o", scratch + "/salvaged"])
+        XCTAssertEqual(try names(library: scratch + "/salvaged"), try names())
+        try ok(["image", "convert", photo, scratch + "/arg.png"], withLibrary: false)
+        try ok(["image", "convert", photo, "-o", scratch + "/opt.png"], withLibrary: false)
+        XCTAssertTrue(try decode(scratch + "/arg.png").interleavedRGB8() == decode(scratch + "/opt.png").interleavedRGB8())
+        try assertEachFails([
+            (["embed", "export", scratch + "/a.json", "-o", scratch + "/b.json"], "given twice"),
+            (["embed", "export"], "missing FILE"),
+            (["embed", "salvage", scratch + "/s1", "-o", scratch + "/s2"], "given twice"),
+            (["image", "convert", photo], "missing OUT"),
+        ], withLibrary: { $0[0] == "embed" })
+        for never in ["/a.json", "/b.json", "/s1", "/s2"] { XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + never), never) }
+    }
+
     /// `--stroke-scale` means the same on every painting command: by default a photo above the
     /// working side is painted at it and brought back to full size; `native` is the network at
     /// full size; out-of-range and unknown values are one line.

@@ -15,13 +15,16 @@ extension EmbedCommand {
                 """)
         enum Format: String, ExpressibleByArgument, CaseIterable { case json, npz }
 
-        @Argument(help: "Output file, or - for stdout.") var file: String
+        @Argument(help: ArgumentHelp("Output file, or - for stdout (or give it as -o).", valueName: "file")) var outputArgument: String?
+        @Option(name: .shortAndLong, help: "Output file, or - for stdout.") var output: String?
         @Option(help: "json or npz (default: npz for a .npz file name, else json).") var format: Format?
         @OptionGroup var library: LibraryOptions
 
+        var file: String { (try? chosenOutput(argument: outputArgument, option: output, name: "FILE")) ?? "-" }
         var chosenFormat: Format { format ?? (file.lowercased().hasSuffix(".npz") ? .npz : .json) }
 
         func validate() throws {
+            _ = try chosenOutput(argument: outputArgument, option: output, name: "FILE")
             if format == .json && file.lowercased().hasSuffix(".npz") {
                 throw ValidationError("\(file) is named .npz but --format is json")
             }

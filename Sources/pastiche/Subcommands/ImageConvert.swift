@@ -14,7 +14,9 @@ extension ImageCommand {
         )
 
         @Argument(help: "Input image (PNG or JPEG), or - for stdin.") var input: String
-        @Argument(help: "Output image (.png/.jpg/.jpeg), or - for stdout.") var output: String
+        @Argument(help: ArgumentHelp("Output image (.png/.jpg/.jpeg), or - for stdout (or give it as -o).", valueName: "output")) var outputArgument: String?
+        @Option(name: [.short, .customLong("output")], help: "Output image (.png/.jpg/.jpeg), or - for stdout.") var outputOption: String?
+        var output: String { (try? chosenOutput(argument: outputArgument, option: outputOption, name: "OUT")) ?? "-" }
         @Option(name: .customLong("max-size"), help: "Shrink (anti-aliased) so the longer side is at most N pixels.")
         var maxSize: Int?
         @Option(help: "JPEG quality 1...100 (4:4:4 chroma at 90 and above, 4:2:0 below).")
@@ -27,6 +29,7 @@ extension ImageCommand {
         var styleInput = false
 
         func validate() throws {
+            _ = try chosenOutput(argument: outputArgument, option: outputOption, name: "OUT")
             try refuseOverwritingInputs(output: output, inputs: [input], flag: "OUT")
             guard (1...100).contains(quality) else { throw ValidationError("--quality must be in 1...100, got \(quality)") }
             if let maxSize, maxSize <= 0 { throw ValidationError("--max-size must be positive, got \(maxSize)") }

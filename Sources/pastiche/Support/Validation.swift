@@ -12,3 +12,14 @@ func validateStrength(_ s: Float) throws {
 func validateMaxSize(_ n: Int?) throws {
     if let n, n < 16 || n > 1 << 16 { throw ValidationError("--max-size must be from 16 to 65536, got \(n)") }
 }
+
+/// The destination of a command that takes it as a trailing argument (its first form) or, as
+/// every other command does, as `-o`: exactly one of the two.
+func chosenOutput(argument: String?, option: String?, name: String) throws -> String {
+    switch (argument, option) {
+    case let (a?, o?): throw ValidationError("\(name) given twice (\(a) and -o \(o)); give one")
+    case let (a?, nil): return a
+    case let (nil, o?): return o
+    case (nil, nil): throw ValidationError("missing \(name): give it as -o \(name)")
+    }
+}
