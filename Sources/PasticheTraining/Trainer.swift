@@ -401,8 +401,11 @@ public final class Trainer {
     public func run(report: (StepReport) -> Void = { _ in }) throws {
         let adainCrops = config.mode == .adain
         let maxSide = BatchSampler.cacheSide(size: config.size, adainCrops: adainCrops)
-        let sampler = BatchSampler(content: try (config.needsContent ? config.content : nil).map { try ImageSet(path: $0, maxSide: maxSide) },
-                                   styles: try ImageSet(path: config.styles, maxSide: maxSide),
+        let content = try (config.needsContent ? config.content : nil).map { try ImageSet(path: $0, maxSide: maxSide) }
+        var styles = try ImageSet(path: config.styles, maxSide: maxSide)
+        if config.contentAsStyles, let content { styles = ImageSet(concatenating: [styles, content]) }
+        let sampler = BatchSampler(content: content,
+                                   styles: styles,
                                    batch: config.batch, size: config.size, seed: config.seed,
                                    augmentStyles: config.augmentStyles, adainCrops: adainCrops)
         let root = communicator.isRoot

@@ -66,6 +66,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Transfer distillation: weight of the mean squared difference (pixels in [0, 1]) between
     /// the student's painting and the teacher's.
     public var teacherWeight: Float = 1000
+    /// Transfer distillation: the content photos are style images too, after `styles`. The
+    /// student learns to paint every embedding the teacher is given; photos widen those beyond
+    /// a small style set (paintings held out from training embed nearer to photos than to
+    /// texture sets; docs/training.md).
+    public var contentAsStyles = false
     /// AdaIN: the weight of the μ/σ style loss (the content loss's is 1).
     public var adainStyleWeight: Float = 10
     /// Adam's inverse-time learning-rate decay (AdaIN: 5e-5, as the authors); 0: constant.
@@ -151,6 +156,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 throw TrainingError("--width must be one of \(TransferArchitecture.widths.filter { $0 < 1 }.map { TransferArchitecture(width: $0).widthText }.joined(separator: ", ")) (a network narrower than the teacher's), got \(transferWidth)")
             }
             if !(teacherWeight >= 0 && teacherWeight.isFinite) { throw TrainingError("--teacher-weight must be a non-negative number") }
+        } else if contentAsStyles {
+            throw TrainingError("--content-as-styles goes with --width (distillation)")
         }
         if mode == .distill {
             if !PredictorArchitecture.distillWidths.contains(width) {

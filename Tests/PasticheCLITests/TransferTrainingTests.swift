@@ -162,6 +162,39 @@ final class TransferTrainingTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }
 
+    /// A width run distils on the content photos as styles too, after --styles: bit for bit the
+    /// run whose --styles folder holds both (styles first) with --no-content-as-styles, and not
+    /// the run on --styles alone. The flag goes with --width only and cannot change a resume.
+    func testDistillationTakesTheContentPhotosAsStylesToo() throws {
+        let styles = CLI.repoRoot + "/Tests/PasticheTrainingTests/Fixtures/styles"
+        let both = scratch + "/both"
+        try FileManager.default.createDirectory(atPath: both, withIntermediateDirectories: true)
+        for (prefix, folder) in [("0-", styles), ("1-", content)] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
+                try FileManager.default.createSymbolicLink(atPath: both + "/" + prefix + name, withDestinationPath: folder + "/" + name)
+            }
+        }
+        let common = ["--width", "0.5", "--content", content, "--steps", "3", "--batch", "2", "--size", "32", "--seed", "5"]
+        let ckpt = scratch + "/ckpt"
+        try ok(["train", "transfer", "--styles", styles, "-o", scratch + "/default.safetensors", "--checkpoint-dir", ckpt] + common, withLibrary: false)
+        try ok(["train", "transfer", "--styles", both, "--no-content-as-styles", "-o", scratch + "/both.safetensors"] + common, withLibrary: false)
+        try ok(["train", "transfer", "--styles", styles, "--no-content-as-styles", "-o", scratch + "/alone.safetensors"] + common, withLibrary: false)
+        let (byDefault, byFolder, alone) = try (ModelWeights.load(path: scratch + "/default.safetensors"),
+                                                ModelWeights.load(path: scratch + "/both.safetensors"),
+                                                ModelWeights.load(path: scratch + "/alone.safetensors"))
+        let names = TransferArchitecture(width: 0.5).parameters.map(\.0)
+        XCTAssertFalse(names.isEmpty)
+        for name in names { XCTAssertTrue(byDefault[name].array == byFolder[name].array, "\(name): the default is the photos after the styles") }
+        XCTAssertFalse(names.allSatisfy { byDefault[$0].array == alone[$0].array }, "--no-content-as-styles distils on --styles alone")
+        let never = scratch + "/never.safetensors"
+        try assertEachFails([
+            (["train", "transfer", "--styles", styles, "--content", content, "--content-as-styles", "-o", never], "--content-as-styles goes with --width"),
+            (["train", "transfer", "--styles", styles, "--content", content, "--no-content-as-styles", "-o", never], "--no-content-as-styles goes with --width"),
+            (["train", "transfer", "--resume", ckpt + "/checkpoint-00000003.safetensors", "--no-content-as-styles"], "cannot change a resumed run"),
+        ], withLibrary: { _ in false })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: never))
+    }
+
     /// `serve --model` with a per-style model lists its own style (tagged `model`, with a
     /// painted thumbnail) and renders it exactly as `stylize --model` paints; with an N-style
     /// model its learned styles render, and a render of them served by another model is a 4xx.

@@ -14,6 +14,8 @@ public final class ImageSet: @unchecked Sendable {
     private var cache: [Int: (w: Int, h: Int, rgb: [UInt8])] = [:]
     private let lock = NSLock()
     private let lmdb: (env: LMDBEnvironment, db: UInt32)?
+    /// A concatenation's sets, in order (empty for a folder, pack or image).
+    private let parts: [ImageSet]
 
     public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
@@ -45,10 +47,31 @@ public final class ImageSet: @unchecked Sendable {
             throw TrainingError("\(path): expected a folder of JPEG/PNG images, a packed .lmdb folder or one JPEG/PNG image")
         }
         if names.isEmpty { throw TrainingError("\(path): no JPEG or PNG images found") }
+        parts = []
+    }
+
+    /// Several sets as one: image `i` is the first set's while `i` is below its count, then the
+    /// next set's, and so on. The sets keep their own caches (a set shared with another role,
+    /// e.g. the content photos as styles too, is decoded once).
+    public init(concatenating sets: [ImageSet]) {
+        precondition(!sets.isEmpty, "a concatenation of no sets")
+        path = sets.map(\.path).joined(separator: " + ")
+        maxSide = sets.map(\.maxSide).max()!
+        names = sets.flatMap(\.names)
+        lmdb = nil
+        parts = sets
     }
 
     /// Image `i`, shortest side at most `maxSide`.
     public func image(_ i: Int) throws -> RGBImage {
+        if !parts.isEmpty {
+            var k = i
+            for part in parts {
+                if k < part.count { return try part.image(k) }
+                k -= part.count
+            }
+            preconditionFailure("image \(i) of a set of \(count)")
+        }
         lock.lock()
         let hit = cache[i]
         lock.unlock()

@@ -33,7 +33,9 @@ struct TrainTransferCommand: ParsableCommand {
             pretrained one for speed (video, previews). It starts from the teacher's most used \
             channels and learns to paint what the teacher paints (--teacher-weight, the weight of \
             the mean squared pixel difference), plus the perceptual loss; the styles of DIR are \
-            augmented as in `train predictor`. Docs: docs/training.md.
+            augmented as in `train predictor`, and the --content photos serve as styles too \
+            (--no-content-as-styles: DIR's alone), so the student sees more of the embeddings it \
+            will be given. Docs: docs/training.md.
             """
     )
 
@@ -46,6 +48,8 @@ struct TrainTransferCommand: ParsableCommand {
     @Option(help: "Distil a narrower arbitrary-style network: its channel multiplier (0.5 or 0.75).") var width: Double?
     @Option(name: .customLong("teacher-weight"), help: "With --width: weight of the squared difference to the teacher's painting (default 1000).")
     var teacherWeight: Float?
+    @Flag(inversion: .prefixedNo, help: "With --width: the content photos are styles to distil on too, after --styles (default on).")
+    var contentAsStyles: Bool?
     @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
@@ -62,12 +66,15 @@ struct TrainTransferCommand: ParsableCommand {
             }
         }
         if teacherWeight != nil && width == nil { throw ValidationError("--teacher-weight goes with --width (distillation)") }
+        if contentAsStyles != nil && width == nil && training.resume == nil {
+            throw ValidationError("--\(contentAsStyles! ? "" : "no-")content-as-styles goes with --width (distillation)")
+        }
         if let teacherWeight, !(teacherWeight >= 0 && teacherWeight.isFinite) {
             throw ValidationError("--teacher-weight must be a non-negative number")
         }
         let modeFlags: [(String, Bool)] = [
             ("--style-image", styleImage != nil), ("--styles", styles != nil), ("--width", width != nil),
-            ("--teacher-weight", teacherWeight != nil), ("--content", content != nil), ("--init", initMode != nil),
+            ("--teacher-weight", teacherWeight != nil), ("--content-as-styles", contentAsStyles != nil), ("--content", content != nil), ("--init", initMode != nil),
             ("--model", model.model != nil), (loss.setFlags.first ?? "--content-weight", loss.isSet),
         ]
         try training.validate(modeFlags: modeFlags)
@@ -103,6 +110,7 @@ struct TrainTransferCommand: ParsableCommand {
             if let width {
                 config.transferWidth = width
                 if let teacherWeight { config.teacherWeight = teacherWeight }
+                config.contentAsStyles = contentAsStyles ?? true
             } else {
                 // Each style is always the same picture: its centre at --size (no augmentation).
                 config.augmentStyles = false
