@@ -5,6 +5,10 @@ arbitrary network (`stylize --style-image S`), by the fine-tuned per-style netwo
 
     scripts/transfer-figure.py --binary .build/release/pastiche --photo P \\
         --pair styles/s01.jpg:vangogh.safetensors [--pair …] [--out docs/images/per-style.jpg]
+
+Several per-style models of one style (e.g. trained on different loss networks) take one
+column each: --pair STYLE:M1:M2 with --labels "on MobileNetV2,on VGG-19"
+(docs/images/per-style-vgg19.jpg).
 """
 import argparse, os, subprocess, tempfile
 from PIL import Image, ImageDraw
@@ -18,7 +22,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--photo", required=True)
-    ap.add_argument("--pair", action="append", required=True, help="STYLE_IMAGE:MODEL")
+    ap.add_argument("--pair", action="append", required=True, help="STYLE_IMAGE:MODEL[:MODEL…]")
+    ap.add_argument("--labels", help="comma-separated titles of the model columns")
     ap.add_argument("--out", default="docs/images/per-style.jpg")
     ap.add_argument("--height", type=int, default=256)
     args = ap.parse_args()
@@ -26,12 +31,15 @@ def main():
     h = args.height
     rows = []
     for i, pair in enumerate(args.pair):
-        style, model = pair.split(":")
-        arbitrary, own = os.path.join(work, f"a{i}.png"), os.path.join(work, f"f{i}.png")
+        style, *models = pair.split(":")
+        arbitrary = os.path.join(work, f"a{i}.png")
         run(args.binary, "stylize", "--style-image", style, args.photo, "--max-size", "512", "-o", arbitrary)
-        run(args.binary, "stylize", "--model", model, args.photo, "--max-size", "512", "-o", own)
+        owns = []
+        for j, model in enumerate(models):
+            owns.append(os.path.join(work, f"f{i}-{j}.png"))
+            run(args.binary, "stylize", "--model", model, args.photo, "--max-size", "512", "-o", owns[-1])
         cells = []
-        for path in (arbitrary, own, style):
+        for path in (arbitrary, *owns, style):
             im = Image.open(path).convert("RGB")
             cells.append(im.resize((round(im.size[0] * h / im.size[1]), h), Image.LANCZOS))
         rows.append(cells)
@@ -40,7 +48,8 @@ def main():
     sheet = Image.new("RGB", (width, label_h + len(rows) * (h + gap) - gap), "white")
     draw = ImageDraw.Draw(sheet)
     x = 0
-    for title, cell in zip(["arbitrary network", "fine-tuned per-style network", "style"], rows[0]):
+    labels = args.labels.split(",") if args.labels else ["fine-tuned per-style network"]
+    for title, cell in zip(["arbitrary network", *labels, "style"], rows[0]):
         draw.text((x + 4, 4), title, fill="black")
         x += cell.size[0] + gap
     for r, cells in enumerate(rows):
