@@ -190,7 +190,7 @@ final class TransferTrainingTests: CLITestCase {
         try assertEachFails([
             (["train", "transfer", "--styles", styles, "--content", content, "--content-as-styles", "-o", never], "--content-as-styles goes with --width"),
             (["train", "transfer", "--styles", styles, "--content", content, "--no-content-as-styles", "-o", never], "--no-content-as-styles goes with --width"),
-            (["train", "transfer", "--resume", ckpt + "/checkpoint-00000003.safetensors", "--no-content-as-styles"], "cannot change a resumed run"),
+            (["train", "transfer", "--resume", ckpt + "/checkpoint-00000003.safetensors", "--no-content-as-styles"], "--no-content-as-styles cannot change a resumed run"),
         ], withLibrary: { _ in false })
         XCTAssertFalse(FileManager.default.fileExists(atPath: never))
     }

@@ -50,6 +50,8 @@ struct TrainTransferCommand: ParsableCommand {
     var teacherWeight: Float?
     @Flag(inversion: .prefixedNo, help: "With --width: the content photos are styles to distil on too, after --styles (default on).")
     var contentAsStyles: Bool?
+    /// That flag as given, for messages.
+    var contentAsStylesFlag: String { contentAsStyles == false ? "--no-content-as-styles" : "--content-as-styles" }
     @OptionGroup var training: TrainingRunOptions
     @OptionGroup var loss: LossOptions
     @OptionGroup var model: ModelOptions
@@ -67,14 +69,14 @@ struct TrainTransferCommand: ParsableCommand {
         }
         if teacherWeight != nil && width == nil { throw ValidationError("--teacher-weight goes with --width (distillation)") }
         if contentAsStyles != nil && width == nil && training.resume == nil {
-            throw ValidationError("--\(contentAsStyles! ? "" : "no-")content-as-styles goes with --width (distillation)")
+            throw ValidationError("\(contentAsStylesFlag) goes with --width (distillation)")
         }
         if let teacherWeight, !(teacherWeight >= 0 && teacherWeight.isFinite) {
             throw ValidationError("--teacher-weight must be a non-negative number")
         }
         let modeFlags: [(String, Bool)] = [
             ("--style-image", styleImage != nil), ("--styles", styles != nil), ("--width", width != nil),
-            ("--teacher-weight", teacherWeight != nil), ("--content-as-styles", contentAsStyles != nil), ("--content", content != nil), ("--init", initMode != nil),
+            ("--teacher-weight", teacherWeight != nil), (contentAsStylesFlag, contentAsStyles != nil), ("--content", content != nil), ("--init", initMode != nil),
             ("--model", model.model != nil), (loss.setFlags.first ?? "--content-weight", loss.isSet),
         ]
         try training.validate(modeFlags: modeFlags)
